@@ -1,0 +1,5 @@
+import sys
+
+from lengthgen.cli.main import main
+
+sys.exit(main())

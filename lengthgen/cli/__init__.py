@@ -1,0 +1,1 @@
+"""The ``lengthgen`` command line."""

@@ -1,0 +1,59 @@
+"""Entry point: builds the argument parser from the command modules and turns
+user errors into one-line messages with exit code 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from lengthgen import __version__
+from lengthgen.cli import models_cmd, run_cmd, tasks_cmd
+from lengthgen.errors import LengthgenError
+
+COMMANDS = (tasks_cmd, models_cmd, run_cmd)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits with a usage block; we want one line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise LengthgenError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="lengthgen", description="Length-generalization benchmark suite.")
+    parser.add_argument("--version", action="version", version=f"lengthgen {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except LengthgenError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"lengthgen: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("lengthgen: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `lengthgen tasks sample ... | head` closes stdout early; not an error.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

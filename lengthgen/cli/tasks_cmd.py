@@ -1,0 +1,140 @@
+"""``lengthgen tasks list|show|sample``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from tabulate import tabulate
+
+from lengthgen.errors import LengthgenError
+from lengthgen.tasks import TASKS, make_task
+
+# The RASP-L program library lives beside the package in a source checkout.
+RASP_DIR = Path(__file__).resolve().parents[2] / "rasp"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("tasks", help="list, show and sample tasks")
+    tsub = p.add_subparsers(dest="tasks_command", metavar="ACTION", parser_class=type(p))
+    p.set_defaults(func=lambda args: p.print_help() or 2)
+
+    ls = tsub.add_parser("list", help="table of registered tasks")
+    ls.add_argument("pattern", nargs="?", default="*", help="wildcard filter on names, e.g. 'copy-*'")
+    ls.add_argument("--format", default="github", choices=("github", "plain", "csv", "json"))
+    ls.set_defaults(func=cmd_list)
+
+    show = tsub.add_parser("show", help="definition, parameters and a worked example")
+    show.add_argument("name")
+    show.add_argument("--param", action="append", default=[], metavar="K=V", help="task parameter")
+    show.set_defaults(func=cmd_show)
+
+    sample = tsub.add_parser("sample", help="examples as JSON Lines on stdout")
+    sample.add_argument("name")
+    sample.add_argument("--length", type=int, required=True)
+    sample.add_argument("--n", type=int, default=10, help="number of examples")
+    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--param", action="append", default=[], metavar="K=V", help="task parameter")
+    sample.set_defaults(func=cmd_sample)
+
+
+def parse_params(pairs: list[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise LengthgenError(f"--param expects KEY=VALUE, got {pair!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def has_rasp_program(name: str) -> bool:
+    return (RASP_DIR / f"{name}.rasp").exists()
+
+
+def task_rows(pattern: str = "*") -> list[dict]:
+    rows = []
+    for name in TASKS.names(pattern):
+        task = make_task(name)
+        rows.append(
+            {
+                "name": name,
+                "family": task.family,
+                "length unit": task.length_unit,
+                "vocab": task.vocab_size,
+                "chomsky": task.chomsky or "-",
+                "rasp-l program": "yes" if has_rasp_program(name) else "no",
+            }
+        )
+    return rows
+
+
+def cmd_list(args) -> int:
+    rows = task_rows(args.pattern)
+    if not rows:
+        raise LengthgenError(f"no task matches {args.pattern!r}")
+    if args.format == "json":
+        print(json.dumps(rows, indent=2))
+    elif args.format == "csv":
+        print(",".join(rows[0]))
+        for row in rows:
+            print(",".join(str(v) for v in row.values()))
+    else:
+        print(tabulate(rows, headers="keys", tablefmt=args.format))
+    return 0
+
+
+def cmd_show(args) -> int:
+    task = make_task(args.name, **parse_params(args.param))
+    print(
+        f"{task.name} (version {task.version}) - family {task.family}, length = {task.length_unit}"
+        + (f", Chomsky level {task.chomsky}" if task.chomsky else "")
+    )
+    print()
+    print(task.describe())
+    print()
+    if task.params:
+        rows = [
+            [k, task.config[k], p.help + (f" ({'|'.join(map(str, p.choices))})" if p.choices else "")]
+            for k, p in task.params.items()
+        ]
+        print(tabulate(rows, headers=["parameter", "value", "meaning"], tablefmt="github"))
+    else:
+        print("parameters: none")
+    top = task.max_length()
+    length = max(task.min_length, min(5, top if top is not None else 5))
+    batch = task.sample(np.random.default_rng(0), 2, length)
+    print()
+    print(f"sampled examples (length {length}, seed 0):")
+    for i in range(len(batch)):
+        x, y = batch.example(i)
+        print(f"  {' '.join(task.decode(x))}  ->  {' '.join(task.decode(y))}")
+    print(
+        f"vocabulary ({task.vocab_size} tokens): {' '.join(task.vocab[:24])}" + (" ..." if task.vocab_size > 24 else "")
+    )
+    return 0
+
+
+def sample_lines(task, length: int, n: int, seed: int) -> list[str]:
+    """JSON Lines for ``n`` examples; identical for identical arguments."""
+    batch = task.sample(np.random.default_rng(seed), n, length)
+    lines = []
+    for i in range(len(batch)):
+        x, y = batch.example(i)
+        lines.append(json.dumps({"input": task.decode(x), "target": task.decode(y)}, separators=(", ", ": ")))
+    return lines
+
+
+def cmd_sample(args) -> int:
+    if args.n < 1:
+        raise LengthgenError(f"--n must be >= 1, got {args.n}")
+    if args.seed < 0:
+        raise LengthgenError(f"--seed must be >= 0, got {args.seed}")
+    task = make_task(args.name, **parse_params(args.param))
+    out = sys.stdout
+    for line in sample_lines(task, args.length, args.n, args.seed):
+        out.write(line + "\n")
+    out.flush()
+    return 0

@@ -1,0 +1,155 @@
+"""Benchmark definitions (``tasks/*.yaml``) and suites (``tasks/suites/*.yaml``).
+
+A benchmark file names one task with its parameters, the training length
+range, the test lengths and the headline metric::
+
+    task: addition
+    params: {reversed: true, index_hints: true}
+    train_lengths: 1-10
+    test_lengths: 11,15,20
+    metric: exact
+
+A suite lists benchmarks by name (files in the ``tasks/`` folder above the
+suite) or by path relative to the suite file, plus sweep settings that the
+sweep command uses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lengthgen.config import check_keys, load_yaml, parse_lengths
+from lengthgen.errors import LengthgenError
+from lengthgen.registry import close_matches_hint
+from lengthgen.tasks import TASKS, make_task
+
+METRICS = ("exact", "token")
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    task: str
+    params: dict[str, Any]
+    train_lengths: list[int]
+    test_lengths: list[int]
+    metric: str = "exact"
+    description: str = ""
+    source: str = ""
+    test_params: dict[str, Any] = field(default_factory=dict)
+
+    def make_task(self):
+        return make_task(self.task, **self.params)
+
+    def make_test_task(self):
+        """The task evaluated at test lengths (``test_params`` override
+        ``params``, e.g. held-out symbols)."""
+        return make_task(self.task, **{**self.params, **self.test_params})
+
+
+BENCHMARK_KEYS: dict[str, Any] = {
+    "name": str,
+    "description": str,
+    "task": str,
+    "params": dict,
+    "test_params": dict,
+    "train_lengths": (str, int, list),
+    "test_lengths": (str, int, list),
+    "metric": str,
+}
+
+
+def benchmark_from_dict(data: dict[str, Any], source: str, default_name: str = "") -> Benchmark:
+    check_keys(data, BENCHMARK_KEYS, source, required=("task", "train_lengths", "test_lengths"))
+    task_name = data["task"]
+    if task_name not in TASKS:
+        hint = close_matches_hint(task_name, TASKS.names())
+        raise LengthgenError(f"{source}: key 'task': unknown task {task_name!r}{hint}")
+    params = data.get("params") or {}
+    test_params = data.get("test_params") or {}
+    metric = data.get("metric") or "exact"
+    if metric not in METRICS:
+        raise LengthgenError(f"{source}: key 'metric' must be one of {', '.join(METRICS)}, got {metric!r}")
+    try:
+        task = make_task(task_name, **params)
+        train = parse_lengths(data["train_lengths"], "train_lengths")
+        test = parse_lengths(data["test_lengths"], "test_lengths")
+        test_task = make_task(task_name, **{**params, **test_params})
+        for length in train:
+            task.check_length(length)
+        for length in test:
+            test_task.check_length(length)
+    except LengthgenError as exc:
+        raise LengthgenError(f"{source}: {exc}") from None
+    return Benchmark(
+        name=data.get("name") or default_name or task_name,
+        task=task_name,
+        params=dict(task.config),
+        train_lengths=train,
+        test_lengths=test,
+        metric=metric,
+        description=data.get("description") or "",
+        source=source,
+        test_params={k: test_task.config[k] for k in test_params},
+    )
+
+
+def load_benchmark(path: str | Path) -> Benchmark:
+    path = Path(path)
+    return benchmark_from_dict(load_yaml(path), str(path), default_name=path.stem)
+
+
+SUITE_KEYS: dict[str, Any] = {
+    "name": str,
+    "description": str,
+    "benchmarks": list,
+    "models": list,
+    "pe": list,
+    "seeds": (list, int),
+    "training": dict,
+    "model_config": dict,
+}
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str
+    benchmarks: list[Benchmark]
+    settings: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+    source: str = ""
+
+
+def load_suite(path: str | Path) -> Suite:
+    path = Path(path)
+    data = load_yaml(path)
+    check_keys(data, SUITE_KEYS, str(path), required=("benchmarks",))
+    tasks_dir = path.resolve().parent.parent
+    benchmarks = []
+    for entry in data["benchmarks"]:
+        if not isinstance(entry, str):
+            raise LengthgenError(f"{path}: key 'benchmarks' expects benchmark names, got {entry!r}")
+        if entry.endswith((".yaml", ".yml")):
+            file = (path.parent / entry).resolve()
+        else:
+            file = tasks_dir / f"{entry}.yaml"
+            if not file.exists():
+                known = sorted(p.stem for p in tasks_dir.glob("*.yaml"))
+                raise LengthgenError(
+                    f"{path}: unknown benchmark {entry!r}{close_matches_hint(entry, known)} (looked in {tasks_dir})"
+                )
+        benchmarks.append(load_benchmark(file))
+    names = [b.name for b in benchmarks]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise LengthgenError(f"{path}: benchmark listed twice: {', '.join(sorted(dupes))}")
+    settings = {k: v for k, v in data.items() if k not in ("name", "description", "benchmarks")}
+    return Suite(
+        name=data.get("name") or path.stem,
+        benchmarks=benchmarks,
+        settings=settings,
+        description=data.get("description") or "",
+        source=str(path),
+    )

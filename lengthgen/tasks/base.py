@@ -1,0 +1,262 @@
+"""The task interface shared by every generator.
+
+A task turns ``(rng, batch_size, length)`` into a :class:`Batch` of token ids
+with exact targets.  Token id layout is the same for every task: ids 0-2 are
+the special tokens ``<pad>``, ``<sep>`` and ``<eos>``; the task's own tokens
+follow in the order of :attr:`Task.tokens`.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from lengthgen.errors import LengthgenError
+from lengthgen.registry import Registry, close_matches_hint
+
+PAD, SEP, EOS = 0, 1, 2
+SPECIALS = ("<pad>", "<sep>", "<eos>")
+OFFSET = len(SPECIALS)
+
+CHOMSKY_LEVELS = ("regular", "context-free", "context-sensitive")
+
+
+@dataclass
+class Batch:
+    """A padded batch of examples.
+
+    ``inputs`` and ``targets`` are int64 arrays padded with ``PAD``;
+    ``score_mask`` marks the target positions that count for per-token
+    accuracy (e.g. digits but not index hints).  Padding positions are never
+    in it.
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    input_lengths: np.ndarray
+    target_lengths: np.ndarray
+    score_mask: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    @classmethod
+    def fixed(cls, inputs: np.ndarray, targets: np.ndarray, score_mask: np.ndarray | None = None) -> Batch:
+        """A batch where every example has the same input and target length."""
+        batch = len(inputs)
+        if score_mask is None:
+            score_mask = np.ones(targets.shape, dtype=bool)
+        return cls(
+            inputs=inputs.astype(np.int64, copy=False),
+            targets=targets.astype(np.int64, copy=False),
+            input_lengths=np.full(batch, inputs.shape[1], dtype=np.int64),
+            target_lengths=np.full(batch, targets.shape[1], dtype=np.int64),
+            score_mask=score_mask,
+        )
+
+    @classmethod
+    def ragged(
+        cls,
+        inputs: np.ndarray,
+        input_lengths: np.ndarray,
+        targets: np.ndarray,
+        target_lengths: np.ndarray,
+        score_mask: np.ndarray | None = None,
+    ) -> Batch:
+        """A batch with per-example lengths; positions past a length are set to PAD."""
+        if (input_lengths == inputs.shape[1]).all() and (target_lengths == targets.shape[1]).all():
+            return cls.fixed(inputs, targets, score_mask)
+        in_valid = np.arange(inputs.shape[1]) < input_lengths[:, None]
+        tg_valid = np.arange(targets.shape[1]) < target_lengths[:, None]
+        score_mask = tg_valid if score_mask is None else score_mask & tg_valid
+        return cls(
+            inputs=np.where(in_valid, inputs, PAD).astype(np.int64, copy=False),
+            targets=np.where(tg_valid, targets, PAD).astype(np.int64, copy=False),
+            input_lengths=input_lengths.astype(np.int64, copy=False),
+            target_lengths=target_lengths.astype(np.int64, copy=False),
+            score_mask=score_mask,
+        )
+
+    def example(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Input and target ids of example ``i`` without padding."""
+        return self.inputs[i, : self.input_lengths[i]], self.targets[i, : self.target_lengths[i]]
+
+
+def concat_batches(batches: Sequence[Batch]) -> Batch:
+    """Stack batches of possibly different shapes, padding with ``PAD``."""
+    li = max(b.inputs.shape[1] for b in batches)
+    lt = max(b.targets.shape[1] for b in batches)
+
+    def pad(a: np.ndarray, width: int, value: Any) -> np.ndarray:
+        return np.pad(a, ((0, 0), (0, width - a.shape[1])), constant_values=value)
+
+    return Batch(
+        inputs=np.concatenate([pad(b.inputs, li, PAD) for b in batches]),
+        targets=np.concatenate([pad(b.targets, lt, PAD) for b in batches]),
+        input_lengths=np.concatenate([b.input_lengths for b in batches]),
+        target_lengths=np.concatenate([b.target_lengths for b in batches]),
+        score_mask=np.concatenate([pad(b.score_mask, lt, False) for b in batches]),
+    )
+
+
+@dataclass(frozen=True)
+class Param:
+    """A task parameter: default value, help text and optional allowed values."""
+
+    default: Any
+    help: str
+    choices: tuple | None = None
+    minimum: int | None = None
+
+
+def _coerce(name: str, value: Any, param: Param) -> Any:
+    kind = type(param.default)
+    if kind is bool:
+        if isinstance(value, str):
+            low = value.lower()
+            if low not in ("true", "false", "1", "0", "yes", "no"):
+                raise LengthgenError(f"parameter {name!r} expects true or false, got {value!r}")
+            value = low in ("true", "1", "yes")
+        elif not isinstance(value, bool):
+            raise LengthgenError(f"parameter {name!r} expects true or false, got {value!r}")
+    elif kind is int:
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise LengthgenError(f"parameter {name!r} expects an integer, got {value!r}")
+        try:
+            value = int(value)
+        except ValueError:
+            raise LengthgenError(f"parameter {name!r} expects an integer, got {value!r}") from None
+    elif kind is float:
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise LengthgenError(f"parameter {name!r} expects a number, got {value!r}") from None
+    else:
+        value = str(value)
+    if param.choices is not None and value not in param.choices:
+        raise LengthgenError(f"parameter {name!r} must be one of {', '.join(map(str, param.choices))}; got {value!r}")
+    if param.minimum is not None and value < param.minimum:
+        raise LengthgenError(f"parameter {name!r} must be >= {param.minimum}, got {value!r}")
+    return value
+
+
+class Task:
+    """Base class: subclasses set the class attributes and implement ``_sample``
+    (vectorised) and ``reference`` (slow, plain Python, used only by tests)."""
+
+    name: ClassVar[str]
+    family: ClassVar[str]
+    length_unit: ClassVar[str]
+    chomsky: ClassVar[str | None] = None
+    version: ClassVar[int] = 1
+    min_length: ClassVar[int] = 1
+    params: ClassVar[dict[str, Param]] = {}
+
+    def __init__(self, **kwargs: Any):
+        unknown = [k for k in kwargs if k not in self.params]
+        if unknown:
+            hint = close_matches_hint(unknown[0], list(self.params))
+            known = ", ".join(self.params) or "none"
+            raise LengthgenError(f"task {self.name!r} has no parameter {unknown[0]!r}{hint}; parameters: {known}")
+        self.config = {k: _coerce(k, kwargs.get(k, p.default), p) for k, p in self.params.items()}
+        for key, value in self.config.items():
+            setattr(self, key, value)
+        self.validate()
+        self.tokens: tuple[str, ...] = tuple(self.build_tokens())
+        self.vocab: tuple[str, ...] = SPECIALS + self.tokens
+        self._index = {tok: i for i, tok in enumerate(self.vocab)}
+
+    # --- to override -----------------------------------------------------
+    def validate(self) -> None:
+        """Check parameter combinations; raise LengthgenError when invalid."""
+
+    def build_tokens(self) -> Sequence[str]:
+        raise NotImplementedError
+
+    def max_length(self) -> int | None:
+        """The largest supported length, or None when unbounded."""
+        return None
+
+    def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
+        raise NotImplementedError
+
+    def reference(self, inputs: list[str]) -> list[str]:
+        """Slow plain-Python ground truth for one input, for tests."""
+        raise NotImplementedError
+
+    # --- public API ------------------------------------------------------
+    def sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError("rng must be a numpy.random.Generator")
+        if batch_size < 1:
+            raise LengthgenError(f"batch size must be >= 1, got {batch_size}")
+        self.check_length(length)
+        return self._sample(rng, int(batch_size), int(length))
+
+    def check_length(self, length: int) -> None:
+        top = self.max_length()
+        if length < self.min_length or (top is not None and length > top):
+            span = f"{self.min_length}..{top}" if top is not None else f">= {self.min_length}"
+            raise LengthgenError(f"task {self.name!r}: length must be {span} ({self.length_unit}), got {length}")
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+    def id(self, token: str) -> int:
+        return self._index[token]
+
+    def ids(self, tokens: Sequence[str]) -> np.ndarray:
+        return np.array([self._index[t] for t in tokens], dtype=np.int64)
+
+    def decode(self, ids: Sequence[int]) -> list[str]:
+        return [self.vocab[int(i)] for i in ids]
+
+    def parse(self, text: str | Sequence[str]) -> list[str]:
+        """Split user text into tokens, checking each is in the vocabulary."""
+        tokens = text.split() if isinstance(text, str) else list(text)
+        for tok in tokens:
+            if tok not in self._index or tok in SPECIALS:
+                hint = close_matches_hint(tok, list(self.tokens))
+                raise LengthgenError(f"token {tok!r} is not in the vocabulary of task {self.name!r}{hint}")
+        return tokens
+
+    def describe(self) -> str:
+        return inspect.cleandoc(type(self).__doc__ or "")
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return f"{type(self).__name__}({args})"
+
+
+TASKS: Registry[type[Task]] = Registry("task")
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Class decorator adding a task to the registry under ``cls.name``."""
+    if cls.chomsky is not None and cls.chomsky not in CHOMSKY_LEVELS:
+        raise ValueError(f"{cls.__name__}: bad chomsky level {cls.chomsky!r}")
+    return TASKS.register(cls.name)(cls)
+
+
+def make_task(name: str, **params: Any) -> Task:
+    """Instantiate a registered task by name.
+
+    >>> make_task("parity").name
+    'parity'
+    """
+    return TASKS.get(name)(**params)
+
+
+def distinct_rows(rng: np.random.Generator, batch_size: int, length: int, alphabet: int) -> np.ndarray:
+    """``batch_size`` rows of ``length`` distinct values in ``[0, alphabet)``."""
+    keys = rng.random((batch_size, alphabet))
+    # argpartition is O(alphabet); only the first `length` columns need ordering
+    # to be a uniform random ordered subset.
+    part = np.argpartition(keys, length - 1, axis=1)[:, :length] if length < alphabet else np.argsort(keys, axis=1)
+    sub = np.take_along_axis(keys, part, axis=1)
+    return np.take_along_axis(part, np.argsort(sub, axis=1), axis=1)

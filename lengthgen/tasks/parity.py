@@ -1,0 +1,39 @@
+"""Parity of a bit string."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lengthgen.tasks.base import OFFSET, Batch, Task, register_task
+
+
+@register_task
+class Parity(Task):
+    """Parity: is the number of ones odd?
+
+    Input ``n`` bits, target one token: ``1`` if the count of ones is odd,
+    else ``0``.  Regular in the Chomsky hierarchy; a transformer without a
+    scratchpad is expected not to extrapolate (no short RASP-L program).
+
+    Example (length 7): ``1 0 1 0 1 0 0`` -> three ones -> odd -> ``1``.
+    """
+
+    name = "parity"
+    family = "rasp-l"
+    length_unit = "bits"
+    chomsky = "regular"
+
+    def build_tokens(self):
+        return ["0", "1"]
+
+    def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
+        bits = rng.integers(0, 2, size=(batch_size, length))
+        label = bits.sum(axis=1) % 2
+        return Batch.fixed(bits + OFFSET, label[:, None] + OFFSET)
+
+    def reference(self, inputs):
+        ones = 0
+        for tok in inputs:
+            if tok == "1":
+                ones += 1
+        return ["1" if ones % 2 == 1 else "0"]

@@ -1,0 +1,91 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lengthgen.cli.main import main
+from lengthgen.tasks import TASKS, make_task
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_has_every_task(capsys):
+    code, out, _ = run(capsys, "tasks", "list")
+    assert code == 0
+    for name in TASKS:
+        assert name in out
+
+
+def test_list_json(capsys):
+    code, out, _ = run(capsys, "tasks", "list", "copy-*", "--format", "json")
+    rows = json.loads(out)
+    assert code == 0 and {r["name"] for r in rows} == {"copy-unique", "copy-repeat"}
+
+
+@pytest.mark.parametrize("name", TASKS.names())
+def test_show_every_task(capsys, name):
+    code, out, _ = run(capsys, "tasks", "show", name)
+    assert code == 0 and name in out and "->" in out
+
+
+def test_sample_jsonl_matches_generator(capsys):
+    code, out, _ = run(capsys, "tasks", "sample", "sort", "--length", "5", "--n", "4", "--seed", "3")
+    lines = out.strip().split("\n")
+    assert code == 0 and len(lines) == 4
+    task = make_task("sort")
+    for line in lines:
+        ex = json.loads(line)
+        assert ex["target"] == task.reference(ex["input"]) and len(ex["input"]) == 5
+
+
+def test_sample_params(capsys):
+    code, out, _ = run(
+        capsys,
+        "tasks",
+        "sample",
+        "addition",
+        "--length",
+        "3",
+        "--n",
+        "2",
+        "--param",
+        "reversed=true",
+        "--param",
+        "index_hints=true",
+        "--param",
+        "num_hints=10",
+    )
+    ex = json.loads(out.splitlines()[0])
+    assert code == 0 and ex["input"][0].startswith("h")
+
+
+def test_sample_byte_identical_across_processes():
+    cmd = [sys.executable, "-m", "lengthgen", "tasks", "sample", "c-pvr", "--length", "3", "--n", "20", "--seed", "5"]
+    a = subprocess.run(cmd, capture_output=True, check=True).stdout
+    b = subprocess.run(cmd, capture_output=True, check=True).stdout
+    assert a == b and a.count(b"\n") == 20
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["tasks", "sample", "parrity", "--length", "3"], "did you mean: parity"),
+        (["tasks", "sample", "count", "--length", "3", "--param", "max_vlue=9"], "max_value"),
+        (["tasks", "sample", "count", "--length", "3", "--param", "oops"], "KEY=VALUE"),
+        (["tasks", "sample", "count", "--length", "0"], "length must be"),
+        (["tasks", "sample", "count", "--length", "3", "--n", "-1"], "--n must be"),
+        (["tasks", "sample", "count", "--length", "x"], "invalid int"),
+        (["tasks", "show", "nope"], "unknown task"),
+        (["tasks", "frobnicate"], "invalid choice"),
+        (["tasks", "list", "zzz*"], "no task matches"),
+    ],
+)
+def test_errors_are_one_line_exit_2(capsys, argv, message):
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err

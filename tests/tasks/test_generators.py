@@ -1,0 +1,162 @@
+"""Every registered task: shapes, determinism, vocabulary and exact ground truth."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lengthgen.errors import LengthgenError
+from lengthgen.tasks import PAD, SPECIALS, TASKS, Batch, concat_batches, make_task
+from tests.conftest import small_lengths
+
+
+def check_well_formed(task, batch: Batch, batch_size: int):
+    assert len(batch) == batch_size
+    assert batch.inputs.dtype == np.int64 and batch.targets.dtype == np.int64
+    assert batch.score_mask.shape == batch.targets.shape
+    for i in range(batch_size):
+        x, y = batch.example(i)
+        # valid positions hold task tokens, never specials
+        assert (x >= len(SPECIALS)).all() and (x < task.vocab_size).all()
+        assert (y >= len(SPECIALS)).all() and (y < task.vocab_size).all()
+        assert (batch.inputs[i, batch.input_lengths[i] :] == PAD).all()
+        assert (batch.targets[i, batch.target_lengths[i] :] == PAD).all()
+        assert not batch.score_mask[i, batch.target_lengths[i] :].any()
+    assert len(batch.input_lengths) > 0 and batch.input_lengths.min() >= 1
+
+
+def check_reference(task, batch: Batch):
+    for i in range(len(batch)):
+        x, y = batch.example(i)
+        got = task.decode(y)
+        want = task.reference(task.decode(x))
+        assert got == want, f"{task.name}: input {task.decode(x)} -> {got}, reference {want}"
+
+
+def test_same_seed_same_batch(task):
+    length = small_lengths(task)[-1]
+    a = task.sample(np.random.default_rng(7), 16, length)
+    b = task.sample(np.random.default_rng(7), 16, length)
+    c = task.sample(np.random.default_rng(8), 16, length)
+    assert np.array_equal(a.inputs, b.inputs) and np.array_equal(a.targets, b.targets)
+    assert not (np.array_equal(a.inputs, c.inputs) and np.array_equal(a.targets, c.targets))
+
+
+def test_matches_slow_reference(task, rng):
+    for length in small_lengths(task):
+        batch = task.sample(rng, 64, length)
+        check_well_formed(task, batch, 64)
+        check_reference(task, batch)
+
+
+def test_rejects_bad_lengths(task, rng):
+    with pytest.raises(LengthgenError):
+        task.sample(rng, 4, task.min_length - 1)
+    top = task.max_length()
+    if top is not None:
+        with pytest.raises(LengthgenError):
+            task.sample(rng, 4, top + 1)
+    with pytest.raises(LengthgenError):
+        task.sample(rng, 0, task.min_length)
+
+
+def test_needs_numpy_generator(task):
+    with pytest.raises(TypeError):
+        task.sample(np.random.RandomState(0), 4, task.min_length)
+
+
+def test_declares_metadata(task):
+    assert task.name in TASKS
+    assert task.family and task.length_unit and isinstance(task.version, int)
+    assert task.describe(), "every task documents itself with a worked example"
+    assert "Example" in task.describe()
+    assert len(set(task.vocab)) == len(task.vocab), "duplicate tokens"
+
+
+@pytest.mark.parametrize("name", TASKS.names())
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), length=st.integers(1, 40), batch_size=st.integers(1, 9))
+def test_hypothesis_lengths_and_seeds(name, seed, length, batch_size):
+    task = make_task(name)
+    top = task.max_length()
+    length = max(task.min_length, length if top is None else min(length, top))
+    batch = task.sample(np.random.default_rng(seed), batch_size, length)
+    check_well_formed(task, batch, batch_size)
+    check_reference(task, batch)
+
+
+VARIANTS = [
+    ("addition", {"reversed": True}),
+    ("addition", {"index_hints": True, "num_hints": 20}),
+    ("addition", {"reversed": True, "index_hints": True, "num_hints": 20}),
+    ("addition", {"unequal": True}),
+    ("addition", {"unequal": True, "reversed": True, "index_hints": True, "num_hints": 20}),
+    ("pvr", {"window": 3, "aggregate": "sum"}),
+    ("pvr", {"window": 4, "aggregate": "majority"}),
+    ("c-pvr", {"show_hops": False, "cells": 9}),
+    ("count", {"direction": "both"}),
+    ("sort", {"repeats": True, "alphabet": 5}),
+    ("same-different", {"i": 1, "j": 2, "symbols": "test"}),
+    ("symbol-template", {"num_templates": 3, "num_labels": 3, "symbols": "all"}),
+    ("variable-copy", {"wildcards": 4, "symbols": "test"}),
+]
+
+
+@pytest.mark.parametrize("name,params", VARIANTS)
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), length=st.integers(1, 15))
+def test_parameter_variants_match_reference(name, params, seed, length):
+    task = make_task(name, **params)
+    top = task.max_length()
+    length = max(task.min_length, length if top is None else min(length, top))
+    batch = task.sample(np.random.default_rng(seed), 8, length)
+    check_well_formed(task, batch, 8)
+    check_reference(task, batch)
+
+
+def test_heldout_symbols_are_disjoint():
+    train = make_task("same-different", symbols="train")
+    test = make_task("same-different", symbols="test")
+    a = train.sample(np.random.default_rng(0), 500, 5).inputs
+    b = test.sample(np.random.default_rng(0), 500, 5).inputs
+    assert not set(a.ravel()) & set(b.ravel())
+
+
+def test_index_hints_use_ordered_subset():
+    task = make_task("addition", index_hints=True, reversed=True, num_hints=50)
+    batch = task.sample(np.random.default_rng(0), 32, 6)
+    hint0 = task.id("h0")
+    for i in range(32):
+        x, y = batch.example(i)
+        hints = [t - hint0 for t in y[0::2]]
+        assert hints == sorted(hints) and len(set(hints)) == len(hints)
+        assert not batch.score_mask[i, 0::2].any() and batch.score_mask[i, 1::2].all()
+
+
+def test_concat_batches_pads():
+    task = make_task("stack-manipulation")
+    rng = np.random.default_rng(0)
+    merged = concat_batches([task.sample(rng, 3, 4), task.sample(rng, 2, 9)])
+    assert merged.inputs.shape[0] == 5 and merged.inputs.shape[1] == 9
+    check_reference(task, merged)
+
+
+def test_mode_label_is_unique_most_frequent():
+    task = make_task("mode", alphabet=3)
+    batch = task.sample(np.random.default_rng(0), 200, 6)
+    for i in range(200):
+        counts = np.bincount(batch.inputs[i], minlength=task.vocab_size)
+        assert (counts == counts.max()).sum() == 1
+
+
+@pytest.mark.parametrize("bad", [{"reversed": "maybe"}, {"num_hints": "x"}, {"nope": 1}])
+def test_bad_parameters(bad):
+    with pytest.raises(LengthgenError):
+        make_task("addition", **bad)
+
+
+@pytest.mark.slow
+def test_reference_at_scale(task):
+    rng = np.random.default_rng(99)
+    for length in small_lengths(task, count=8):
+        check_reference(task, task.sample(rng, 2000, length))

@@ -1,0 +1,53 @@
+import pytest
+
+from lengthgen.errors import LengthgenError
+from lengthgen.registry import Registry
+from lengthgen.tasks import TASKS, make_task
+
+
+def test_unknown_name_suggests_close_matches():
+    with pytest.raises(LengthgenError, match="did you mean: copy-unique"):
+        make_task("copy-uniq")
+
+
+def test_substring_hint():
+    with pytest.raises(LengthgenError, match="c-pvr"):
+        TASKS.get("cpvr")
+
+
+def test_duplicate_registration_fails():
+    reg = Registry("thing")
+    reg.register("a")(object)
+    with pytest.raises(ValueError):
+        reg.register("a")(object)
+
+
+def test_wildcard_listing():
+    assert set(TASKS.names("copy-*")) == {"copy-unique", "copy-repeat"}
+
+
+def test_every_spec_task_registered():
+    expected = {
+        "parity",
+        "addition",
+        "pvr",
+        "c-pvr",
+        "same-different",
+        "symbol-template",
+        "variable-copy",
+        "count",
+        "mode",
+        "copy-unique",
+        "copy-repeat",
+        "sort",
+        "reverse",
+        "even-pairs",
+        "modular-arithmetic",
+        "cycle-navigation",
+        "duplicate-string",
+        "odds-first",
+        "bucket-sort",
+        "binary-addition",
+        "stack-manipulation",
+    }
+    assert expected <= set(TASKS.names())
