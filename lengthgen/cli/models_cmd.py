@@ -1,5 +1,34 @@
-"""``lengthgen models list`` (filled in with the models)."""
+"""``lengthgen models list``."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+from lengthgen.models import MODELS, build_model
+
+REFERENCE_VOCAB = 32  # parameter counts depend on the vocabulary; report at a typical size
 
 
 def add_parser(sub) -> None:
-    pass
+    p = sub.add_parser("models", help="list models")
+    msub = p.add_subparsers(dest="models_command", metavar="ACTION", parser_class=type(p))
+    p.set_defaults(func=lambda args: p.print_help() or 2)
+    ls = msub.add_parser("list", help="table of registered models with default sizes")
+    ls.add_argument("--format", default="github", choices=("github", "plain", "csv"))
+    ls.set_defaults(func=cmd_list)
+
+
+def cmd_list(args) -> int:
+    rows = []
+    for name in MODELS:
+        spec = MODELS.get(name)
+        model = build_model(name, REFERENCE_VOCAB)
+        rows.append([name, spec.description, f"{model.num_parameters():,}", f"{model.flops_per_token(32) / 1e6:.2f}"])
+    headers = ["name", "description", f"parameters (vocab {REFERENCE_VOCAB})", "MFLOPs/token @32"]
+    if args.format == "csv":
+        print(",".join(headers))
+        for row in rows:
+            print(",".join(f'"{c}"' for c in row))
+    else:
+        print(tabulate(rows, headers=headers, tablefmt=args.format))
+    return 0

@@ -1,5 +1,99 @@
-"""``lengthgen models list`` (filled in with the models)."""
+"""``lengthgen run``: train one model on one task and evaluate across lengths."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from lengthgen.cli.tasks_cmd import parse_params
+from lengthgen.config import load_yaml
+from lengthgen.experiment import RunConfig, apply_settings, results_table, run_experiment
+
+
+def _typed(value: str):
+    """Best-effort typing of KEY=VALUE strings for model options."""
+    low = value.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
 
 
 def add_parser(sub) -> None:
-    pass
+    p = sub.add_parser("run", help="train one model on one task, evaluate across lengths")
+    p.add_argument("--config", help="run YAML (flags override its values)")
+    p.add_argument("--benchmark", help="benchmark name or file (task, params and lengths)")
+    p.add_argument("--task")
+    p.add_argument("--param", action="append", default=[], metavar="K=V", help="task parameter")
+    p.add_argument("--model")
+    p.add_argument("--pe", help="positional encoding: learned, sinusoidal, none, rope, alibi, randomized, fire")
+    p.add_argument("--model-opt", action="append", default=[], metavar="K=V", help="model option, e.g. d_model=64")
+    p.add_argument("--train-lengths", help="e.g. 1-20")
+    p.add_argument("--test-lengths", help="e.g. 21,30,40,60")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--warmup", type=int)
+    p.add_argument("--eval-every", type=int)
+    p.add_argument("--curriculum", action="store_true", default=None)
+    p.add_argument("--eval-examples", type=int, help="examples per test length")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument("--out", help="folder for the result JSON and checkpoint (default results/runs)")
+    p.add_argument("--name", help="run name (default: derived from the config hash)")
+    p.add_argument("--no-resume", action="store_true", help="start from scratch even if a checkpoint exists")
+    p.set_defaults(func=cmd_run)
+
+
+def config_from_args(args) -> RunConfig:
+    cfg = RunConfig()
+    if args.config:
+        path = Path(args.config)
+        cfg = apply_settings(cfg, load_yaml(path), str(path), base_dir=path.parent)
+    flags = {
+        "benchmark": args.benchmark,
+        "task": args.task,
+        "model": args.model,
+        "pe": args.pe,
+        "train_lengths": args.train_lengths,
+        "test_lengths": args.test_lengths,
+        "seed": args.seed,
+        "eval_examples": args.eval_examples,
+        "device": args.device,
+        "out": args.out,
+        "name": args.name,
+    }
+    if args.param:
+        flags["params"] = parse_params(args.param)
+    if args.model_opt:
+        flags["model_options"] = {k: _typed(v) for k, v in parse_params(args.model_opt).items()}
+    training = {
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "warmup": args.warmup,
+        "eval_every": args.eval_every,
+        "curriculum": args.curriculum,
+    }
+    training = {k: v for k, v in training.items() if v is not None}
+    if training:
+        flags["training"] = training
+    return apply_settings(cfg, {k: v for k, v in flags.items() if v is not None}, "command line")
+
+
+def cmd_run(args) -> int:
+    cfg = config_from_args(args)
+    result = run_experiment(cfg, resume=not args.no_resume, log=lambda m: print(m, file=sys.stderr))
+    print(
+        f"{result['name']}: {result['model']['parameters']:,} parameters, "
+        f"{result['wall_time_s']['train']:.1f}s training, {result['wall_time_s']['eval']:.1f}s evaluation"
+    )
+    print(results_table(result))
+    print(f"result: {result['_path']}")
+    return 0

@@ -1,0 +1,1 @@
+"""Evaluation across lengths: greedy decoding and accuracy with intervals."""

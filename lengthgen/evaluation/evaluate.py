@@ -1,0 +1,112 @@
+"""Accuracy of a model on a task, length by length."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from lengthgen.errors import LengthgenError
+from lengthgen.evaluation.decode import greedy_decode
+from lengthgen.evaluation.metrics import AccuracyCounts
+from lengthgen.models.base import SequenceModel
+from lengthgen.tasks.base import EOS, SEP, Batch, Task
+from lengthgen.training.data import to_lm_batch
+
+# Attention scores [batch, heads, length, length] dominate eval memory; chunks
+# are sized to keep them under this many elements.
+SCORE_BUDGET = 64 * 2**20
+
+
+def score_predictions(pred: np.ndarray, batch: Batch, rows: np.ndarray, steps: np.ndarray | None) -> AccuracyCounts:
+    """Compare generated tokens [len(rows), T] with the targets of ``rows``."""
+    counts = AccuracyCounts()
+    for k, i in enumerate(rows):
+        tlen = int(batch.target_lengths[i])
+        target = batch.targets[i, :tlen]
+        got = pred[k, :tlen]
+        correct = got == target
+        ok = bool(correct.all()) and pred.shape[1] > tlen and pred[k, tlen] == EOS
+        counts.examples += 1
+        counts.exact += int(ok)
+        scored = batch.score_mask[i, :tlen]
+        counts.tokens += int(scored.sum())
+        counts.tokens_correct += int((correct & scored).sum())
+        if steps is not None:
+            counts.steps_sum += float(steps[k, : tlen + 1].sum())
+            counts.steps_count += tlen + 1
+    return counts
+
+
+def chunk_size(model: SequenceModel, total_len: int, requested: int) -> int:
+    per_example = model.n_heads * total_len * total_len
+    return max(1, min(requested, SCORE_BUDGET // max(per_example, 1)))
+
+
+@torch.no_grad()
+def evaluate_length(
+    model: SequenceModel,
+    task: Task,
+    length: int,
+    n: int,
+    rng: np.random.Generator,
+    device: torch.device,
+    batch_size: int = 256,
+    use_cache: bool = True,
+) -> AccuracyCounts:
+    """Greedy-decode ``n`` fresh examples at ``length`` and count what is right.
+
+    Examples are grouped by input length so every prompt in a decoding batch
+    has the same length (no padding inside prompts).
+    """
+    if n < 1:
+        raise LengthgenError(f"number of evaluation examples must be >= 1, got {n}")
+    was_training = model.training
+    model.eval()
+    counts = AccuracyCounts()
+    remaining = n
+    while remaining > 0:
+        batch = task.sample(rng, min(batch_size, remaining), length)
+        remaining -= len(batch)
+        for li in np.unique(batch.input_lengths):
+            rows = np.nonzero(batch.input_lengths == li)[0]
+            steps = int(batch.target_lengths[rows].max()) + 1
+            total = int(li) + 1 + steps
+            if model.pe.bounded and total > model.pe.max_positions:
+                raise LengthgenError(
+                    f"length {length} needs {total} positions but the model has max_positions={model.pe.max_positions}"
+                )
+            step = chunk_size(model, total, len(rows))
+            for start in range(0, len(rows), step):
+                part = rows[start : start + step]
+                prompts = np.concatenate([batch.inputs[part, :li], np.full((len(part), 1), SEP)], axis=1)
+                positions = model.sample_positions(rng, len(part), total)
+                pred, used = greedy_decode(
+                    model, torch.from_numpy(prompts).to(device), steps, positions, use_cache=use_cache
+                )
+                counts.add(
+                    score_predictions(
+                        pred.cpu().numpy(), batch, part, None if used is None else used.float().cpu().numpy()
+                    )
+                )
+    model.train(was_training)
+    return counts
+
+
+@torch.no_grad()
+def teacher_forced_exact(model: SequenceModel, batch: Batch, rng: np.random.Generator, device: torch.device) -> float:
+    """Exact-match rate from one teacher-forced pass.
+
+    Greedy decoding reproduces the target exactly iff every target token
+    (and the closing <eos>) is the argmax given the true prefix, so this
+    equals greedy exact match at a fraction of the cost; used for the
+    training curve.
+    """
+    was_training = model.training
+    model.eval()
+    lm = to_lm_batch(batch)
+    tokens = torch.from_numpy(lm.tokens).to(device)
+    positions = model.sample_positions(rng, *lm.tokens.shape)
+    pred = model(tokens, positions).logits.argmax(-1).cpu().numpy()
+    right = (pred == lm.labels) | ~lm.loss_mask
+    model.train(was_training)
+    return float(right.all(axis=1).mean())

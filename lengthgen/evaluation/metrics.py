@@ -1,0 +1,63 @@
+"""Accuracy counts and Wilson score intervals."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (95% by default).
+
+    Unlike the normal approximation it stays inside [0, 1] and is sensible
+    at 0% and 100%, which is where length-generalization results live.
+
+    >>> lo, hi = wilson_interval(100, 100)
+    >>> round(lo, 3), hi
+    (0.963, 1.0)
+    """
+    if n <= 0:
+        return (0.0, 1.0)
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes must be in [0, n], got {successes} of {n}")
+    p = successes / n
+    denom = 1.0 + z * z / n
+    center = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, center - half), min(1.0, center + half))
+
+
+@dataclass
+class AccuracyCounts:
+    """Running totals for one test length."""
+
+    examples: int = 0
+    exact: int = 0
+    tokens: int = 0
+    tokens_correct: int = 0
+    steps_sum: float = 0.0
+    steps_count: int = 0
+
+    def add(self, other: AccuracyCounts) -> None:
+        self.examples += other.examples
+        self.exact += other.exact
+        self.tokens += other.tokens
+        self.tokens_correct += other.tokens_correct
+        self.steps_sum += other.steps_sum
+        self.steps_count += other.steps_count
+
+    def summary(self) -> dict:
+        exact = self.exact / self.examples if self.examples else 0.0
+        token = self.tokens_correct / self.tokens if self.tokens else exact
+        # Per-token intervals use the number of examples, not tokens: tokens
+        # within an example are not independent, so this is the honest width.
+        token_ci = wilson_interval(round(token * self.examples), self.examples)
+        return {
+            "n": self.examples,
+            "exact": exact,
+            "exact_ci": list(wilson_interval(self.exact, self.examples)),
+            "token": token,
+            "token_ci": list(token_ci),
+            "scored_tokens": self.tokens,
+            "mean_steps": self.steps_sum / self.steps_count if self.steps_count else None,
+        }

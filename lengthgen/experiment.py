@@ -1,0 +1,298 @@
+"""One run: build task and model, train, evaluate across lengths, write the result.
+
+A run's configuration comes from (lowest to highest priority) the built-in
+defaults, a benchmark file (``benchmark:``), a run YAML (``--config``) and
+command-line flags.  The resolved configuration is hashed; the hash names
+the run and guards its checkpoint, so a resumed run is the same run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tabulate import tabulate
+
+from lengthgen.config import check_keys, format_lengths, parse_lengths
+from lengthgen.errors import LengthgenError
+from lengthgen.evaluation.evaluate import evaluate_length
+from lengthgen.models import MODELS, build_model, resolve_model_options
+from lengthgen.results import check_name, environment, write_json_atomic
+from lengthgen.suites import METRICS, load_benchmark
+from lengthgen.tasks import make_task
+from lengthgen.training.loop import TrainConfig, Trainer
+
+RESULT_SCHEMA = 1
+
+
+@dataclass
+class RunConfig:
+    task: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    test_params: dict[str, Any] = field(default_factory=dict)
+    model: str = "transformer"
+    model_options: dict[str, Any] = field(default_factory=dict)
+    train_lengths: list[int] = field(default_factory=list)
+    test_lengths: list[int] = field(default_factory=list)
+    metric: str = "exact"
+    seed: int = 0
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval_examples: int = 500
+    eval_batch_size: int = 256
+    benchmark: str = ""
+    # where and how to run: not part of the run's identity
+    device: str = "auto"
+    out: str = "results/runs"
+    name: str = ""
+
+    IDENTITY_EXCLUDES = ("device", "out", "name")
+
+    def identity(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in self.IDENTITY_EXCLUDES:
+            data.pop(key)
+        return data
+
+    def fingerprint(self) -> str:
+        blob = json.dumps(self.identity(), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def run_name(self) -> str:
+        if self.name:
+            return check_name(self.name)
+        pe = self.model_options.get("pe")
+        parts = (
+            [self.benchmark or self.task, self.model] + ([pe] if pe else []) + [f"s{self.seed}", self.fingerprint()[:8]]
+        )
+        return check_name("-".join(parts))
+
+
+RUN_KEYS: dict[str, Any] = {
+    "benchmark": str,
+    "task": str,
+    "params": dict,
+    "test_params": dict,
+    "model": str,
+    "pe": str,
+    "model_options": dict,
+    "train_lengths": (str, int, list),
+    "test_lengths": (str, int, list),
+    "metric": str,
+    "seed": int,
+    "training": dict,
+    "eval_examples": int,
+    "eval_batch_size": int,
+    "device": str,
+    "out": str,
+    "name": str,
+}
+
+
+def _train_types() -> dict[str, Any]:
+    out = {}
+    for f in fields(TrainConfig):
+        kind = type(f.default)
+        out[f.name] = (int, float) if kind is float else kind
+    return out
+
+
+def apply_settings(cfg: RunConfig, data: dict[str, Any], source: str, base_dir: Path | None = None) -> RunConfig:
+    """Merge a mapping of run settings (from YAML or flags) into ``cfg``."""
+    check_keys(data, RUN_KEYS, source)
+    if data.get("benchmark"):
+        path = Path(data["benchmark"])
+        if not path.suffix and not path.exists():
+            path = Path("tasks") / f"{data['benchmark']}.yaml"
+        elif base_dir is not None and not path.is_absolute() and not path.exists():
+            path = base_dir / path
+        bench = load_benchmark(path)
+        cfg.benchmark, cfg.task, cfg.params, cfg.test_params = (
+            bench.name,
+            bench.task,
+            dict(bench.params),
+            dict(bench.test_params),
+        )
+        cfg.train_lengths, cfg.test_lengths, cfg.metric = bench.train_lengths, bench.test_lengths, bench.metric
+    if data.get("task") is not None:
+        if data["task"] != cfg.task:
+            cfg.params, cfg.test_params = {}, {}
+        cfg.task = data["task"]
+    for key in ("params", "test_params", "model_options"):
+        if data.get(key) is not None:
+            setattr(cfg, key, {**getattr(cfg, key), **data[key]})
+    if data.get("model") is not None:
+        cfg.model = data["model"]
+    if data.get("pe") is not None:
+        cfg.model_options = {**cfg.model_options, "pe": data["pe"]}
+    for key in ("train_lengths", "test_lengths"):
+        if data.get(key) is not None:
+            setattr(cfg, key, parse_lengths(data[key], f"{source}: {key}"))
+    for key in ("metric", "seed", "eval_examples", "eval_batch_size", "device", "out", "name"):
+        if data.get(key) is not None:
+            setattr(cfg, key, data[key])
+    if data.get("training"):
+        check_keys(data["training"], _train_types(), f"{source}: training")
+        for key, value in data["training"].items():
+            kind = type(getattr(TrainConfig, key))
+            setattr(cfg.train, key, kind(value) if kind is float else value)
+    return cfg
+
+
+def validate(cfg: RunConfig) -> None:
+    if not cfg.task:
+        raise LengthgenError("no task given (use --task, --benchmark or a config file)")
+    if not cfg.train_lengths or not cfg.test_lengths:
+        raise LengthgenError("both training lengths and test lengths are needed (--train-lengths, --test-lengths)")
+    if cfg.metric not in METRICS:
+        raise LengthgenError(f"metric must be one of {', '.join(METRICS)}, got {cfg.metric!r}")
+    if cfg.seed < 0:
+        raise LengthgenError(f"seed must be >= 0, got {cfg.seed}")
+    if cfg.eval_examples < 1 or cfg.eval_batch_size < 1:
+        raise LengthgenError("eval_examples and eval_batch_size must be >= 1")
+    task = make_task(cfg.task, **cfg.params)
+    test_task = make_task(cfg.task, **{**cfg.params, **cfg.test_params})
+    for length in cfg.train_lengths:
+        task.check_length(length)
+    for length in cfg.test_lengths:
+        test_task.check_length(length)
+    MODELS.get(cfg.model)
+    cfg.params = dict(task.config)
+    cfg.test_params = {k: test_task.config[k] for k in cfg.test_params}
+    cfg.model_options = resolve_model_options(cfg.model, cfg.model_options)
+    cfg.train.validate()
+    resolve_device(cfg.device)
+    cfg.run_name()
+
+
+def resolve_device(spec: str) -> torch.device:
+    if spec == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(spec)
+    except RuntimeError:
+        raise LengthgenError(f"unknown device {spec!r} (use auto, cpu, cuda or cuda:N)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise LengthgenError("--device cuda requested but CUDA is not available (use --device auto or cpu)")
+    if device.type not in ("cpu", "cuda"):
+        raise LengthgenError(f"unsupported device {spec!r} (use auto, cpu, cuda or cuda:N)")
+    return device
+
+
+def build(cfg: RunConfig):
+    """The task, test task and freshly initialised model of a run."""
+    task = make_task(cfg.task, **cfg.params)
+    test_task = make_task(cfg.task, **{**cfg.params, **cfg.test_params})
+    # Model initialisation draws from torch's global generator; forking it
+    # keeps the seed local to this call instead of reseeding the process.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        model = build_model(cfg.model, task.vocab_size, **cfg.model_options)
+    return task, test_task, model
+
+
+def run_experiment(cfg: RunConfig, resume: bool = True, progress: bool | None = None, log=print) -> dict[str, Any]:
+    validate(cfg)
+    device = resolve_device(cfg.device)
+    out_dir = Path(cfg.out)
+    name = cfg.run_name()
+    result_path = out_dir / f"{name}.json"
+    ckpt_path = out_dir / f"{name}.ckpt.pt"
+    task, test_task, model = build(cfg)
+    model.to(device)
+    fingerprint = cfg.fingerprint()
+    longer = [n for n in cfg.test_lengths if n > max(cfg.train_lengths)]
+    trainer = Trainer(
+        model,
+        task,
+        cfg.train_lengths,
+        cfg.train,
+        cfg.seed,
+        device,
+        probe_length=min(longer) if longer else None,
+        probe_task=test_task,
+        checkpoint_path=ckpt_path,
+        fingerprint=fingerprint,
+        progress=progress,
+    )
+    if resume and trainer.try_resume():
+        log(f"resumed {name} from step {trainer.state.step}")
+    elif ckpt_path.exists():
+        ckpt_path.unlink()
+    started = time.perf_counter()
+    state = trainer.run()
+    train_wall = time.perf_counter() - started
+
+    eval_started = time.perf_counter()
+    rows = []
+    for length in sorted(set(cfg.train_lengths[-1:] + cfg.test_lengths)):
+        rng = np.random.default_rng([cfg.seed, 2, length])
+        eval_task = test_task if length in cfg.test_lengths else task
+        counts = evaluate_length(model, eval_task, length, cfg.eval_examples, rng, device, cfg.eval_batch_size)
+        row = {"length": length, "in_train_range": length <= max(cfg.train_lengths), "test": length in cfg.test_lengths}
+        row.update(counts.summary())
+        rows.append(row)
+    eval_wall = time.perf_counter() - eval_started
+
+    mean_context = float(np.mean(cfg.train_lengths)) * 2
+    steps_used = [r["mean_steps"] for r in rows if r["mean_steps"] is not None]
+    result = {
+        "schema": RESULT_SCHEMA,
+        "name": name,
+        "fingerprint": fingerprint,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": {
+            **cfg.identity(),
+            "train_lengths": format_lengths(cfg.train_lengths),
+            "test_lengths": format_lengths(cfg.test_lengths),
+        },
+        "seed": cfg.seed,
+        "task": {"name": task.name, "version": task.version, "params": task.config, "test_params": cfg.test_params},
+        "model": {
+            "name": cfg.model,
+            "options": cfg.model_options,
+            "parameters": model.num_parameters(),
+            "flops_per_token": model.flops_per_token(
+                int(mean_context), float(np.mean(steps_used)) if steps_used else None
+            ),
+        },
+        "environment": environment(device),
+        "wall_time_s": {
+            "train": round(state.train_seconds, 3),
+            "train_this_session": round(train_wall, 3),
+            "eval": round(eval_wall, 3),
+        },
+        "training": {
+            "steps": state.step,
+            "final_loss": state.curve[-1]["loss"] if state.curve else None,
+            "final_train_exact": state.curve[-1].get("train_exact") if state.curve else None,
+            "curve": state.curve,
+        },
+        "metric": cfg.metric,
+        "results": rows,
+    }
+    write_json_atomic(result_path, result)
+    result["_path"] = str(result_path)
+    return result
+
+
+def results_table(result: dict[str, Any], tablefmt: str = "github") -> str:
+    def ci(r, key):
+        lo, hi = r[f"{key}_ci"]
+        return f"{100 * r[key]:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+
+    has_steps = any(r["mean_steps"] is not None for r in result["results"])
+    headers = ["length", "range", "n", "exact % [95% CI]", "token % [95% CI]"] + (["mean steps"] if has_steps else [])
+    rows = []
+    for r in result["results"]:
+        row = [r["length"], "train" if r["in_train_range"] else "test", r["n"], ci(r, "exact"), ci(r, "token")]
+        if has_steps:
+            row.append(f"{r['mean_steps']:.2f}" if r["mean_steps"] is not None else "-")
+        rows.append(row)
+    return tabulate(rows, headers=headers, tablefmt=tablefmt)

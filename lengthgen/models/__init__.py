@@ -1,0 +1,117 @@
+"""Models and their registry.
+
+Each entry maps a name to a plain ``nn.Module`` class plus the constructor
+arguments that make it that entry (``transformer-modattn`` is the
+transformer with ``modified_heads=True``).  Options are checked against the
+constructor's signature, so a typo is a clear error, not a silent default.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+from lengthgen.errors import LengthgenError
+from lengthgen.models.base import KVCache, ModelOutput, SequenceModel
+from lengthgen.models.lstm import LSTMModel
+from lengthgen.models.positional import PE_KINDS
+from lengthgen.models.transformer import Transformer
+from lengthgen.models.universal import HyperUT, UniversalTransformer
+from lengthgen.registry import Registry, close_matches_hint
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    cls: type[SequenceModel]
+    description: str
+    fixed: dict[str, Any] = field(default_factory=dict)
+
+    def options(self) -> dict[str, Any]:
+        """Constructor options a user may set, with their defaults."""
+        out: dict[str, Any] = {}
+        for klass in self.cls.__mro__:
+            if not (isinstance(klass, type) and issubclass(klass, SequenceModel)) or klass is SequenceModel:
+                continue
+            for name, param in inspect.signature(klass.__init__).parameters.items():
+                if name in ("self", "vocab_size") or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+                    continue
+                out.setdefault(name, param.default)
+        for key in self.fixed:
+            out.pop(key, None)
+        return out
+
+
+MODELS: Registry[ModelSpec] = Registry("model")
+
+
+def register_model(spec: ModelSpec) -> ModelSpec:
+    return MODELS.register(spec.name)(spec)
+
+
+register_model(ModelSpec("transformer", Transformer, "decoder-only causal transformer (pre-norm)"))
+register_model(
+    ModelSpec(
+        "transformer-modattn",
+        Transformer,
+        "transformer with abstract-symbols modified heads (W_Q W_K^T + aI, W_V W_O + bI)",
+        fixed={"modified_heads": True},
+    )
+)
+register_model(ModelSpec("ut", UniversalTransformer, "Universal Transformer: one shared block with ACT halting"))
+register_model(ModelSpec("hyper-ut", HyperUT, "Hyper-UT: hypernetwork mixes weight banks per step, ACT depth"))
+register_model(ModelSpec("lstm", LSTMModel, "LSTM baseline"))
+
+
+def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
+    if key == "pe" and value not in PE_KINDS:
+        hint = close_matches_hint(str(value), list(PE_KINDS))
+        raise LengthgenError(f"unknown positional encoding {value!r}{hint}; choose from {', '.join(PE_KINDS)}")
+    if value is None or default is None:
+        if (
+            key in ("d_ff", "identity_scale")
+            and value is not None
+            and (not isinstance(value, (int, float)) or value <= 0)
+        ):
+            raise LengthgenError(f"model {model!r}: option {key!r} must be a positive number, got {value!r}")
+        return value
+    kind = type(default)
+    if kind is bool and not isinstance(value, bool):
+        raise LengthgenError(f"model {model!r}: option {key!r} expects true or false, got {value!r}")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise LengthgenError(f"model {model!r}: option {key!r} expects an integer, got {value!r}")
+    if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise LengthgenError(f"model {model!r}: option {key!r} expects a number, got {value!r}")
+    if kind is int and key != "halting_bias" and value < 1:
+        raise LengthgenError(f"model {model!r}: option {key!r} must be >= 1, got {value}")
+    if kind is float and key in ("dropout",) and not 0.0 <= value < 1.0:
+        raise LengthgenError(f"model {model!r}: option {key!r} must be in [0, 1), got {value}")
+    return kind(value) if kind is float else value
+
+
+def resolve_model_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Full constructor options of model ``name``: defaults overridden by ``options``."""
+    spec = MODELS.get(name)
+    allowed = spec.options()
+    resolved = dict(allowed)
+    for key, value in options.items():
+        if key not in allowed:
+            hint = close_matches_hint(key, list(allowed))
+            raise LengthgenError(f"model {name!r} has no option {key!r}{hint}; options: {', '.join(allowed)}")
+        resolved[key] = _check_value(name, key, value, allowed[key])
+    return resolved
+
+
+def build_model(name: str, vocab_size: int, **options: Any) -> SequenceModel:
+    """Instantiate a registered model.
+
+    >>> build_model("transformer", vocab_size=12, d_model=32, pe="alibi").pe.kind
+    'alibi'
+    """
+    spec = MODELS.get(name)
+    resolved = resolve_model_options(name, options)
+    return spec.cls(vocab_size, **resolved, **spec.fixed)
+
+
+__all__ = ["MODELS", "KVCache", "ModelOutput", "ModelSpec", "SequenceModel", "build_model", "resolve_model_options"]

@@ -1,0 +1,88 @@
+"""Causal self-attention, optionally with the abstract-symbols modified head."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lengthgen.models.base import LayerCache
+from lengthgen.models.positional import PositionalEncoding
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head causal attention with an optional KV cache.
+
+    ``modified=True`` adds the two trainable scalars per head of Boix-Adsera
+    et al. (2023): head h's logit between i and j gains
+    ``a_h * identity_scale * <x_i, x_j>`` (the ``W_Q W_K^T + a I`` term) and
+    the block output gains ``b_h * identity_scale * sum_j attn_h[i, j] x_j``
+    (the ``W_V W_O + b I`` term), where ``x`` is the block's normalised
+    input.  ``a`` and ``b`` start at 0, so a modified model starts out
+    computing exactly what the plain one does.
+
+    The identity value term is computed in the same fused attention call by
+    appending ``x`` to every head's values.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        modified: bool = False,
+        identity_scale: float | None = None,
+        linear: Callable[[int, int], nn.Module] = nn.Linear,
+    ):
+        super().__init__()
+        self.d_model, self.n_heads, self.head_dim = d_model, n_heads, d_model // n_heads
+        self.qkv = linear(d_model, 3 * d_model)
+        self.proj = linear(d_model, d_model)
+        self.modified = modified
+        if modified:
+            self.a = nn.Parameter(torch.zeros(n_heads))
+            self.b = nn.Parameter(torch.zeros(n_heads))
+            self.identity_scale = identity_scale if identity_scale is not None else d_model**-0.5
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        pe: PositionalEncoding,
+        q_pos: torch.Tensor,
+        bias: torch.Tensor | None = None,
+        cache: LayerCache | None = None,
+    ) -> torch.Tensor:
+        """``x`` [B, L, D] normalised input; ``q_pos`` [B, L] its position ids;
+        ``bias`` [B, H, L, n_keys] the positional logit bias, if any."""
+        batch, length, _ = x.shape
+        h, dh = self.n_heads, self.head_dim
+        q, k, v = self.qkv(x).view(batch, length, 3, h, dh).permute(2, 0, 3, 1, 4).unbind(0)
+        q, k = pe.rotate(q, q_pos), pe.rotate(k, q_pos)
+        if self.modified:
+            v = torch.cat([v, x.unsqueeze(1).expand(batch, h, length, self.d_model)], dim=-1)
+        keys_x = x
+        if cache is not None:
+            k, v, keys_x = cache.extend(k, v, x if self.modified else None)
+        n_keys = k.shape[2]
+
+        if self.modified:
+            same = torch.einsum("bid,bjd->bij", x, keys_x).unsqueeze(1)
+            ident = (self.a * self.identity_scale).view(1, h, 1, 1) * same
+            bias = ident if bias is None else bias + ident
+        if bias is None and length == n_keys:
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        elif bias is None and length == 1:
+            out = F.scaled_dot_product_attention(q, k, v)  # one new query sees every cached key
+        else:
+            # queries are the last `length` of the `n_keys` positions
+            q_idx = torch.arange(n_keys - length, n_keys, device=x.device)
+            hidden = torch.arange(n_keys, device=x.device)[None, :] > q_idx[:, None]
+            mask = torch.zeros(length, n_keys, device=x.device, dtype=q.dtype).masked_fill(hidden, float("-inf"))
+            mask = mask if bias is None else bias.to(q.dtype) + mask
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        if self.modified:
+            out, copied = out.split([dh, self.d_model], dim=-1)
+            extra = ((self.b * self.identity_scale).view(1, h, 1, 1) * copied).sum(dim=1)
+        y = self.proj(out.transpose(1, 2).reshape(batch, length, self.d_model))
+        return y + extra if self.modified else y

@@ -1,0 +1,117 @@
+"""What every sequence model shares: token embedding, positions, readout,
+the output record, parameter and FLOP accounting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from lengthgen.errors import LengthgenError
+from lengthgen.models.positional import PositionalEncoding
+
+
+@dataclass
+class ModelOutput:
+    """Next-token logits [B, L, V]; for adaptive-depth models also the ponder
+    cost N + R and the number of steps used, per position [B, L]."""
+
+    logits: torch.Tensor
+    ponder: torch.Tensor | None = None
+    steps: torch.Tensor | None = None
+
+
+class LayerCache:
+    """Keys, values and (for modified heads) normalised inputs of one layer."""
+
+    def __init__(self) -> None:
+        self.k: torch.Tensor | None = None
+        self.v: torch.Tensor | None = None
+        self.x: torch.Tensor | None = None
+
+    def extend(self, k: torch.Tensor, v: torch.Tensor, x: torch.Tensor | None):
+        if self.k is None:
+            self.k, self.v, self.x = k, v, x
+        else:
+            self.k = torch.cat([self.k, k], dim=2)
+            self.v = torch.cat([self.v, v], dim=2)
+            self.x = None if x is None else torch.cat([self.x, x], dim=1)
+        return self.k, self.v, self.x
+
+
+class KVCache:
+    """Per-layer caches plus the position ids of every cached token."""
+
+    def __init__(self, n_layers: int) -> None:
+        self.layers = [LayerCache() for _ in range(n_layers)]
+        self.positions: torch.Tensor | None = None
+
+    @property
+    def length(self) -> int:
+        return 0 if self.positions is None else self.positions.shape[1]
+
+
+def init_weights(module: nn.Module) -> None:
+    """GPT-2 style: N(0, 0.02) weights, zero biases, unit norms."""
+    for m in module.modules():
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, std=0.02)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, std=0.02)
+
+
+class SequenceModel(nn.Module):
+    """Base class: subclasses implement ``forward(tokens, positions=None, cache=None)``."""
+
+    supports_cache = False
+
+    def __init__(self, vocab_size: int, d_model: int, n_heads: int, pe: str, max_positions: int):
+        super().__init__()
+        if d_model % n_heads:
+            raise LengthgenError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
+        self.vocab_size = vocab_size
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.embedding = nn.Embedding(vocab_size, d_model)
+        self.pe = PositionalEncoding(pe, d_model, n_heads, max_positions)
+        self.norm_out = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, vocab_size, bias=False)
+
+    # --- positions ---------------------------------------------------------
+    def sample_positions(self, rng: np.random.Generator | None, batch: int, length: int) -> torch.Tensor | None:
+        pos = self.pe.sample_positions(rng, batch, length)
+        return None if pos is None else torch.from_numpy(pos).to(self.embedding.weight.device)
+
+    def resolve_positions(self, tokens: torch.Tensor, positions: torch.Tensor | None, offset: int = 0) -> torch.Tensor:
+        batch, length = tokens.shape
+        if positions is None:
+            positions = torch.arange(offset, offset + length, device=tokens.device).expand(batch, length)
+        if self.pe.bounded and int(positions.max()) >= self.pe.max_positions:
+            raise LengthgenError(
+                f"sequence position {int(positions.max())} exceeds the model's max_positions={self.pe.max_positions} "
+                f"for '{self.pe.kind}' encodings; raise max_positions"
+            )
+        return positions
+
+    def embed(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        h = self.embedding(tokens)
+        extra = self.pe.embed(positions)
+        return h if extra is None else h + extra.to(h.dtype)
+
+    def readout(self, h: torch.Tensor) -> torch.Tensor:
+        return self.head(self.norm_out(h))
+
+    # --- accounting --------------------------------------------------------
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def flops_per_token(self, context: int, steps: float | None = None) -> float:
+        """Forward FLOPs per token at a given context length (multiply-add = 2)."""
+        raise NotImplementedError
+
+    def new_cache(self) -> KVCache:
+        raise LengthgenError(f"{type(self).__name__} does not support a KV cache")

@@ -1,0 +1,143 @@
+"""Positional encodings that matter for length generalization.
+
+One module, chosen by ``kind``, exposes the three ways position can enter a
+transformer; each kind implements the ones it uses and returns ``None`` for
+the rest:
+
+- ``embed(positions)``: vectors added to token embeddings (learned,
+  sinusoidal, randomized);
+- ``rotate(x, positions)``: rotary encoding of queries and keys (rope);
+- ``bias(q_pos, k_pos)``: additive attention-logit bias (alibi, fire).
+
+``none`` (NoPE) uses none of them: the causal mask alone carries order.
+
+Randomized positional encodings (Ruoss et al., 2023) are sinusoidal
+encodings of positions that are a sorted random subset of
+``0 .. max_positions-1``, drawn per sequence by the caller through
+:meth:`PositionalEncoding.sample_positions` with an explicit numpy
+generator, during training and at test time alike.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+PE_KINDS = ("learned", "sinusoidal", "none", "rope", "alibi", "randomized", "fire")
+
+
+def sinusoidal_table(positions: torch.Tensor, dim: int) -> torch.Tensor:
+    """Vaswani et al.'s encoding of (possibly non-contiguous) positions [..., L] -> [..., L, dim]."""
+    half = dim // 2
+    freq = torch.exp(-math.log(10000.0) * torch.arange(half, device=positions.device, dtype=torch.float32) / half)
+    angles = positions.float().unsqueeze(-1) * freq
+    table = torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
+    if dim % 2:
+        table = torch.nn.functional.pad(table, (0, 1))
+    return table
+
+
+def alibi_slopes(n_heads: int) -> torch.Tensor:
+    """Press et al.'s geometric head slopes 2^(-8h/H), h = 1..H (exact for powers of two,
+    interleaved as in the reference implementation otherwise)."""
+
+    def power_of_two(n: int) -> list[float]:
+        start = 2.0 ** (-8.0 / n)
+        return [start ** (i + 1) for i in range(n)]
+
+    if math.log2(n_heads).is_integer():
+        return torch.tensor(power_of_two(n_heads))
+    closest = 2 ** math.floor(math.log2(n_heads))
+    extra = power_of_two(2 * closest)[0::2][: n_heads - closest]
+    return torch.tensor(power_of_two(closest) + extra)
+
+
+class FireBias(nn.Module):
+    """FIRE (Li et al., 2023): bias(i, j) = f(psi(i - j) / psi(max(L, i))) per head,
+    with psi(x) = log(c x + 1), f a small MLP, and c, L learned.  Normalising
+    by the query position maps every relative distance into [0, 1], which is
+    what lets it interpolate to longer inputs."""
+
+    def __init__(self, n_heads: int, hidden: int = 32, init_c: float = 0.1, init_threshold: float = 512.0):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, n_heads))
+        self.c = nn.Parameter(torch.tensor(init_c))
+        self.threshold = nn.Parameter(torch.tensor(init_threshold))
+
+    def forward(self, q_pos: torch.Tensor, k_pos: torch.Tensor) -> torch.Tensor:
+        # q_pos [B, Lq], k_pos [B, Lk] -> bias [B, H, Lq, Lk]
+        c, dtype = self.c.abs(), self.c.dtype
+        rel = (q_pos.unsqueeze(-1) - k_pos.unsqueeze(-2)).clamp(min=0).to(dtype)
+        norm = torch.maximum(q_pos.to(dtype), self.threshold.abs()).unsqueeze(-1)
+        x = torch.log1p(c * rel) / torch.log1p(c * norm)
+        return self.mlp(x.unsqueeze(-1)).permute(0, 3, 1, 2)
+
+
+class PositionalEncoding(nn.Module):
+    def __init__(self, kind: str, d_model: int, n_heads: int, max_positions: int = 512):
+        super().__init__()
+        if kind not in PE_KINDS:
+            raise ValueError(f"unknown positional encoding {kind!r}")
+        self.kind = kind
+        self.d_model = d_model
+        self.head_dim = d_model // n_heads
+        self.max_positions = max_positions
+        if kind == "learned":
+            self.table = nn.Embedding(max_positions, d_model)
+            nn.init.normal_(self.table.weight, std=0.02)
+        if kind == "alibi":
+            self.register_buffer("slopes", alibi_slopes(n_heads), persistent=False)
+        if kind == "fire":
+            self.fire = FireBias(n_heads)
+        if kind == "rope":
+            half = self.head_dim // 2
+            inv = 1.0 / (10000.0 ** (torch.arange(half, dtype=torch.float32) / half))
+            self.register_buffer("inv_freq", inv, persistent=False)
+
+    @property
+    def bounded(self) -> bool:
+        """Whether positions beyond ``max_positions`` are impossible (learned table, randomized range)."""
+        return self.kind in ("learned", "randomized")
+
+    def sample_positions(self, rng: np.random.Generator | None, batch: int, length: int) -> np.ndarray | None:
+        """Position ids [batch, length] for a fresh sequence, or None for 0..length-1."""
+        if self.kind != "randomized":
+            return None
+        if rng is None:
+            raise ValueError("randomized positions need a numpy Generator")
+        keys = rng.random((batch, self.max_positions))
+        picked = (
+            np.argpartition(keys, length - 1, axis=1)[:, :length]
+            if length < self.max_positions
+            else np.argsort(keys, axis=1)
+        )
+        return np.sort(picked, axis=1)
+
+    def embed(self, positions: torch.Tensor) -> torch.Tensor | None:
+        if self.kind == "learned":
+            return self.table(positions)
+        if self.kind in ("sinusoidal", "randomized"):
+            return sinusoidal_table(positions, self.d_model)
+        return None
+
+    def rotate(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Apply RoPE to x [B, H, L, Dh] at positions [B, L] (identity for other kinds)."""
+        if self.kind != "rope":
+            return x
+        angles = positions.float().unsqueeze(-1) * self.inv_freq  # [B, L, half]
+        cos, sin = angles.cos().unsqueeze(1).to(x.dtype), angles.sin().unsqueeze(1).to(x.dtype)
+        half = self.inv_freq.shape[0]
+        x1, x2, rest = x[..., :half], x[..., half : 2 * half], x[..., 2 * half :]
+        return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos, rest], dim=-1)
+
+    def bias(self, q_pos: torch.Tensor, k_pos: torch.Tensor) -> torch.Tensor | None:
+        """Additive logit bias [B, H, Lq, Lk] (alibi, fire) or None."""
+        if self.kind == "alibi":
+            dist = (q_pos.unsqueeze(-1) - k_pos.unsqueeze(-2)).float()  # [B, Lq, Lk], >= 0 where visible
+            return -self.slopes.view(1, -1, 1, 1) * dist.unsqueeze(1)
+        if self.kind == "fire":
+            return self.fire(q_pos, k_pos)
+        return None

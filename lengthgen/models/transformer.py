@@ -1,0 +1,104 @@
+"""Decoder-only causal transformer (pre-norm), the suite's main model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+from lengthgen.models.attention import CausalSelfAttention
+from lengthgen.models.base import KVCache, LayerCache, ModelOutput, SequenceModel, init_weights
+from lengthgen.models.positional import PositionalEncoding
+
+
+class Block(nn.Module):
+    """Pre-norm block: x + attn(norm(x)), then x + mlp(norm(x)).
+
+    ``linear`` builds every weight matrix, so Hyper-UT can swap in
+    hypernetwork-generated layers while sharing this code.
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        dropout: float = 0.0,
+        modified: bool = False,
+        identity_scale: float | None = None,
+        linear: Callable[[int, int], nn.Module] = nn.Linear,
+    ):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(d_model)
+        self.attn = CausalSelfAttention(d_model, n_heads, modified, identity_scale, linear)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.mlp = nn.Sequential(linear(d_model, d_ff), nn.GELU(), linear(d_ff, d_model))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x, pe: PositionalEncoding, q_pos, bias=None, cache: LayerCache | None = None):
+        x = x + self.drop(self.attn(self.norm1(x), pe, q_pos, bias, cache))
+        return x + self.drop(self.mlp(self.norm2(x)))
+
+
+def block_flops(d_model: int, d_ff: int, context: int, modified: bool, n_heads: int) -> float:
+    """Forward FLOPs of one block for one token attending to ``context`` keys."""
+    matmul = 2 * (3 * d_model * d_model + d_model * d_model + 2 * d_model * d_ff)
+    value_dim = d_model + (n_heads * d_model if modified else 0)
+    attention = 2 * context * (d_model + value_dim)
+    return matmul + attention
+
+
+class Transformer(SequenceModel):
+    """Causal transformer language model over ``input SEP target``.
+
+    >>> model = Transformer(vocab_size=10, d_model=32, n_layers=2, n_heads=4, pe="rope")
+    >>> model(torch.zeros(3, 7, dtype=torch.long)).logits.shape
+    torch.Size([3, 7, 10])
+    """
+
+    supports_cache = True
+
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int = 128,
+        n_layers: int = 2,
+        n_heads: int = 4,
+        d_ff: int | None = None,
+        pe: str = "rope",
+        max_positions: int = 512,
+        dropout: float = 0.0,
+        modified_heads: bool = False,
+        identity_scale: float | None = None,
+    ):
+        super().__init__(vocab_size, d_model, n_heads, pe, max_positions)
+        self.d_ff = d_ff or 4 * d_model
+        self.modified_heads = modified_heads
+        self.blocks = nn.ModuleList(
+            Block(d_model, n_heads, self.d_ff, dropout, modified_heads, identity_scale) for _ in range(n_layers)
+        )
+        init_weights(self)
+        # GPT-2: shrink residual-branch outputs so depth does not blow up the stream.
+        for block in self.blocks:
+            for out in (block.attn.proj, block.mlp[2]):
+                nn.init.normal_(out.weight, std=0.02 / (2 * n_layers) ** 0.5)
+
+    def forward(self, tokens: torch.Tensor, positions: torch.Tensor | None = None, cache: KVCache | None = None):
+        offset = cache.length if cache is not None else 0
+        positions = self.resolve_positions(tokens, positions, offset)
+        k_pos = positions if cache is None or cache.positions is None else torch.cat([cache.positions, positions], 1)
+        h = self.embed(tokens, positions)
+        bias = self.pe.bias(positions, k_pos)  # shared by all layers
+        for i, block in enumerate(self.blocks):
+            h = block(h, self.pe, positions, bias, None if cache is None else cache.layers[i])
+        if cache is not None:
+            cache.positions = k_pos
+        return ModelOutput(self.readout(h))
+
+    def new_cache(self) -> KVCache:
+        return KVCache(len(self.blocks))
+
+    def flops_per_token(self, context: int, steps: float | None = None) -> float:
+        per_block = block_flops(self.d_model, self.d_ff, context, self.modified_heads, self.n_heads)
+        return len(self.blocks) * per_block + 2 * self.d_model * self.vocab_size

@@ -1,0 +1,1 @@
+"""Training: batches for language modelling, schedules, checkpoints, the loop."""

@@ -1,0 +1,33 @@
+"""Checkpoints: written atomically, read back with ``weights_only=True``."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lengthgen.errors import LengthgenError
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """Write ``state`` to a temporary file, then rename: a crash mid-write
+    never leaves a truncated checkpoint under the real name."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load a checkpoint without unpickling arbitrary objects."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise LengthgenError(f"{path}: checkpoint not found") from None
+    except Exception as exc:  # corrupted, truncated or not a checkpoint at all
+        raise LengthgenError(
+            f"{path}: cannot load checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+        ) from None

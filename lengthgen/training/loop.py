@@ -1,0 +1,252 @@
+"""The training loop: fresh task batches every step, AdamW with warmup and
+cosine decay, clipping, periodic evaluation, checkpoints and exact resume."""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from lengthgen.errors import LengthgenError
+from lengthgen.evaluation.evaluate import teacher_forced_exact
+from lengthgen.models.base import SequenceModel
+from lengthgen.tasks.base import Task
+from lengthgen.training.checkpoint import load_checkpoint, save_checkpoint
+from lengthgen.training.data import sample_mixed_lengths, to_lm_batch
+from lengthgen.training.schedule import warmup_cosine
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: int = 100
+    min_lr_ratio: float = 0.1
+    grad_clip: float = 1.0
+    eval_every: int = 250
+    eval_examples: int = 128
+    checkpoint_every: int = 250
+    curriculum: bool = False
+
+    def validate(self) -> None:
+        positive = ("steps", "batch_size", "eval_every", "eval_examples", "checkpoint_every")
+        for key in positive:
+            if getattr(self, key) < 1:
+                raise LengthgenError(f"training option {key!r} must be >= 1, got {getattr(self, key)}")
+        if not self.lr > 0 or not math.isfinite(self.lr):
+            raise LengthgenError(f"training option 'lr' must be a positive number, got {self.lr}")
+        for key in ("weight_decay", "grad_clip", "warmup"):
+            if getattr(self, key) < 0:
+                raise LengthgenError(f"training option {key!r} must be >= 0, got {getattr(self, key)}")
+        if not 0.0 <= self.min_lr_ratio <= 1.0:
+            raise LengthgenError(f"training option 'min_lr_ratio' must be in [0, 1], got {self.min_lr_ratio}")
+
+
+@dataclass
+class TrainState:
+    step: int = 0
+    curve: list[dict[str, Any]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    # running sums since the last curve point, kept so a resumed run logs
+    # exactly what the uninterrupted run would
+    window: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+
+
+def build_optimizer(model: SequenceModel, cfg: TrainConfig) -> torch.optim.Optimizer:
+    # No weight decay on biases, norms, embeddings' positions or scalar gains.
+    decay, no_decay = [], []
+    for name, p in model.named_parameters():
+        (decay if p.dim() >= 2 and "embedding" not in name and "table" not in name else no_decay).append(p)
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.98))
+
+
+class Trainer:
+    """Trains ``model`` on ``task`` over ``train_lengths``.
+
+    All randomness is explicit: training batches come from a numpy
+    Generator seeded with ``(seed, 0)``, probes from ``(seed, 1, step)``;
+    both generator states go into checkpoints, so a resumed run continues
+    the exact same batch stream.
+    """
+
+    def __init__(
+        self,
+        model: SequenceModel,
+        task: Task,
+        train_lengths: list[int],
+        cfg: TrainConfig,
+        seed: int,
+        device: torch.device,
+        probe_length: int | None = None,
+        probe_task: Task | None = None,
+        checkpoint_path: str | Path | None = None,
+        fingerprint: str = "",
+        progress: bool | None = None,
+    ):
+        cfg.validate()
+        self.model, self.task, self.cfg, self.seed, self.device = model, task, cfg, seed, device
+        self.train_lengths = sorted(train_lengths)
+        self.probe_length = probe_length
+        self.probe_task = probe_task or task
+        self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+        self.fingerprint = fingerprint
+        self.progress = progress
+        self.optimizer = build_optimizer(model, cfg)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(
+            self.optimizer, lambda s: warmup_cosine(s, cfg.warmup, cfg.steps, cfg.min_lr_ratio)
+        )
+        self.rng = np.random.default_rng([seed, 0])
+        self.state = TrainState()
+        self.autocast = device.type == "cuda"
+
+    # --- checkpoints -------------------------------------------------------
+    def checkpoint_state(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self.fingerprint,
+            "step": self.state.step,
+            "curve": self.state.curve,
+            "train_seconds": self.state.train_seconds,
+            "window": list(self.state.window),
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "rng": self.rng.bit_generator.state,
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def save(self) -> None:
+        if self.checkpoint_path is not None:
+            save_checkpoint(self.checkpoint_path, self.checkpoint_state())
+
+    def try_resume(self) -> bool:
+        """Restore from the checkpoint if one exists for this exact config."""
+        if self.checkpoint_path is None or not self.checkpoint_path.exists():
+            return False
+        ckpt = load_checkpoint(self.checkpoint_path)
+        if ckpt.get("fingerprint") != self.fingerprint:
+            raise LengthgenError(
+                f"{self.checkpoint_path}: checkpoint belongs to a different configuration; delete it or use another --name"
+            )
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.scheduler.load_state_dict(ckpt["scheduler"])
+        self.rng.bit_generator.state = ckpt["rng"]
+        torch.set_rng_state(ckpt["torch_rng"])
+        self.state = TrainState(
+            step=ckpt["step"],
+            curve=list(ckpt["curve"]),
+            train_seconds=ckpt["train_seconds"],
+            window=list(ckpt["window"]),
+        )
+        return True
+
+    # --- one step ------------------------------------------------------------
+    def lengths_for_step(self, step: int) -> list[int]:
+        if not self.cfg.curriculum:
+            return self.train_lengths
+        # Curriculum: the allowed range grows linearly over the first half.
+        frac = min(1.0, (step + 1) / max(1, self.cfg.steps // 2))
+        k = max(1, math.ceil(frac * len(self.train_lengths)))
+        return self.train_lengths[:k]
+
+    def train_step(self) -> tuple[float, float]:
+        batch = sample_mixed_lengths(self.task, self.rng, self.cfg.batch_size, self.lengths_for_step(self.state.step))
+        lm = to_lm_batch(batch)
+        tokens = torch.from_numpy(lm.tokens).to(self.device)
+        labels = torch.from_numpy(lm.labels).to(self.device)
+        mask = torch.from_numpy(lm.loss_mask).to(self.device)
+        positions = self.model.sample_positions(self.rng, *lm.tokens.shape)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            out = self.model(tokens, positions)
+            logits = out.logits.float()
+            loss_all = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none")
+            loss = (loss_all * mask).sum() / mask.sum()
+            if out.ponder is not None:
+                valid = tokens != 0
+                loss = loss + getattr(self.model, "ponder_weight", 0.0) * out.ponder[valid].mean()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        with torch.no_grad():
+            right = (logits.argmax(-1) == labels) | ~mask
+            exact = right.all(dim=1).float().mean().item()
+        if not math.isfinite(loss.item()):
+            raise LengthgenError(f"training diverged at step {self.state.step} (loss {loss.item()}); lower --lr")
+        return loss.item(), exact
+
+    def probe(self) -> dict[str, float]:
+        """Teacher-forced exact match on the training range and the probe length."""
+        rng = np.random.default_rng([self.seed, 1, self.state.step])
+        batch = sample_mixed_lengths(self.task, rng, self.cfg.eval_examples, self.train_lengths)
+        result = {"train_exact": teacher_forced_exact(self.model, batch, rng, self.device)}
+        if self.probe_length is not None:
+            long = self.probe_task.sample(rng, self.cfg.eval_examples, self.probe_length)
+            result[f"exact@{self.probe_length}"] = teacher_forced_exact(self.model, long, rng, self.device)
+        return result
+
+    # --- the loop ------------------------------------------------------------
+    def run(self) -> TrainState:
+        """Train to ``cfg.steps``.  Ctrl-C (SIGINT) finishes the current step,
+        writes a checkpoint, then raises KeyboardInterrupt; rerunning resumes."""
+        interrupted: list[bool] = []
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+        try:
+            self._loop(interrupted)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
+        return self.state
+
+    def _loop(self, interrupted: list[bool]) -> None:
+        self.model.to(self.device).train()
+        bar = tqdm(
+            total=self.cfg.steps,
+            initial=self.state.step,
+            disable=None if self.progress is None else not self.progress,
+            desc="train",
+            dynamic_ncols=True,
+            leave=False,
+        )
+        try:
+            while self.state.step < self.cfg.steps:
+                start = time.perf_counter()
+                loss, exact = self.train_step()
+                self.state.step += 1
+                self.state.train_seconds += time.perf_counter() - start
+                window = self.state.window
+                window[0], window[1], window[2] = window[0] + loss, window[1] + exact, window[2] + 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3f}", exact=f"{exact:.2f}", refresh=False)
+                step = self.state.step
+                if step % self.cfg.eval_every == 0 or step == self.cfg.steps:
+                    point = {"step": step, "loss": window[0] / window[2], "batch_exact": window[1] / window[2]}
+                    point.update(self.probe())
+                    self.state.curve.append(point)
+                    self.state.window = [0.0, 0.0, 0.0]
+                if step % self.cfg.checkpoint_every == 0 or step == self.cfg.steps:
+                    self.save()
+                if interrupted:
+                    self.save()
+                    raise KeyboardInterrupt
+        finally:
+            bar.close()
+
+
+def train_config_dict(cfg: TrainConfig) -> dict[str, Any]:
+    return asdict(cfg)

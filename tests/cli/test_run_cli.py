@@ -1,0 +1,147 @@
+import json
+
+import pytest
+
+from lengthgen.cli.main import main
+
+TINY = [
+    "--model-opt",
+    "d_model=16",
+    "--model-opt",
+    "n_heads=2",
+    "--model-opt",
+    "n_layers=1",
+    "--steps",
+    "6",
+    "--batch-size",
+    "8",
+    "--eval-every",
+    "3",
+    "--eval-examples",
+    "10",
+    "--warmup",
+    "1",
+]
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_run_writes_complete_result(capsys, tmp_path):
+    code, out, err = run(
+        capsys,
+        "run",
+        "--task",
+        "parity",
+        "--model",
+        "transformer",
+        "--pe",
+        "alibi",
+        "--train-lengths",
+        "1-4",
+        "--test-lengths",
+        "6,8",
+        "--seed",
+        "1",
+        "--out",
+        str(tmp_path),
+        *TINY,
+    )
+    assert code == 0, err
+    files = list(tmp_path.glob("*.json"))
+    assert len(files) == 1
+    result = json.loads(files[0].read_text())
+    for key in ("config", "seed", "task", "model", "environment", "wall_time_s", "training", "results", "fingerprint"):
+        assert key in result
+    assert result["task"]["version"] == 1 and result["model"]["options"]["pe"] == "alibi"
+    assert (
+        result["environment"]["torch"] and result["environment"]["numpy"] and result["environment"]["device"] == "cpu"
+    )
+    assert [r["length"] for r in result["results"]] == [4, 6, 8]
+    assert all(0 <= r["exact_ci"][0] <= r["exact"] <= r["exact_ci"][1] <= 1 for r in result["results"])
+    assert result["training"]["steps"] == 6 and len(result["training"]["curve"]) == 2
+    assert "exact % [95% CI]" in out
+
+
+def test_config_file_and_flag_override(capsys, tmp_path):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text(
+        "benchmark: tasks/count.yaml\nmodel: ut\nmodel_options: {d_model: 16, n_heads: 2, max_steps: 2}\n"
+        "training: {steps: 4, batch_size: 4, eval_every: 2, warmup: 1}\neval_examples: 5\nseed: 2\n"
+    )
+    code, out, err = run(
+        capsys, "run", "--config", str(cfg), "--test-lengths", "18", "--out", str(tmp_path), "--name", "ut-count"
+    )
+    assert code == 0, err
+    result = json.loads((tmp_path / "ut-count.json").read_text())
+    assert result["config"]["model"] == "ut" and result["config"]["benchmark"] == "count"
+    assert result["config"]["test_lengths"] == "18" and result["seed"] == 2
+    assert result["results"][-1]["mean_steps"] is not None and "mean steps" in out
+
+
+def test_same_command_same_result(capsys, tmp_path):
+    args = [
+        "run",
+        "--task",
+        "sort",
+        "--param",
+        "alphabet=10",
+        "--train-lengths",
+        "1-3",
+        "--test-lengths",
+        "5",
+        "--no-resume",
+        *TINY,
+    ]
+    run(capsys, *args, "--out", str(tmp_path / "a"))
+    run(capsys, *args, "--out", str(tmp_path / "b"))
+    a = json.loads(next((tmp_path / "a").glob("*.json")).read_text())
+    b = json.loads(next((tmp_path / "b").glob("*.json")).read_text())
+    for volatile in ("created", "wall_time_s"):
+        a.pop(volatile), b.pop(volatile)
+    assert a == b
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--task", "parity", "--train-lengths", "20-1", "--test-lengths", "30"], "empty range"),
+        (["--task", "parity", "--train-lengths", "1-3"], "test lengths"),
+        (["--task", "parrity", "--train-lengths", "1-3", "--test-lengths", "5"], "did you mean: parity"),
+        (["--task", "parity", "--model", "gpt", "--train-lengths", "1-3", "--test-lengths", "5"], "unknown model"),
+        (
+            ["--task", "parity", "--pe", "rotary", "--train-lengths", "1-3", "--test-lengths", "5"],
+            "positional encoding",
+        ),
+        (["--task", "parity", "--steps", "-5", "--train-lengths", "1-3", "--test-lengths", "5"], "steps"),
+        (["--task", "parity", "--lr", "0", "--train-lengths", "1-3", "--test-lengths", "5"], "lr"),
+        (["--task", "parity", "--device", "tpu", "--train-lengths", "1-3", "--test-lengths", "5"], "device"),
+        (["--task", "parity", "--name", "../escape", "--train-lengths", "1-3", "--test-lengths", "5"], "run name"),
+        (["--task", "count", "--train-lengths", "1-3", "--test-lengths", "500"], "length must be"),
+        (["--task", "parity", "--model-opt", "d_model", "--train-lengths", "1-3", "--test-lengths", "5"], "KEY=VALUE"),
+        (["--config", "/nonexistent.yaml"], "file not found"),
+        (["--task", "parity"], "lengths"),
+        ([], "no task"),
+    ],
+)
+def test_run_bad_input_one_line_exit_2(capsys, argv, message):
+    code, _, err = run(capsys, "run", *argv)
+    assert code == 2 and message in err and err.count("\n") == 1, err
+
+
+def test_bad_config_keys(capsys, tmp_path):
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text("task: parity\ntraining: {stepz: 3}\n")
+    code, _, err = run(capsys, "run", "--config", str(cfg))
+    assert code == 2 and "stepz" in err and "did you mean: steps" in err
+    cfg.write_text("task: parity\nseed: abc\n")
+    code, _, err = run(capsys, "run", "--config", str(cfg))
+    assert code == 2 and "'seed' expects int" in err
+
+
+def test_models_list(capsys):
+    code, out, _ = run(capsys, "models", "list")
+    assert code == 0 and all(m in out for m in ("transformer", "transformer-modattn", "ut", "hyper-ut", "lstm"))

@@ -1,0 +1,181 @@
+"""Every model on every task; cache equivalence; modified heads; ACT."""
+
+import numpy as np
+import pytest
+import torch
+
+from lengthgen.errors import LengthgenError
+from lengthgen.evaluation.decode import greedy_decode
+from lengthgen.models import MODELS, build_model
+from lengthgen.models.act import adaptive_computation
+from lengthgen.models.positional import PE_KINDS, alibi_slopes
+from lengthgen.tasks import TASKS, make_task
+from lengthgen.training.data import to_lm_batch
+
+TINY = {"d_model": 16, "n_heads": 2}
+
+
+def tiny(name, vocab, **extra):
+    opts = dict(TINY) if name != "lstm" else {"d_model": 16}
+    if name in ("ut", "hyper-ut"):
+        opts["max_steps"] = 3
+    if name == "hyper-ut":
+        opts["banks"] = 2
+    if name.startswith("transformer"):
+        opts["n_layers"] = 2
+    opts.update(extra)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return build_model(name, vocab, **opts)
+
+
+@pytest.mark.parametrize("model_name", MODELS.names())
+@pytest.mark.parametrize("task_name", TASKS.names())
+def test_forward_backward_every_model_every_task(model_name, task_name):
+    task = make_task(task_name)
+    batch = task.sample(np.random.default_rng(0), 4, max(task.min_length, min(4, task.max_length() or 4)))
+    lm = to_lm_batch(batch)
+    model = tiny(model_name, task.vocab_size)
+    tokens = torch.from_numpy(lm.tokens)
+    out = model(tokens, model.sample_positions(np.random.default_rng(0), *lm.tokens.shape))
+    assert out.logits.shape == (*lm.tokens.shape, task.vocab_size)
+    loss = torch.nn.functional.cross_entropy(out.logits.transpose(1, 2), torch.from_numpy(lm.labels))
+    loss.backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads if g is not None)
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+@pytest.mark.parametrize("model_name", MODELS.names())
+def test_reports_size_and_flops(model_name):
+    model = tiny(model_name, 20)
+    assert model.num_parameters() == sum(p.numel() for p in model.parameters()) > 0
+    assert model.flops_per_token(16) > 0
+    assert model.flops_per_token(64) >= model.flops_per_token(16)
+
+
+@pytest.mark.parametrize("pe", PE_KINDS)
+@pytest.mark.parametrize("model_name", ["transformer", "transformer-modattn"])
+def test_kv_cache_decoding_matches_recomputation(pe, model_name):
+    model = tiny(model_name, 30, pe=pe).double().eval()
+    if model_name == "transformer-modattn":  # make the identity terms matter
+        for block in model.blocks:
+            block.attn.a.data.uniform_(-1, 1)
+            block.attn.b.data.uniform_(-1, 1)
+    prompts = torch.randint(3, 30, (5, 7))
+    positions = model.sample_positions(np.random.default_rng(1), 5, 7 + 12)
+    cached, _ = greedy_decode(model, prompts, 12, positions, use_cache=True)
+    full, _ = greedy_decode(model, prompts, 12, positions, use_cache=False)
+    assert torch.equal(cached, full)
+
+
+@pytest.mark.parametrize("pe", PE_KINDS)
+def test_zero_scalars_reproduce_plain_head(pe):
+    plain = tiny("transformer", 25, pe=pe)
+    modified = tiny("transformer-modattn", 25, pe=pe)
+    missing, unexpected = modified.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and all(k.endswith((".a", ".b")) for k in missing)
+    tokens = torch.randint(0, 25, (3, 11))
+    positions = plain.sample_positions(np.random.default_rng(0), 3, 11)
+    assert torch.allclose(plain(tokens, positions).logits, modified(tokens, positions).logits, atol=1e-6)
+    with torch.no_grad():
+        modified.blocks[0].attn.b.fill_(1.0)
+    assert not torch.allclose(plain(tokens, positions).logits, modified(tokens, positions).logits, atol=1e-4)
+
+
+@pytest.mark.parametrize("bias", [-6.0, 0.0, 1.0, 6.0])
+@pytest.mark.parametrize("max_steps", [1, 3, 5])
+def test_act_weights_sum_to_one_and_respect_max_steps(bias, max_steps):
+    torch.manual_seed(0)
+    halting = torch.nn.Linear(8, 1)
+    # extreme biases with a zero weight make the halting decision certain
+    torch.nn.init.normal_(halting.weight, std=0.0 if abs(bias) == 6.0 else 1.0)
+    torch.nn.init.constant_(halting.bias, bias)
+    layer = torch.nn.Linear(8, 8)
+    state = torch.randn(4, 6, 8)
+    result = adaptive_computation(state, lambda s, t: torch.tanh(layer(s)), halting, max_steps)
+    assert torch.allclose(result.weights_sum, torch.ones(4, 6), atol=1e-6)
+    assert (result.steps >= 1).all() and (result.steps <= max_steps).all()
+    assert (result.ponder >= result.steps).all() and (result.ponder <= result.steps + 1).all()
+    if bias == -6.0:  # never confident: every position runs to the cap
+        assert (result.steps == max_steps).all()
+    if bias == 6.0:  # p > 0.99 at once: everyone halts after one step
+        assert (result.steps == 1).all()
+
+
+@pytest.mark.parametrize("model_name", ["ut", "hyper-ut"])
+def test_act_models_report_steps(model_name):
+    model = tiny(model_name, 12)
+    out = model(torch.randint(0, 12, (2, 6)))
+    assert out.steps.shape == (2, 6) and (out.steps <= 3).all() and (out.ponder > 0).all()
+
+
+def test_act_models_are_causal():
+    """Recomputation decoding relies on this: later tokens never change earlier outputs."""
+    for name in ("ut", "hyper-ut", "lstm"):
+        model = tiny(name, 12).double()
+        x = torch.randint(0, 12, (2, 9))
+        y = x.clone()
+        y[:, 6:] = (y[:, 6:] + 1) % 12
+        assert torch.allclose(model(x).logits[:, :6], model(y).logits[:, :6])
+
+
+def test_hyper_ut_input_conditioning_changes_output():
+    model = tiny("hyper-ut", 12, input_conditioned=True)
+    with torch.no_grad():
+        for m in model.hyper:
+            if isinstance(m, torch.nn.Linear):
+                m.weight.normal_(std=1.0)
+    x = torch.tensor([[4, 5, 1, 6]])
+    y = torch.tensor([[7, 8, 1, 6]])
+    assert not torch.allclose(model(x).logits[:, -1], model(y).logits[:, -1])
+
+
+def test_alibi_slopes():
+    assert torch.allclose(alibi_slopes(8), torch.tensor([2.0 ** -(i + 1) for i in range(8)]))
+    assert len(alibi_slopes(6)) == 6
+
+
+def test_rope_depends_on_relative_position_only():
+    model = tiny("transformer", 10, pe="rope").double()
+    q = torch.randn(1, 2, 1, 8, dtype=torch.double)
+    k = torch.randn(1, 2, 1, 8, dtype=torch.double)
+
+    def score(i, j):
+        qi = model.pe.rotate(q, torch.tensor([[i]]))
+        kj = model.pe.rotate(k, torch.tensor([[j]]))
+        return (qi * kj).sum(-1)
+
+    assert torch.allclose(score(5, 3), score(105, 103))
+    assert not torch.allclose(score(5, 3), score(5, 4))
+
+
+def test_randomized_positions_sorted_subset():
+    model = tiny("transformer", 10, pe="randomized", max_positions=64)
+    pos = model.sample_positions(np.random.default_rng(0), 8, 20).numpy()
+    assert pos.shape == (8, 20) and (np.diff(pos, axis=1) > 0).all() and pos.max() < 64
+
+
+def test_bounded_positions_error():
+    model = tiny("transformer", 10, pe="learned", max_positions=8)
+    with pytest.raises(LengthgenError, match="max_positions"):
+        model(torch.zeros(1, 9, dtype=torch.long))
+
+
+@pytest.mark.parametrize(
+    "name,opts,message",
+    [
+        ("transformr", {}, "did you mean: transformer"),
+        ("transformer", {"pe": "rotary"}, "unknown positional encoding"),
+        ("transformer", {"d_modle": 8}, "did you mean: d_model"),
+        ("transformer", {"d_model": 10, "n_heads": 4}, "divisible"),
+        ("transformer", {"n_layers": 0}, ">= 1"),
+        ("transformer", {"n_layers": 1.5}, "integer"),
+        ("ut", {"ponder_weight": "x"}, "number"),
+        ("lstm", {"pe": "rope"}, "no option 'pe'"),
+        ("transformer-modattn", {"modified_heads": False}, "no option"),
+    ],
+)
+def test_bad_model_options(name, opts, message):
+    with pytest.raises(LengthgenError, match=message):
+        build_model(name, 10, **opts)

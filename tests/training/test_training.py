@@ -1,0 +1,198 @@
+"""Batches, schedule, determinism, checkpoints and exact resume."""
+
+import numpy as np
+import pytest
+import torch
+
+from lengthgen.errors import LengthgenError
+from lengthgen.experiment import RunConfig, build
+from lengthgen.tasks import EOS, SEP, make_task
+from lengthgen.training.checkpoint import load_checkpoint, save_checkpoint
+from lengthgen.training.data import sample_mixed_lengths, to_lm_batch
+from lengthgen.training.loop import TrainConfig, Trainer
+from lengthgen.training.schedule import warmup_cosine
+
+CPU = torch.device("cpu")
+
+
+def test_lm_layout_and_loss_mask():
+    task = make_task("count")
+    batch = task.sample(np.random.default_rng(0), 3, 4)
+    lm = to_lm_batch(batch)
+    for i in range(3):
+        x, y = batch.example(i)
+        seq = list(x) + [SEP] + list(y) + [EOS]
+        assert list(lm.tokens[i]) == seq[:-1] and list(lm.labels[i]) == seq[1:]
+        assert list(lm.labels[i][lm.loss_mask[i]]) == list(y) + [EOS]
+
+
+def test_mixed_lengths_cover_range_and_are_reproducible():
+    task = make_task("copy-unique")
+    a = sample_mixed_lengths(task, np.random.default_rng(0), 200, [2, 5, 9])
+    b = sample_mixed_lengths(task, np.random.default_rng(0), 200, [2, 5, 9])
+    assert set(a.input_lengths) == {2, 5, 9}
+    assert np.array_equal(a.inputs, b.inputs)
+
+
+def test_schedule_shape():
+    values = [warmup_cosine(s, 10, 100, 0.1) for s in range(100)]
+    assert values[0] == pytest.approx(0.1) and values[9] == pytest.approx(1.0)
+    assert all(x >= y for x, y in zip(values[10:], values[11:]))
+    assert values[-1] == pytest.approx(0.1, abs=1e-3)
+
+
+def tiny_config(**train):
+    cfg = RunConfig(
+        task="copy-unique",
+        params={"alphabet": 16},
+        model="transformer",
+        model_options={"d_model": 16, "n_heads": 2, "n_layers": 1},
+        train_lengths=[1, 2, 3, 4],
+        test_lengths=[6],
+        seed=3,
+        train=TrainConfig(steps=12, batch_size=8, warmup=2, eval_every=4, eval_examples=8, checkpoint_every=5, **train),
+    )
+    return cfg
+
+
+def make_trainer(cfg, path=None, model_name=None):
+    if model_name:
+        cfg.model = model_name
+        cfg.model_options = {"d_model": 16} if model_name == "lstm" else {"d_model": 16, "n_heads": 2}
+        if model_name in ("ut", "hyper-ut"):
+            cfg.model_options["max_steps"] = 2
+        if model_name == "transformer":
+            cfg.model_options["pe"] = "randomized"
+            cfg.model_options["max_positions"] = 64
+    task, test_task, model = build(cfg)
+    return Trainer(
+        model,
+        task,
+        cfg.train_lengths,
+        cfg.train,
+        cfg.seed,
+        CPU,
+        probe_length=6,
+        probe_task=test_task,
+        checkpoint_path=path,
+        fingerprint="fp",
+        progress=False,
+    )
+
+
+@pytest.mark.parametrize("model_name", ["transformer", "transformer-modattn", "ut", "hyper-ut", "lstm"])
+def test_same_seed_same_training(model_name):
+    a = make_trainer(tiny_config(), model_name=model_name)
+    b = make_trainer(tiny_config(), model_name=model_name)
+    a.run()
+    b.run()
+    assert a.state.curve == b.state.curve
+    for (ka, va), (kb, vb) in zip(a.model.state_dict().items(), b.model.state_dict().items()):
+        assert ka == kb and torch.equal(va, vb)
+
+
+def test_different_seed_differs():
+    a = make_trainer(tiny_config())
+    cfg = tiny_config()
+    cfg.seed = 4
+    b = make_trainer(cfg)
+    a.run()
+    b.run()
+    assert a.state.curve != b.state.curve
+
+
+@pytest.mark.parametrize("model_name", ["transformer", "hyper-ut"])
+def test_resume_reproduces_uninterrupted_run(tmp_path, model_name):
+    full = make_trainer(tiny_config(), model_name=model_name)
+    full.run()
+
+    path = tmp_path / "run.ckpt.pt"
+    first = make_trainer(tiny_config(), path, model_name=model_name)
+    original = first.train_step
+
+    def crash_at_step_7():
+        if first.state.step == 7:
+            raise RuntimeError("simulated crash")  # the last checkpoint is from step 5
+        return original()
+
+    first.train_step = crash_at_step_7
+    with pytest.raises(RuntimeError):
+        first.run()
+    assert load_checkpoint(path)["step"] == 5
+
+    resumed = make_trainer(tiny_config(), path, model_name=model_name)
+    assert resumed.try_resume() and resumed.state.step == 5
+    resumed.run()
+    assert resumed.state.curve == full.state.curve
+    for va, vb in zip(resumed.model.state_dict().values(), full.model.state_dict().values()):
+        assert torch.equal(va, vb)
+
+
+def test_sigint_saves_a_checkpoint_at_a_step_boundary(tmp_path):
+    import os
+    import signal
+
+    path = tmp_path / "run.ckpt.pt"
+    trainer = make_trainer(tiny_config(), path)
+    original = trainer.train_step
+
+    def interrupt_at_step_3():
+        result = original()
+        if trainer.state.step == 2:  # counted after this call returns: step 3
+            os.kill(os.getpid(), signal.SIGINT)
+        return result
+
+    trainer.train_step = interrupt_at_step_3
+    with pytest.raises(KeyboardInterrupt):
+        trainer.run()
+    assert load_checkpoint(path)["step"] == 3
+    resumed = make_trainer(tiny_config(), path)
+    assert resumed.try_resume()
+    resumed.run()
+    full = make_trainer(tiny_config())
+    full.run()
+    assert resumed.state.curve == full.state.curve
+
+
+def test_resume_refuses_other_config(tmp_path):
+    path = tmp_path / "run.ckpt.pt"
+    trainer = make_trainer(tiny_config(), path)
+    trainer.run()
+    other = make_trainer(tiny_config(), path)
+    other.fingerprint = "different"
+    with pytest.raises(LengthgenError, match="different configuration"):
+        other.try_resume()
+
+
+def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
+    path = tmp_path / "bad.ckpt.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.raises(LengthgenError, match="cannot load checkpoint"):
+        load_checkpoint(path)
+
+
+def test_checkpoint_refuses_arbitrary_objects(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"x": object()}, path)  # needs full unpickling to load
+    with pytest.raises(LengthgenError):
+        load_checkpoint(path)
+    save_checkpoint(tmp_path / "ok.pt", {"w": torch.ones(2)})
+    assert torch.equal(load_checkpoint(tmp_path / "ok.pt")["w"], torch.ones(2))
+
+
+@pytest.mark.parametrize(
+    "bad", [{"steps": 0}, {"lr": -1.0}, {"batch_size": 0}, {"min_lr_ratio": 2.0}, {"grad_clip": -1.0}]
+)
+def test_bad_training_options(bad):
+    with pytest.raises(LengthgenError):
+        TrainConfig(**bad).validate()
+
+
+def test_loss_decreases_on_easy_task():
+    cfg = tiny_config()
+    cfg.train.steps = 60
+    cfg.train.eval_every = 20
+    cfg.train.lr = 3e-3
+    trainer = make_trainer(cfg)
+    trainer.run()
+    assert trainer.state.curve[-1]["loss"] < trainer.state.curve[0]["loss"]
