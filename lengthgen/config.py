@@ -11,7 +11,7 @@ from lengthgen.errors import LengthgenError
 from lengthgen.registry import close_matches_hint
 
 
-def parse_lengths(spec: Any, what: str = "lengths") -> list[int]:
+def parse_lengths(spec: Any, what: str = "lengths", minimum: int = 1) -> list[int]:
     """Parse a length spec into a sorted list of distinct positive lengths.
 
     Accepts ``"1-20"`` (inclusive range), ``"21,30,40"``, a mix
@@ -50,8 +50,8 @@ def parse_lengths(spec: Any, what: str = "lengths") -> list[int]:
                 raise LengthgenError(f"{what}: bad length {item!r} (use N, A-B or A,B,C)") from None
         else:
             raise LengthgenError(f"{what}: bad length {item!r} (use N, A-B or A,B,C)")
-        if lo < 1:
-            raise LengthgenError(f"{what}: lengths must be >= 1, got {item!r}")
+        if lo < minimum:
+            raise LengthgenError(f"{what}: values must be >= {minimum}, got {item!r}")
         if hi < lo:
             raise LengthgenError(f"{what}: empty range {item!r} (the end is below the start)")
         out.update(range(lo, hi + 1))

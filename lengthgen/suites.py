@@ -110,6 +110,7 @@ SUITE_KEYS: dict[str, Any] = {
     "seeds": (list, int),
     "training": dict,
     "model_config": dict,
+    "evaluation": dict,
 }
 
 

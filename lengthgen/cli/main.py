@@ -8,10 +8,10 @@ import sys
 import traceback
 
 from lengthgen import __version__
-from lengthgen.cli import models_cmd, run_cmd, tasks_cmd
+from lengthgen.cli import bench_cmd, models_cmd, run_cmd, tasks_cmd
 from lengthgen.errors import LengthgenError
 
-COMMANDS = (tasks_cmd, models_cmd, run_cmd)
+COMMANDS = (tasks_cmd, models_cmd, run_cmd, bench_cmd)
 
 
 class _Parser(argparse.ArgumentParser):

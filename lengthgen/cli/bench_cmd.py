@@ -1,0 +1,137 @@
+"""``lengthgen bench``, ``lengthgen leaderboard``, ``lengthgen plot``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from lengthgen.config import parse_lengths
+from lengthgen.errors import LengthgenError
+from lengthgen.reporting.leaderboard import FORMATS, aggregate, render
+from lengthgen.reporting.loading import load_results
+from lengthgen.results import check_name
+from lengthgen.suites import load_suite
+from lengthgen.sweeps.cells import expand
+from lengthgen.sweeps.executors import EXECUTORS, LocalExecutor, RayExecutor, SlurmExecutor
+from lengthgen.sweeps.runner import dry_run_table, run_sweep
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("bench", help="run a suite: every benchmark x model x encoding x seed")
+    p.add_argument("--suite", required=True, help="suite YAML, e.g. tasks/suites/quick.yaml")
+    p.add_argument("--tasks", help="comma-separated benchmark or task names (wildcards allowed)")
+    p.add_argument("--models", help="comma-separated model names")
+    p.add_argument("--pe", help="comma-separated positional encodings")
+    p.add_argument("--seeds", help="seeds, e.g. 0-2 or 0,3")
+    p.add_argument("--limit", type=int, help="run at most this many cells (smoke runs)")
+    p.add_argument("--out", default="results/runs", help="results root; cells go to OUT/<suite>/")
+    p.add_argument("--executor", default="local", choices=EXECUTORS)
+    p.add_argument("--workers", type=int, help="local executor: parallel cells (default: one per core)")
+    p.add_argument("--slurm-partition")
+    p.add_argument("--slurm-timeout", type=int, default=120, help="minutes per cell job")
+    p.add_argument("--slurm-cpus", type=int, default=2)
+    p.add_argument("--ray-address", help="join this Ray cluster (default: start a local one)")
+    p.add_argument("--resume", dest="resume", action="store_true", default=True, help="skip complete cells (default)")
+    p.add_argument("--no-resume", dest="resume", action="store_false", help="rerun every cell")
+    p.add_argument("--dry-run", action="store_true", help="list the cells and their estimated cost, run nothing")
+    p.add_argument("--leaderboard", help="also write the leaderboard (markdown) to this file")
+    p.add_argument("--metric", default="exact", choices=("exact", "token"))
+    p.set_defaults(func=cmd_bench)
+
+    lb = sub.add_parser("leaderboard", help="aggregate result files into tables")
+    lb.add_argument("folder", help="a sweep folder, e.g. results/runs/quick")
+    lb.add_argument("--format", default="github", choices=FORMATS)
+    lb.add_argument("--metric", default="exact", choices=("exact", "token"))
+    lb.add_argument("--output", help="write to this file instead of stdout")
+    lb.set_defaults(func=cmd_leaderboard)
+
+    pl = sub.add_parser("plot", help="accuracy-vs-length curves (needs lengthgen[plot])")
+    pl.add_argument("folder")
+    pl.add_argument("--out", help="output folder (default: FOLDER/plots)")
+    pl.add_argument("--metric", default="exact", choices=("exact", "token"))
+    pl.add_argument("--format", default="png", help="png, svg or png,svg")
+    pl.set_defaults(func=cmd_plot)
+
+
+def make_executor(args, sweep_dir: Path):
+    if args.executor == "local":
+        if args.workers is not None and args.workers < 1:
+            raise LengthgenError(f"--workers must be >= 1, got {args.workers}")
+        return LocalExecutor(workers=args.workers)
+    if args.executor == "slurm":
+        return SlurmExecutor(
+            sweep_dir / "slurm",
+            partition=args.slurm_partition,
+            timeout_min=args.slurm_timeout,
+            cpus_per_task=args.slurm_cpus,
+            cluster=os.environ.get("LENGTHGEN_SUBMITIT_CLUSTER"),
+        )
+    return RayExecutor(address=args.ray_address)
+
+
+def cmd_bench(args) -> int:
+    suite = load_suite(args.suite)
+    sweep_dir = Path(args.out) / check_name(suite.name, "suite name")
+    seeds = parse_lengths(args.seeds, "--seeds", minimum=0) if args.seeds else None
+    cells = expand(
+        suite,
+        sweep_dir,
+        tasks=_csv(args.tasks),
+        models=_csv(args.models),
+        pes=_csv(args.pe),
+        seeds=seeds,
+        limit=args.limit,
+    )
+    if args.dry_run:
+        print(dry_run_table(cells))
+        return 0
+    executor = make_executor(args, sweep_dir)
+    print(f"suite {suite.name}: {len(cells)} cells -> {sweep_dir} ({executor.name} executor)", file=sys.stderr)
+    report = run_sweep(cells, executor, resume=args.resume)
+    entries = aggregate(load_results(sweep_dir), args.metric)
+    table = render(entries, "github", args.metric)
+    if args.leaderboard:
+        write_markdown(Path(args.leaderboard), suite.name, table, args)
+    print(table)
+    if report.failed:
+        print(f"\n{len(report.failed)} cell(s) failed:", file=sys.stderr)
+        for label, error in report.failed:
+            print(f"  {label}: {error.splitlines()[-1] if error else '?'}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def write_markdown(path: Path, suite: str, table: str, args) -> None:
+    from lengthgen.results import write_text_atomic
+
+    command = "lengthgen " + " ".join(sys.argv[1:]) if sys.argv[1:] else f"lengthgen bench --suite {args.suite}"
+    text = f"# Leaderboard: suite `{suite}`\n\nProduced by `{command}`.\n\n{table}\n"
+    write_text_atomic(path, text)
+
+
+def cmd_leaderboard(args) -> int:
+    entries = aggregate(load_results(args.folder), args.metric)
+    text = render(entries, args.format, args.metric)
+    if args.output:
+        from lengthgen.results import write_text_atomic
+
+        write_text_atomic(Path(args.output), text + "\n")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from lengthgen.reporting.plots import plot_results
+
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    out = Path(args.out) if args.out else Path(args.folder) / "plots"
+    written = plot_results(load_results(args.folder), out, args.metric, formats)
+    for path in written:
+        print(path)
+    return 0

@@ -1,0 +1,1 @@
+"""Reading result files and turning them into leaderboards, plots and the conjecture test."""

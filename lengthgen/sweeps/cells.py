@@ -1,0 +1,175 @@
+"""Expanding a suite into cells and telling which cells are already done."""
+
+from __future__ import annotations
+
+import copy
+import fnmatch
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lengthgen.config import check_keys
+from lengthgen.errors import LengthgenError
+from lengthgen.experiment import RunConfig, apply_settings, validate
+from lengthgen.models import MODELS, build_model
+from lengthgen.registry import close_matches_hint
+from lengthgen.suites import Suite
+from lengthgen.tasks import make_task
+
+# Rough sustained training throughput of one worker thread on this project's
+# small models (measured with benchmarks/model_throughput.py on 2 cores), used
+# only for --dry-run estimates.
+ASSUMED_FLOPS_PER_THREAD = 40e9
+
+
+@dataclass
+class Cell:
+    benchmark: str
+    model: str
+    pe: str | None
+    seed: int
+    config: RunConfig
+
+    @property
+    def key(self) -> str:
+        """File name stem: a hash of the resolved configuration."""
+        return self.config.fingerprint()[:16]
+
+    @property
+    def label(self) -> str:
+        return f"{self.benchmark}/{self.model}{'+' + self.pe if self.pe else ''}/s{self.seed}"
+
+    def result_path(self) -> Path:
+        return Path(self.config.out) / f"{self.key}.json"
+
+    def estimated_gflops(self) -> float:
+        """Training cost: 3 x forward FLOPs x tokens seen."""
+        cfg = self.config
+        task = make_task(cfg.task, **cfg.params)
+        model = build_model(cfg.model, task.vocab_size, **cfg.model_options)
+        mean_len = sum(cfg.train_lengths) / len(cfg.train_lengths)
+        seq = 2 * mean_len + 4  # input + target + separators, roughly, for most tasks
+        tokens = cfg.train.steps * cfg.train.batch_size * seq
+        return 3 * model.flops_per_token(int(seq / 2)) * tokens / 1e9
+
+
+def _as_list(value: Any, source: str, key: str) -> list:
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    if not all(isinstance(v, str) for v in items):
+        raise LengthgenError(f"{source}: key {key!r} expects a list of names, got {value!r}")
+    return items
+
+
+def seeds_of(setting: Any, source: str) -> list[int]:
+    if setting is None:
+        return [0]
+    if isinstance(setting, int) and not isinstance(setting, bool):
+        if setting < 1:
+            raise LengthgenError(f"{source}: key 'seeds' must be >= 1 (a count) or a list of seeds")
+        return list(range(setting))
+    if isinstance(setting, list) and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in setting):
+        return setting
+    raise LengthgenError(f"{source}: key 'seeds' expects a count or a list of non-negative integers, got {setting!r}")
+
+
+def _filter(values: list, patterns: list[str] | None, what: str, known: list[str]) -> list:
+    if not patterns:
+        return values
+    for pattern in patterns:
+        if not any(fnmatch.fnmatch(str(v), pattern) for v in known):
+            raise LengthgenError(
+                f"--{what}: {pattern!r} matches nothing{close_matches_hint(pattern, [str(k) for k in known])}"
+            )
+    return [v for v in values if any(fnmatch.fnmatch(str(v), p) for p in patterns)]
+
+
+def expand(
+    suite: Suite,
+    out_dir: str | Path,
+    tasks: list[str] | None = None,
+    models: list[str] | None = None,
+    pes: list[str] | None = None,
+    seeds: list[int] | None = None,
+    limit: int | None = None,
+) -> list[Cell]:
+    """All cells of ``suite`` after filters, in a stable order."""
+    settings = suite.settings
+    source = suite.source
+    model_names = _as_list(settings.get("models"), source, "models") or ["transformer"]
+    for name in model_names:
+        MODELS.get(name)
+    pe_list = _as_list(settings.get("pe"), source, "pe")
+    seed_list = seeds_of(settings.get("seeds"), source)
+    model_config = settings.get("model_config") or {}
+    for name, opts in model_config.items():
+        if name not in model_names:
+            raise LengthgenError(
+                f"{source}: model_config names {name!r}, which is not in 'models'{close_matches_hint(name, model_names)}"
+            )
+        if not isinstance(opts, dict):
+            raise LengthgenError(f"{source}: model_config.{name} expects a mapping of options")
+    training = settings.get("training") or {}
+    evaluation = settings.get("evaluation") or {}
+    check_keys(evaluation, {"examples": int, "batch_size": int}, f"{source}: evaluation")
+
+    bench_names = [b.name for b in suite.benchmarks]
+    chosen_bench = set(_filter(bench_names, tasks, "tasks", bench_names + [b.task for b in suite.benchmarks]))
+    chosen_bench |= {b.name for b in suite.benchmarks if tasks and any(fnmatch.fnmatch(b.task, p) for p in tasks)}
+    model_names = _filter(model_names, models, "models", model_names)
+    if pes:
+        pe_list = _filter(pe_list, pes, "pe", pe_list) if pe_list else pes
+    if seeds is not None:
+        seed_list = [s for s in seed_list if s in seeds] if settings.get("seeds") is not None else seeds
+
+    cells: list[Cell] = []
+    for bench in suite.benchmarks:
+        if bench.name not in chosen_bench:
+            continue
+        for model in model_names:
+            takes_pe = "pe" in MODELS.get(model).options()
+            for pe in (pe_list or [None]) if takes_pe else [None]:
+                for seed in seed_list:
+                    cfg = RunConfig(out=str(out_dir))
+                    data: dict[str, Any] = {"benchmark": bench.source, "model": model, "seed": seed}
+                    opts = dict(model_config.get(model) or {})
+                    if pe is not None:
+                        opts["pe"] = pe
+                    if opts:
+                        data["model_options"] = opts
+                    if training:
+                        data["training"] = copy.deepcopy(training)
+                    if "examples" in evaluation:
+                        data["eval_examples"] = evaluation["examples"]
+                    if "batch_size" in evaluation:
+                        data["eval_batch_size"] = evaluation["batch_size"]
+                    cfg = apply_settings(cfg, data, source)
+                    cfg.benchmark = bench.name
+                    validate(cfg)
+                    cfg.name = cfg.fingerprint()[:16]
+                    resolved_pe = cfg.model_options.get("pe") if takes_pe else None
+                    cells.append(Cell(bench.name, model, resolved_pe, seed, cfg))
+    if limit is not None:
+        if limit < 1:
+            raise LengthgenError(f"--limit must be >= 1, got {limit}")
+        cells = cells[:limit]
+    if not cells:
+        raise LengthgenError("the filters leave no cell to run")
+    return cells
+
+
+def is_complete(cell: Cell) -> bool:
+    """A result file counts only if it parses, is whole and belongs to this cell."""
+    path = cell.result_path()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(data, dict)
+        and data.get("fingerprint") == cell.config.fingerprint()
+        and isinstance(data.get("results"), list)
+        and len(data["results"]) > 0
+    )

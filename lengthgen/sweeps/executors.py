@@ -1,0 +1,213 @@
+"""Executors: run cells and report each one as it finishes.
+
+All share one interface, ``run(cells, on_done)``, where ``on_done(cell,
+outcome)`` is called in the parent process with an :class:`Outcome`.  Cells
+write their own result files (atomically) into the sweep folder, which on a
+cluster must be on a shared filesystem; the parent only gathers outcomes.
+Optional backends are imported lazily.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+import traceback
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lengthgen.errors import LengthgenError
+from lengthgen.experiment import RunConfig
+from lengthgen.sweeps.cells import Cell
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    seconds: float
+    summary: dict[str, Any]
+    error: str = ""
+
+
+def run_cell(cfg: RunConfig, threads: int | None = None) -> Outcome:
+    """Train and evaluate one cell; never raises (errors become outcomes)."""
+    import torch
+
+    from lengthgen.experiment import run_experiment
+
+    if threads:
+        torch.set_num_threads(threads)
+    start = time.perf_counter()
+    try:
+        result = run_experiment(cfg, resume=True, progress=False, log=lambda m: None)
+        ckpt = Path(cfg.out) / f"{cfg.run_name()}.ckpt.pt"
+        ckpt.unlink(missing_ok=True)  # the result is final; checkpoints only serve resumption
+        beyond = [r for r in result["results"] if not r["in_train_range"]] or result["results"]
+        key = "exact" if cfg.metric == "exact" else "token"
+        score = sum(r[key] for r in beyond) / len(beyond)
+        return Outcome(True, time.perf_counter() - start, {"score": score, "metric": key})
+    except BaseException as exc:  # a failing cell must not take the sweep down
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        detail = str(exc) if isinstance(exc, LengthgenError) else traceback.format_exc(limit=3)
+        return Outcome(False, time.perf_counter() - start, {}, f"{type(exc).__name__}: {detail}".strip())
+
+
+OnDone = Callable[[Cell, Outcome], None]
+
+
+class LocalExecutor:
+    """A process pool sized to the machine, torch threads split among workers."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, cores: int | None = None):
+        self.cores = cores or os.cpu_count() or 1
+        self.workers = workers
+
+    def plan(self, n_cells: int) -> tuple[int, int]:
+        workers = max(1, min(self.workers or self.cores, n_cells))
+        return workers, max(1, self.cores // workers)
+
+    def run(self, cells: list[Cell], on_done: OnDone) -> None:
+        workers, threads = self.plan(len(cells))
+        if workers == 1:
+            for cell in cells:  # in-process: simpler tracebacks, no start-up cost
+                on_done(cell, run_cell(cell.config, threads))
+            return
+        # spawn, not fork: forking a process that already runs torch threads can deadlock
+        ctx = multiprocessing.get_context("spawn")
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        pending = {pool.submit(run_cell, cell.config, threads): cell for cell in cells}
+        try:
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    cell = pending.pop(future)
+                    try:
+                        outcome = future.result()
+                    except Exception as exc:  # worker died (killed, out of memory)
+                        outcome = Outcome(False, 0.0, {}, f"worker failed: {type(exc).__name__}: {exc}")
+                    on_done(cell, outcome)
+        except KeyboardInterrupt:
+            for future in pending:
+                future.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _SubmititCell:
+    """A picklable callable for submitit; requeued on preemption or timeout.
+
+    Requeueing simply calls it again: the cell resumes from its own
+    checkpoint, so nothing but the steps since that checkpoint is lost.
+    """
+
+    def __init__(self, threads: int):
+        self.threads = threads
+
+    def __call__(self, cfg: RunConfig) -> Outcome:
+        return run_cell(cfg, self.threads)
+
+    def checkpoint(self, cfg: RunConfig):
+        import submitit
+
+        return submitit.helpers.DelayedSubmission(self, cfg)
+
+
+class SlurmExecutor:
+    """One Slurm job array for the sweep, via submitit (``pip install 'lengthgen[slurm]'``).
+
+    ``cluster="local"`` uses submitit's local executor (subprocesses on this
+    machine), which is how the tests exercise this path without Slurm.
+    """
+
+    name = "slurm"
+
+    def __init__(
+        self,
+        folder: str | Path,
+        partition: str | None = None,
+        timeout_min: int = 120,
+        cpus_per_task: int = 2,
+        parallelism: int = 64,
+        cluster: str | None = None,
+    ):
+        try:
+            import submitit  # noqa: F401
+        except ImportError:
+            raise LengthgenError("the slurm executor needs submitit: pip install 'lengthgen[slurm]'") from None
+        self.folder = Path(folder)
+        self.partition = partition
+        self.timeout_min = timeout_min
+        self.cpus_per_task = cpus_per_task
+        self.parallelism = parallelism
+        self.cluster = cluster
+
+    def run(self, cells: list[Cell], on_done: OnDone) -> None:
+        import submitit
+
+        executor = submitit.AutoExecutor(folder=str(self.folder / "%j"), cluster=self.cluster)
+        params: dict[str, Any] = {"timeout_min": self.timeout_min, "cpus_per_task": self.cpus_per_task}
+        if executor.cluster == "slurm":
+            params["slurm_array_parallelism"] = self.parallelism
+            if self.partition:
+                params["slurm_partition"] = self.partition
+        executor.update_parameters(**params)
+        jobs = executor.map_array(_SubmititCell(self.cpus_per_task), [c.config for c in cells])
+        for job, cell in zip(jobs, cells):
+            try:
+                outcome = job.result()
+            except Exception as exc:  # job failed outside run_cell (node crash, cancelled)
+                outcome = Outcome(False, 0.0, {}, f"job {job.job_id} failed: {exc}")
+            on_done(cell, outcome)
+
+
+class RayExecutor:
+    """Ray remote tasks (``pip install 'lengthgen[ray]'``); ``address`` joins an
+    existing cluster, otherwise a local Ray runtime with ``num_cpus`` is started."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, threads_per_cell: int = 1):
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise LengthgenError("the ray executor needs ray: pip install 'lengthgen[ray]'") from None
+        self.address = address
+        self.num_cpus = num_cpus
+        self.threads = threads_per_cell
+
+    def run(self, cells: list[Cell], on_done: OnDone) -> None:
+        import ray
+
+        started_here = not ray.is_initialized()
+        if started_here:
+            kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False}
+            if self.address:
+                kwargs["address"] = self.address
+            else:
+                kwargs["num_cpus"] = self.num_cpus or os.cpu_count()
+            ray.init(**kwargs)
+        try:
+            remote = ray.remote(num_cpus=self.threads)(run_cell)
+            pending = {remote.remote(cell.config, self.threads): cell for cell in cells}
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    cell = pending.pop(ref)
+                    try:
+                        outcome = ray.get(ref)
+                    except Exception as exc:  # the task's worker died
+                        outcome = Outcome(False, 0.0, {}, f"ray task failed: {exc}")
+                    on_done(cell, outcome)
+        finally:
+            if started_here:
+                ray.shutdown()
+
+
+EXECUTORS = ("local", "slurm", "ray")

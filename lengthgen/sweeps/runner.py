@@ -1,0 +1,95 @@
+"""Running a sweep: skip finished cells, run the rest, report as they finish."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tabulate import tabulate
+from tqdm.auto import tqdm
+
+from lengthgen.sweeps.cells import ASSUMED_FLOPS_PER_THREAD, Cell, is_complete
+from lengthgen.sweeps.executors import Outcome
+
+
+@dataclass
+class SweepReport:
+    total: int
+    skipped: int = 0
+    done: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def dry_run_table(cells: list[Cell], threads: int = 1) -> str:
+    rows, total = [], 0.0
+    for cell in cells:
+        gflops = cell.estimated_gflops()
+        total += gflops
+        status = "done" if is_complete(cell) else "todo"
+        rows.append(
+            [
+                cell.label,
+                cell.key,
+                status,
+                f"{gflops:,.0f}",
+                f"{gflops * 1e9 / ASSUMED_FLOPS_PER_THREAD / threads / 60:.1f}",
+            ]
+        )
+    table = tabulate(rows, headers=["cell", "key", "status", "train GFLOPs", "est. minutes"], tablefmt="github")
+    est = total * 1e9 / ASSUMED_FLOPS_PER_THREAD / 60
+    return f"{table}\n\n{len(cells)} cells, about {total:,.0f} GFLOPs of training (~{est:.0f} thread-minutes)"
+
+
+def run_sweep(
+    cells: list[Cell],
+    executor,
+    resume: bool = True,
+    log: Callable[[str], None] | None = None,
+    progress: bool | None = None,
+) -> SweepReport:
+    """Run every cell not already complete.  Result files are written by the
+    cells themselves (temporary file + rename), so an interrupted sweep
+    loses at most the cells in flight, and a half-written file is never
+    mistaken for a result."""
+    log = log or (lambda m: print(m, file=sys.stderr))
+    report = SweepReport(total=len(cells))
+    todo = []
+    for cell in cells:
+        if resume and is_complete(cell):
+            report.skipped += 1
+        else:
+            if not resume:
+                Path(cell.config.out, f"{cell.key}.ckpt.pt").unlink(missing_ok=True)
+            todo.append(cell)
+    if report.skipped:
+        log(f"{report.skipped} of {len(cells)} cells already complete; running {len(todo)}")
+    bar = tqdm(
+        total=len(cells),
+        initial=report.skipped,
+        desc="cells",
+        disable=None if progress is None else not progress,
+        dynamic_ncols=True,
+    )
+    finished = report.skipped
+
+    def on_done(cell: Cell, outcome: Outcome) -> None:
+        nonlocal finished
+        finished += 1
+        if outcome.ok:
+            report.done.append(cell.key)
+            s = outcome.summary
+            line = f"[{finished}/{len(cells)}] done   {cell.label}  {s['metric']} beyond training: {100 * s['score']:.1f}%  ({outcome.seconds:.0f}s)"
+        else:
+            report.failed.append((cell.label, outcome.error))
+            line = f"[{finished}/{len(cells)}] FAILED {cell.label}: {outcome.error.splitlines()[-1] if outcome.error else '?'}"
+        bar.write(line, file=sys.stderr) if not bar.disable else log(line)
+        bar.update(1)
+
+    try:
+        if todo:
+            executor.run(todo, on_done)
+    finally:
+        bar.close()
+    return report

@@ -1,0 +1,154 @@
+"""Cell expansion, hashing, resume and interruption of sweeps."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lengthgen.errors import LengthgenError
+from lengthgen.suites import load_suite
+from lengthgen.sweeps.cells import expand, is_complete
+from lengthgen.sweeps.executors import LocalExecutor
+from lengthgen.sweeps.runner import dry_run_table, run_sweep
+
+
+def test_expansion_counts_and_filters(tiny_suite, tmp_path):
+    suite = load_suite(tiny_suite)
+    cells = expand(suite, tmp_path / "out")
+    # 2 benchmarks x (transformer x 2 encodings + lstm without encodings) x 2 seeds
+    assert len(cells) == 2 * (2 + 1) * 2
+    assert len({c.key for c in cells}) == len(cells)
+    assert {c.pe for c in cells if c.model == "lstm"} == {None}
+    assert len(expand(suite, tmp_path, tasks=["count"])) == 6
+    assert len(expand(suite, tmp_path, models=["lstm"], seeds=[1])) == 2
+    assert len(expand(suite, tmp_path, pes=["alibi"], models=["transformer"])) == 4
+    assert len(expand(suite, tmp_path, limit=3)) == 3
+
+
+def test_keys_are_stable_and_config_sensitive(tiny_suite, tmp_path):
+    suite = load_suite(tiny_suite)
+    a = [c.key for c in expand(suite, tmp_path / "x")]
+    b = [c.key for c in expand(suite, tmp_path / "y")]
+    assert a == b  # the output folder is not part of a cell's identity
+    tiny_suite.write_text(tiny_suite.read_text().replace("steps: 4", "steps: 5"))
+    c = [c.key for c in expand(load_suite(tiny_suite), tmp_path)]
+    assert not set(a) & set(c)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [({"tasks": ["nope"]}, "matches nothing"), ({"models": ["transfomer"]}, "did you mean"), ({"limit": 0}, "--limit")],
+)
+def test_bad_filters(tiny_suite, tmp_path, kwargs, message):
+    with pytest.raises(LengthgenError, match=message):
+        expand(load_suite(tiny_suite), tmp_path, **kwargs)
+
+
+def test_dry_run_lists_cells(tiny_suite, tmp_path):
+    table = dry_run_table(expand(load_suite(tiny_suite), tmp_path, limit=2))
+    assert "todo" in table and "2 cells" in table
+
+
+def test_run_then_resume_skips_complete_cells(tiny_suite, tmp_path):
+    cells = expand(load_suite(tiny_suite), tmp_path, models=["lstm"])
+    report = run_sweep(cells, LocalExecutor(workers=1), progress=False, log=lambda m: None)
+    assert len(report.done) == 4 and not report.failed
+    assert all(is_complete(c) for c in cells)
+    assert not list(tmp_path.glob("*.ckpt.pt")), "checkpoints of finished cells are removed"
+    mtimes = {c.key: c.result_path().stat().st_mtime_ns for c in cells}
+    again = run_sweep(cells, LocalExecutor(workers=1), progress=False, log=lambda m: None)
+    assert again.skipped == 4 and not again.done
+    assert mtimes == {c.key: c.result_path().stat().st_mtime_ns for c in cells}
+
+
+def test_partial_or_foreign_result_file_is_not_a_result(tiny_suite, tmp_path):
+    cell = expand(load_suite(tiny_suite), tmp_path, limit=1)[0]
+    path = cell.result_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text('{"fingerprint": "' + cell.config.fingerprint() + '", "results": [')  # truncated
+    assert not is_complete(cell)
+    path.write_text(json.dumps({"fingerprint": "someone-else", "results": [{"length": 1}]}))
+    assert not is_complete(cell)
+    report = run_sweep([cell], LocalExecutor(workers=1), progress=False, log=lambda m: None)
+    assert report.done == [cell.key] and is_complete(cell)
+
+
+def test_parallel_local_executor(tiny_suite, tmp_path):
+    cells = expand(load_suite(tiny_suite), tmp_path, tasks=["parity"], models=["lstm"])
+    report = run_sweep(cells, LocalExecutor(workers=2, cores=2), progress=False, log=lambda m: None)
+    assert len(report.done) == 2 and all(is_complete(c) for c in cells)
+
+
+def volatile_free(path):
+    data = json.loads(path.read_text())
+    for key in ("created", "wall_time_s"):
+        data.pop(key)
+    return data
+
+
+@pytest.mark.parametrize("kill_signal", [signal.SIGINT, signal.SIGKILL])
+@pytest.mark.parametrize("after_files", [1, 3])
+def test_killed_sweep_resumes_to_identical_results(tiny_suite, tmp_path, kill_signal, after_files):
+    """Kill a real `lengthgen bench` process part-way, resume it, and compare
+    with an uninterrupted sweep: the same set of results, byte for byte
+    (apart from timestamps and wall times), no partial file counted."""
+    common = [
+        sys.executable,
+        "-m",
+        "lengthgen",
+        "bench",
+        "--suite",
+        str(tiny_suite),
+        "--models",
+        "transformer",
+        "--workers",
+        "1",
+    ]
+    killed_root = tmp_path / "killed"
+    proc = subprocess.Popen(common + ["--out", str(killed_root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sweep = killed_root / "tiny"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(sweep.glob("[!.]*.json"))) < after_files and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(kill_signal)
+    proc.wait(timeout=60)
+    subprocess.run(common + ["--out", str(killed_root)], check=True, capture_output=True)
+    clean_root = tmp_path / "clean"
+    subprocess.run(common + ["--out", str(clean_root)], check=True, capture_output=True)
+
+    killed = {p.name: volatile_free(p) for p in sweep.glob("*.json")}
+    clean = {p.name: volatile_free(p) for p in (clean_root / "tiny").glob("*.json")}
+    assert len(clean) == 8 and set(killed) == set(clean)
+    for name in clean:
+        assert killed[name]["results"] == clean[name]["results"], name
+        assert killed[name]["training"] == clean[name]["training"], name
+    assert not [p for p in sweep.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_bench_cli_prints_leaderboard(tiny_suite, tmp_path, capsys):
+    from lengthgen.cli.main import main
+
+    board = tmp_path / "board.md"
+    code = main(
+        [
+            "bench",
+            "--suite",
+            str(tiny_suite),
+            "--models",
+            "lstm",
+            "--tasks",
+            "parity",
+            "--out",
+            str(tmp_path),
+            "--workers",
+            "1",
+            "--leaderboard",
+            str(board),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0 and "extrapolation factor" in out and "| parity" in out
+    assert board.read_text().startswith("# Leaderboard: suite `tiny`")
