@@ -8,10 +8,11 @@ import sys
 import traceback
 
 from lengthgen import __version__
-from lengthgen.cli import bench_cmd, models_cmd, run_cmd, tasks_cmd
+from lengthgen.cli import bench_cmd, models_cmd, rasp_cmd, run_cmd, tasks_cmd
 from lengthgen.errors import LengthgenError
+from lengthgen.rasp.errors import RaspError
 
-COMMANDS = (tasks_cmd, models_cmd, run_cmd, bench_cmd)
+COMMANDS = (tasks_cmd, models_cmd, run_cmd, bench_cmd, rasp_cmd)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         print(f"lengthgen: error: {exc}", file=sys.stderr)
+        if isinstance(exc, RaspError) and exc.line:
+            # the caret excerpt goes under the one-line message
+            print("\n".join(exc.excerpt().splitlines()[1:]), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("lengthgen: interrupted", file=sys.stderr)

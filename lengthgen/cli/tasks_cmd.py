@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 from tabulate import tabulate
 
 from lengthgen.errors import LengthgenError
+from lengthgen.rasp.library import programs_by_task
 from lengthgen.tasks import TASKS, make_task
-
-# The RASP-L program library lives beside the package in a source checkout.
-RASP_DIR = Path(__file__).resolve().parents[2] / "rasp"
 
 
 def add_parser(sub) -> None:
@@ -50,11 +47,8 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
-def has_rasp_program(name: str) -> bool:
-    return (RASP_DIR / f"{name}.rasp").exists()
-
-
 def task_rows(pattern: str = "*") -> list[dict]:
+    by_task = programs_by_task()
     rows = []
     for name in TASKS.names(pattern):
         task = make_task(name)
@@ -65,7 +59,7 @@ def task_rows(pattern: str = "*") -> list[dict]:
                 "length unit": task.length_unit,
                 "vocab": task.vocab_size,
                 "chomsky": task.chomsky or "-",
-                "rasp-l program": "yes" if has_rasp_program(name) else "no",
+                "rasp-l program": ", ".join(by_task.get(name, [])) or "no",
             }
         )
     return rows

@@ -1,0 +1,95 @@
+"""Vectorised RASP interpreter vs the per-example reference evaluator.
+
+    python benchmarks/rasp_interpreter.py [--length 50] [--batch 10000]
+
+For every program of the library, both evaluators run it as a next-token
+predictor over the same ``input <sep> target`` sequences of its task; the
+reference runs a subsample and its rate is extrapolated.
+Target (issue 4): >= 100x at length 50 with batch 10k.  Also times a full
+``check`` of every shipped program at lengths 1-50 with n = 10,000.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from tabulate import tabulate
+
+from lengthgen.rasp.check import check_program, compile_for_task, program_task
+from lengthgen.rasp.interpreter import Interpreter
+from lengthgen.rasp.library import task_programs
+from lengthgen.rasp.reference import evaluate_one
+from lengthgen.training.data import to_lm_batch
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--length", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=10_000)
+    parser.add_argument("--reference-sample", type=int, default=100)
+    parser.add_argument("--skip-check", action="store_true")
+    args = parser.parse_args()
+
+    rows = []
+    for entry in task_programs():
+        task = program_task(entry.path)
+        program = compile_for_task(entry.path, task)
+        length = min(args.length, task.max_length() or args.length)
+        batch = task.sample(np.random.default_rng(0), args.batch, length)
+        codes = program.codes.id_to_code[to_lm_batch(batch).tokens]
+        interpreter = Interpreter(program.output)
+        interpreter.run(codes[:100])  # warm-up
+        start = time.perf_counter()
+        fast = interpreter.run(codes)
+        vec_rate = len(codes) / (time.perf_counter() - start)
+        sample = codes[: args.reference_sample]
+        start = time.perf_counter()
+        slow = [evaluate_one(program.output, list(row)) for row in sample]
+        ref_rate = len(sample) / (time.perf_counter() - start)
+        assert np.allclose(fast[: len(sample)], np.array(slow)), f"{entry.name}: interpreters disagree"
+        rows.append(
+            [
+                entry.name,
+                program.stats.length,
+                codes.shape[1],
+                f"{vec_rate:,.0f}",
+                f"{ref_rate:,.1f}",
+                vec_rate / ref_rate,
+            ]
+        )
+    print(f"task length {args.length}, batch {args.batch:,} (reference: {args.reference_sample} examples sampled)\n")
+    print(
+        tabulate(
+            [r[:5] + [f"{r[5]:,.0f}x"] for r in rows],
+            headers=["program", "ops", "tokens/seq", "vectorised ex/s", "reference ex/s", "speed-up"],
+            tablefmt="github",
+        )
+    )
+    ratios = sorted(r[5] for r in rows)
+    print(f"\nspeed-up: min {ratios[0]:,.0f}x, median {ratios[len(ratios) // 2]:,.0f}x (target >= 100x)")
+
+    if args.skip_check:
+        return
+    rows = []
+    for entry in task_programs():
+        task = program_task(entry.path)
+        prog = compile_for_task(entry.path, task)
+        top = min(50, task.max_length() or 50)
+        start = time.perf_counter()
+        report = check_program(prog, task, list(range(task.min_length, top + 1)), n=10_000)
+        rows.append(
+            [
+                entry.name,
+                f"{task.min_length}-{top}",
+                "pass" if report.passed else "FAIL",
+                f"{time.perf_counter() - start:.1f}",
+            ]
+        )
+    print("\nlengthgen rasp check, n = 10,000 per length:\n")
+    print(tabulate(rows, headers=["program", "lengths", "result", "seconds"], tablefmt="github"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,134 @@
+"""``lengthgen rasp run|check|score|repl``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tabulate import tabulate
+
+from lengthgen.cli.tasks_cmd import parse_params
+from lengthgen.config import parse_lengths
+from lengthgen.errors import LengthgenError
+from lengthgen.rasp.check import check_program, compile_for_task, program_task
+from lengthgen.rasp.codes import TokenCodes
+from lengthgen.rasp.compiler import compile_file
+from lengthgen.rasp.score import SCORE_FORMATS, render_scores, score_library
+from lengthgen.rasp.trace import fmt_token, run_values, trace_table
+from lengthgen.tasks import make_task
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("rasp", help="author, run, check and score RASP-L programs")
+    rsub = p.add_subparsers(dest="rasp_command", metavar="ACTION", parser_class=type(p))
+    p.set_defaults(func=lambda args: p.print_help() or 2)
+
+    run = rsub.add_parser("run", help="run a program on one input")
+    run.add_argument("file")
+    run.add_argument("--input", required=True, help='tokens separated by spaces, e.g. "3 1 2 <sep>"')
+    run.add_argument("--task", help="use this task's vocabulary (default: the file's '# task:' header, if any)")
+    run.add_argument("--param", action="append", default=[], metavar="K=V")
+    run.add_argument("--trace", action="store_true", help="show every intermediate sequence and selector")
+    run.set_defaults(func=cmd_run)
+
+    check = rsub.add_parser("check", help="verify a program against a task at every length")
+    check.add_argument("file")
+    check.add_argument("--task", help="default: the file's '# task:' header")
+    check.add_argument("--param", action="append", default=[], metavar="K=V")
+    check.add_argument("--lengths", default="1-50", help="e.g. 1-50")
+    check.add_argument("--n", type=int, default=1000, help="examples per length")
+    check.add_argument("--seed", type=int, default=0)
+    check.set_defaults(func=cmd_check)
+
+    score = rsub.add_parser("score", help="program length, depth and verified range for every benchmark")
+    score.add_argument("--format", default="github", choices=SCORE_FORMATS)
+    score.add_argument("--max-length", type=int, default=50, help="verify lengths up to this")
+    score.add_argument("--n", type=int, default=200, help="examples per length when verifying")
+    score.add_argument("--no-verify", action="store_true", help="skip verification (no length range)")
+    score.set_defaults(func=cmd_score)
+
+    repl = rsub.add_parser("repl", help="interactive authoring with traces")
+    repl.add_argument("--task", help="task vocabulary for token literals")
+    repl.add_argument("--load", help="start from this program file")
+    repl.set_defaults(func=cmd_repl)
+
+
+def _codes_for(file: str | None, task_name: str | None, params: list[str]):
+    if task_name or (file and "# task:" in Path(file).read_text(encoding="utf-8", errors="replace")):
+        task = (
+            program_task(file, task_name, parse_params(params))
+            if file
+            else make_task(task_name, **parse_params(params))
+        )
+        return TokenCodes(task.vocab)
+    return TokenCodes()
+
+
+def _exists(file: str) -> None:
+    if not Path(file).is_file():
+        raise LengthgenError(f"{file}: no such program file")
+
+
+def cmd_run(args) -> int:
+    _exists(args.file)
+    codes = _codes_for(args.file, args.task, args.param)
+    program = _compile(args.file, codes)
+    tokens = args.input.split()
+    if not tokens:
+        raise LengthgenError("--input is empty")
+    for tok in tokens:
+        codes.code(tok)  # clear error for unknown tokens
+    values = run_values(program, codes.encode(tokens))[program.output.uid][0]
+    if args.trace:
+        print(trace_table(program, tokens))
+    else:
+        print(
+            tabulate(
+                [["input", *tokens], ["output", *(fmt_token(v, codes) for v in values)]],
+                tablefmt="github",
+                disable_numparse=True,
+            )
+        )
+    print(f"next token after the input: {fmt_token(values[-1], codes)}")
+    return 0
+
+
+def _compile(file: str, codes: TokenCodes):
+    return compile_file(file, codes)
+
+
+def cmd_check(args) -> int:
+    _exists(args.file)
+    task = program_task(args.file, args.task, parse_params(args.param))
+    lengths = parse_lengths(args.lengths, "--lengths")
+    program = compile_for_task(args.file, task)
+    report = check_program(program, task, lengths, args.n, args.seed)
+    rows = [[r.length, r.n, f"{100 * r.token:.2f}", f"{100 * r.exact:.2f}"] for r in report.rows]
+    print(
+        f"{args.file} on {task!r}: program length {program.stats.length}, attention depth {program.stats.attention_depth}"
+    )
+    print(tabulate(rows, headers=["length", "n", "token %", "exact %"], tablefmt="github"))
+    if report.counterexample:
+        c = report.counterexample
+        print(
+            f"\nfirst counterexample (length {c.length}):\n  input:    {' '.join(c.input)}\n"
+            f"  expected: {' '.join(c.expected)}\n  got:      {' '.join(c.got)}"
+        )
+        return 1
+    print(f"\nall {sum(r.n for r in report.rows):,} examples right at lengths {args.lengths}")
+    return 0
+
+
+def cmd_score(args) -> int:
+    if args.max_length < 1 or args.n < 1:
+        raise LengthgenError("--max-length and --n must be >= 1")
+    rows = score_library(verify=not args.no_verify, max_length=args.max_length, n=args.n)
+    print(render_scores(rows, args.format))
+    return 0
+
+
+def cmd_repl(args) -> int:
+    from lengthgen.rasp.repl import Repl
+
+    codes = TokenCodes(make_task(args.task).vocab) if args.task else TokenCodes()
+    Repl(codes, args.load).loop()
+    return 0

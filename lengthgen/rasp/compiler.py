@@ -1,0 +1,448 @@
+"""From syntax tree to graph: names, functions, types and RASP-L checks.
+
+Functions (``def``) are inlined at each call, so the graph holds primitive
+operations only.  Every error carries the line and column of the offending
+expression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lengthgen.rasp import parser as P
+from lengthgen.rasp.codes import TokenCodes
+from lengthgen.rasp.errors import RaspError
+from lengthgen.rasp.graph import PREDICATES, Graph, Node, ProgramStats, program_stats
+from lengthgen.rasp.lambdas import Lambda, LambdaError
+from lengthgen.registry import close_matches_hint
+
+MAX_CALL_DEPTH = 40
+PRELUDE = Path(__file__).with_name("prelude.rasp")
+OPERATORS = {
+    "+": "x + y",
+    "-": "x - y",
+    "*": "x * y",
+    "/": "x / y",
+    "//": "x // y",
+    "%": "x % y",
+    "==": "x == y",
+    "!=": "x != y",
+    "<": "x < y",
+    "<=": "x <= y",
+    ">": "x > y",
+    ">=": "x >= y",
+    "&": "(x != 0) and (y != 0)",
+    "|": "(x != 0) or (y != 0)",
+}
+BUILTINS = ("select", "aggregate", "selector_width", "map", "seq_map", "full", "where")
+
+
+@dataclass(frozen=True)
+class Pred:
+    op: str
+
+
+@dataclass(frozen=True)
+class Reduction:
+    name: str
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+
+
+@dataclass
+class Function:
+    node: P.Def
+
+
+Value = Node | float | Pred | Reduction | Builtin | Function | P.LambdaExpr
+
+
+def kind_name(value: Value) -> str:
+    if isinstance(value, Node):
+        return "a selector" if value.is_selector else "a sequence"
+    if isinstance(value, float):
+        return "a number"
+    if isinstance(value, Pred):
+        return "a predicate"
+    if isinstance(value, P.LambdaExpr):
+        return "a lambda"
+    if isinstance(value, (Function, Builtin)):
+        return "a function"
+    return "a reduction"
+
+
+@dataclass
+class CompiledProgram:
+    """A program's graph, its output node and its named nodes."""
+
+    graph: Graph
+    output: Node
+    names: dict[str, Node]
+    source: str
+    filename: str
+    codes: TokenCodes
+    header: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stats(self) -> ProgramStats:
+        return program_stats(self.output)
+
+
+class Compiler:
+    def __init__(self, codes: TokenCodes, graph: Graph | None = None):
+        self.codes = codes
+        self.graph = graph or Graph()
+        self.globals: dict[str, Value] = {
+            "tokens": self.graph.tokens(),
+            "indices": self.graph.indices(),
+            "mean": Reduction("mean"),
+            "max": Reduction("max"),
+            **{name: Builtin(name) for name in BUILTINS},
+        }
+        self.call_depth = 0
+        self.output_loc = (0, 0)
+        # what a function body sees: built-ins and functions, never the
+        # caller's variables (lexical scope)
+        self.function_scope: dict[str, Value] = {}
+
+    # --- statements -------------------------------------------------------
+    def run(self, program: P.Program, scope: dict[str, Value]) -> None:
+        for stmt in program.statements:
+            if isinstance(stmt, P.Def):
+                if stmt.name in ("tokens", "indices", *BUILTINS):
+                    raise RaspError(f"cannot redefine built-in {stmt.name!r}", stmt.line, stmt.col)
+                scope[stmt.name] = Function(stmt)
+            else:
+                self.assign(stmt, scope, label_prefix="")
+
+    def assign(self, stmt: P.Assign, scope: dict[str, Value], label_prefix: str) -> None:
+        if stmt.name in ("tokens", "indices", *BUILTINS):
+            raise RaspError(f"cannot assign to built-in {stmt.name!r}", stmt.line, stmt.col)
+        value = self.expr(stmt.value, scope)
+        if stmt.name == "output" and not label_prefix:
+            self.output_loc = (stmt.line, stmt.col)
+        if isinstance(value, Node) and not value.label:
+            value.label = label_prefix + stmt.name
+        scope[stmt.name] = value
+
+    # --- expressions ------------------------------------------------------
+    def lookup(self, name: P.Name, scope: dict[str, Value]) -> Value:
+        if name.name in scope:
+            return scope[name.name]
+        if name.name in self.globals:
+            return self.globals[name.name]
+        known = sorted(set(scope) | set(self.globals))
+        raise RaspError(f"unknown name {name.name!r}{close_matches_hint(name.name, known)}", name.line, name.col)
+
+    def expr(self, e: P.Expr, scope: dict[str, Value]) -> Value:
+        if isinstance(e, P.Num):
+            return e.value
+        if isinstance(e, P.Bool):
+            return 1.0 if e.value else 0.0
+        if isinstance(e, P.Str):
+            try:
+                return float(self.codes.code(e.value))
+            except Exception as exc:
+                raise RaspError(str(exc), e.line, e.col) from None
+        if isinstance(e, P.Name):
+            return self.lookup(e, scope)
+        if isinstance(e, P.Pred):
+            return Pred(e.op)
+        if isinstance(e, P.LambdaExpr):
+            return e
+        if isinstance(e, P.Unary):
+            return self.unary(e, self.expr(e.operand, scope))
+        if isinstance(e, P.Binary):
+            return self.binary(e, self.expr(e.left, scope), self.expr(e.right, scope))
+        if isinstance(e, P.Call):
+            return self.call(e, scope)
+        raise RaspError("unsupported expression", e.line, e.col)
+
+    def make_lambda(
+        self, params: tuple[str, ...], body: str, loc: P.Expr, body_loc: tuple[int, int] | None = None
+    ) -> Lambda:
+        try:
+            return Lambda.parse(params, body, self.resolve_literal)
+        except LambdaError as exc:
+            line, col = body_loc or (loc.line, loc.col)
+            lead = body[: len(body) - len(body.lstrip())]  # the expression is parsed stripped
+            if "\n" in lead:
+                line, col = line + lead.count("\n"), len(lead.rsplit("\n", 1)[1]) + 1
+            else:
+                col += len(lead)
+            col = col + exc.col if exc.line == 1 else exc.col + 1
+            raise RaspError(str(exc), line + exc.line - 1, col) from None
+
+    def resolve_literal(self, token: str) -> int:
+        return self.codes.code(token)
+
+    def seq(self, value: Value, e: P.Expr, what: str) -> Node:
+        if isinstance(value, float):
+            return self.graph.make("full", attrs=(("value", value),), loc=(e.line, e.col))
+        if not isinstance(value, Node) or value.is_selector:
+            raise RaspError(f"{what} must be a sequence, got {kind_name(value)}", e.line, e.col)
+        return value
+
+    def selector(self, value: Value, e: P.Expr, what: str) -> Node:
+        if not isinstance(value, Node) or not value.is_selector:
+            raise RaspError(f"{what} must be a selector, got {kind_name(value)}", e.line, e.col)
+        return value
+
+    def unary(self, e: P.Unary, v: Value) -> Value:
+        if isinstance(v, float):
+            return -v if e.op == "-" else float(v == 0)
+        if isinstance(v, Node) and v.is_selector:
+            if e.op == "!":
+                return self.graph.make("sel_not", (v,), loc=(e.line, e.col))
+            raise RaspError("'-' cannot apply to a selector", e.line, e.col)
+        node = self.seq(v, e, f"the operand of '{e.op}'")
+        if node.vkind == "index" and e.op == "-":
+            raise RaspError(
+                "RASP-L: negating an index-valued sequence is not allowed (only +/- a constant and comparisons)",
+                e.line,
+                e.col,
+            )
+        fn = Lambda.parse(("x",), "-x" if e.op == "-" else "not x")
+        return self.graph.make("map", (node,), (("fn", fn),), "token", loc=(e.line, e.col))
+
+    def binary(self, e: P.Binary, a: Value, b: Value) -> Value:
+        op = e.op
+        if isinstance(a, float) and isinstance(b, float):
+            fn = Lambda.parse(("x", "y"), OPERATORS[op])
+            return fn.scalar(a, b)
+        a_sel = isinstance(a, Node) and a.is_selector
+        b_sel = isinstance(b, Node) and b.is_selector
+        if a_sel or b_sel:
+            if a_sel and b_sel and op in ("&", "|"):
+                return self.graph.make("sel_and" if op == "&" else "sel_or", (a, b), loc=(e.line, e.col))
+            raise RaspError(
+                f"'{op}' cannot combine {kind_name(a)} and {kind_name(b)} (selectors combine with & and |)",
+                e.line,
+                e.col,
+            )
+        comparison = op in ("==", "!=", "<", "<=", ">", ">=")
+        if isinstance(b, float) or isinstance(a, float):
+            seq_first = not isinstance(a, float)
+            node = self.seq(a if seq_first else b, e, f"an operand of '{op}'")
+            const = b if seq_first else a
+            if node.vkind == "index" and not comparison and op not in ("+", "-"):
+                raise RaspError(
+                    f"RASP-L: '{op}' on an index-valued sequence is not allowed (only +/- a constant and comparisons)",
+                    e.line,
+                    e.col,
+                )
+            if node.vkind == "index" and op == "-" and not seq_first:
+                raise RaspError("RASP-L: 'constant - index' is not allowed (only index +/- a constant)", e.line, e.col)
+            body = (
+                OPERATORS[op].replace("y", repr(const))
+                if seq_first
+                else OPERATORS[op].replace("x", repr(const)).replace("y", "x")
+            )
+            fn = Lambda.parse(("x",), body)
+            vkind = "index" if node.vkind == "index" and not comparison else "token"
+            return self.graph.make("map", (node,), (("fn", fn),), vkind, loc=(e.line, e.col))
+        left, right = self.seq(a, e, f"the left operand of '{op}'"), self.seq(b, e, f"the right operand of '{op}'")
+        if "index" in (left.vkind, right.vkind) and not comparison:
+            raise RaspError(
+                f"RASP-L: '{op}' between sequences is not allowed when one is index-valued (only comparisons)",
+                e.line,
+                e.col,
+            )
+        fn = Lambda.parse(("x", "y"), OPERATORS[op])
+        return self.graph.make("seq_map", (left, right), (("fn", fn),), "token", loc=(e.line, e.col))
+
+    # --- calls ------------------------------------------------------------
+    def call(self, e: P.Call, scope: dict[str, Value]) -> Value:
+        target = self.lookup(P.Name(e.line, e.col, e.func), scope)
+        args = [self.expr(a, scope) for a in e.args]
+        if isinstance(target, Function):
+            return self.inline(target.node, e, args)
+        if not isinstance(target, Builtin):
+            raise RaspError(f"{e.func!r} is {kind_name(target)}, not a function", e.line, e.col)
+        return getattr(self, f"builtin_{target.name}")(e, args)
+
+    def inline(self, fn: P.Def, e: P.Call, args: list[Value]) -> Value:
+        if len(args) != len(fn.params):
+            raise RaspError(f"{fn.name}() takes {len(fn.params)} argument(s), got {len(args)}", e.line, e.col)
+        self.call_depth += 1
+        if self.call_depth > MAX_CALL_DEPTH:
+            raise RaspError(
+                f"function calls nested deeper than {MAX_CALL_DEPTH} (recursion is not supported)", e.line, e.col
+            )
+        try:
+            local: dict[str, Value] = dict(self.function_scope)
+            local.update(zip(fn.params, args))
+            for stmt in fn.body:
+                self.assign(stmt, local, label_prefix=f"{fn.name}.")
+            return self.expr(fn.result, local)
+        finally:
+            self.call_depth -= 1
+
+    def arity(self, e: P.Call, args: list[Value], lo: int, hi: int) -> None:
+        if not lo <= len(args) <= hi:
+            want = str(lo) if lo == hi else f"{lo} to {hi}"
+            raise RaspError(f"{e.func}() takes {want} arguments, got {len(args)}", e.line, e.col)
+
+    def builtin_select(self, e: P.Call, args: list[Value]) -> Node:
+        self.arity(e, args, 3, 3)
+        keys = self.seq(args[0], e.args[0], "select keys")
+        queries = self.seq(args[1], e.args[1], "select queries")
+        pred = args[2]
+        if isinstance(pred, float) and pred in (0.0, 1.0):
+            pred = Pred("true" if pred else "false")
+        if not isinstance(pred, Pred) or pred.op not in PREDICATES:
+            raise RaspError(
+                f"select predicate must be one of {' '.join(PREDICATES)}, got {kind_name(pred)}",
+                e.args[2].line,
+                e.args[2].col,
+            )
+        return self.graph.make("select", (keys, queries), (("pred", pred.op),), loc=(e.line, e.col))
+
+    def builtin_aggregate(self, e: P.Call, args: list[Value]) -> Node:
+        self.arity(e, args, 2, 4)
+        sel = self.selector(args[0], e.args[0], "aggregate's first argument")
+        values = self.seq(args[1], e.args[1], "aggregate's values")
+        default = args[2] if len(args) > 2 else 0.0
+        if not isinstance(default, float):
+            raise RaspError(
+                f"aggregate's default must be a number or token, got {kind_name(default)}",
+                e.args[2].line,
+                e.args[2].col,
+            )
+        reduction = args[3] if len(args) > 3 else Reduction("mean")
+        if not isinstance(reduction, Reduction):
+            raise RaspError("aggregate's reduction must be mean or max", e.args[3].line, e.args[3].col)
+        attrs = (("default", default), ("reduction", reduction.name))
+        return self.graph.make("aggregate", (sel, values), attrs, values.vkind, loc=(e.line, e.col))
+
+    def builtin_selector_width(self, e: P.Call, args: list[Value]) -> Node:
+        self.arity(e, args, 1, 1)
+        sel = self.selector(args[0], e.args[0], "selector_width's argument")
+        return self.graph.make("selector_width", (sel,), vkind="index", loc=(e.line, e.col))
+
+    def _lambda_arg(self, e: P.Call, value: Value, index: int, params: int) -> Lambda:
+        if not isinstance(value, P.LambdaExpr):
+            raise RaspError(
+                f"{e.func}() needs a lambda as argument {index + 1}, got {kind_name(value)}",
+                e.args[index].line,
+                e.args[index].col,
+            )
+        if len(value.params) != params:
+            raise RaspError(
+                f"{e.func}() needs a lambda of {params} parameter(s), got {len(value.params)}", value.line, value.col
+            )
+        return self.make_lambda(value.params, value.body, value, (value.body_line, value.body_col))
+
+    def builtin_map(self, e: P.Call, args: list[Value]) -> Node:
+        self.arity(e, args, 2, 2)
+        seq = self.seq(args[0], e.args[0], "map's sequence")
+        fn = self._lambda_arg(e, args[1], 1, 1)
+        if seq.vkind == "index":
+            raise RaspError(
+                "RASP-L: map over an index-valued sequence (unbounded values); maps act on finite token sets",
+                e.line,
+                e.col,
+            )
+        return self.graph.make("map", (seq,), (("fn", fn),), "token", loc=(e.line, e.col))
+
+    def builtin_seq_map(self, e: P.Call, args: list[Value]) -> Node:
+        self.arity(e, args, 3, 3)
+        a = self.seq(args[0], e.args[0], "seq_map's first sequence")
+        b = self.seq(args[1], e.args[1], "seq_map's second sequence")
+        fn = self._lambda_arg(e, args[2], 2, 2)
+        if "index" in (a.vkind, b.vkind):
+            raise RaspError(
+                "RASP-L: seq_map over an index-valued sequence; maps act on finite token sets", e.line, e.col
+            )
+        return self.graph.make("seq_map", (a, b), (("fn", fn),), "token", loc=(e.line, e.col))
+
+    def builtin_full(self, e: P.Call, args: list[Value]) -> Node:
+        self.arity(e, args, 1, 1)
+        if not isinstance(args[0], float):
+            raise RaspError(f"full() takes a number or token, got {kind_name(args[0])}", e.line, e.col)
+        return self.graph.make("full", attrs=(("value", args[0]),), loc=(e.line, e.col))
+
+    def builtin_where(self, e: P.Call, args: list[Value]) -> Node:
+        self.arity(e, args, 3, 3)
+        cond = self.seq(args[0], e.args[0], "where's condition")
+        a = self.seq(args[1], e.args[1], "where's second argument")
+        b = self.seq(args[2], e.args[2], "where's third argument")
+        vkind = "index" if "index" in (a.vkind, b.vkind) else "token"
+        return self.graph.make("where", (cond, a, b), vkind=vkind, loc=(e.line, e.col))
+
+
+def header_of(source: str) -> dict[str, str]:
+    """``# key: value`` lines at the top of a file (e.g. ``# task: count``)."""
+    header = {}
+    for line in source.splitlines():
+        text = line.strip()
+        if not text:
+            continue
+        if not text.startswith("#"):
+            break
+        key, sep, value = text[1:].partition(":")
+        if sep and key.strip().isidentifier():
+            header[key.strip()] = value.strip()
+    return header
+
+
+_PRELUDE_CACHE: dict[str, P.Program] = {}
+
+
+def prelude_program() -> P.Program:
+    if "p" not in _PRELUDE_CACHE:
+        _PRELUDE_CACHE["p"] = P.parse(PRELUDE.read_text(encoding="utf-8"))
+    return _PRELUDE_CACHE["p"]
+
+
+def compile_source(
+    source: str, filename: str = "<input>", codes: TokenCodes | None = None, require_output: bool = True
+) -> CompiledProgram:
+    """Parse and compile a program; the prelude's helpers are in scope."""
+    codes = codes or TokenCodes()
+    compiler = Compiler(codes)
+    try:
+        prelude: dict[str, Value] = {}
+        compiler.run(prelude_program(), prelude)
+        compiler.globals.update(prelude)
+        compiler.function_scope = dict(compiler.globals)
+        program = P.parse(source)
+        scope: dict[str, Value] = {}
+        # functions may call any function of the file, in any order
+        compiler.function_scope.update({s.name: Function(s) for s in program.statements if isinstance(s, P.Def)})
+        compiler.run(program, scope)
+    except RaspError as exc:
+        raise exc.located(source, filename) from None
+    except RecursionError:
+        raise RaspError("program nested too deeply").located(source, filename) from None
+    output = scope.get("output")
+    if output is None:
+        if require_output:
+            raise RaspError("program declares no output (add 'output = ...;')").located(source, filename)
+        output = compiler.globals["tokens"]
+    if not isinstance(output, Node) or output.is_selector:
+        if isinstance(output, float):
+            output = compiler.graph.make("full", attrs=(("value", output),))
+        else:
+            raise RaspError(f"output must be a sequence, got {kind_name(output)}", *compiler.output_loc).located(
+                source, filename
+            )
+    names = {k: v for k, v in scope.items() if isinstance(v, Node)}
+    return CompiledProgram(compiler.graph, output, names, source, filename, codes, header_of(source))
+
+
+def compile_file(path: str | Path, codes: TokenCodes | None = None) -> CompiledProgram:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise RaspError(f"cannot read program ({exc.strerror or exc})", filename=str(path)) from None
+    try:
+        source = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise RaspError(f"program is not valid UTF-8 (byte {exc.start})", filename=str(path)) from None
+    return compile_source(source, str(path), codes)

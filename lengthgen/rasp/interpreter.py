@@ -1,0 +1,219 @@
+"""The vectorised interpreter: a program over a batch ``[batch, length]`` at once.
+
+Sequences are float64 arrays ``[B, N]``, selectors boolean ``[B, N, N]``
+indexed ``[batch, key, query]`` (reductions over keys then run along a
+non-contiguous axis, which numpy vectorises across the queries: about
+twice as fast as reducing short contiguous rows).  Every selector is causal: query ``i``
+sees keys ``j <= i`` only, which is what makes a program a next-token
+predictor.  One method per primitive, dispatched on the node's op (the
+tracr evaluator's shape).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lengthgen.errors import LengthgenError
+from lengthgen.rasp.graph import Node, reachable
+
+# Selector temporaries are [chunk, N, N]; batches are cut into chunks that
+# keep one below this many elements (about 2 MiB per boolean selector:
+# small enough to stay in cache, measured fastest on 2 cores).
+CHUNK_ELEMENTS = 2**21
+# A single sequence whose selectors exceed this is refused before any work.
+MAX_SEQUENCE_ELEMENTS = 2**27
+
+COMPARE = {
+    "==": np.equal,
+    "!=": np.not_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+}
+
+
+class Interpreter:
+    """Evaluates the graph under ``output`` on integer token codes."""
+
+    def __init__(self, output: Node):
+        self.output = output
+        self.order = reachable(output)
+        # aggregate(select(indices, q, ==), v) reads one position, v[q]: a
+        # gather in O(N) instead of an N x N selector.  Selectors used only
+        # by such aggregates are then never built (except when tracing).
+        self.gathers = {n.uid for n in self.order if n.op == "aggregate" and is_index_lookup(n.args[0])}
+        users: dict[int, list[Node]] = {}
+        for node in self.order:
+            for arg in node.args:
+                users.setdefault(arg.uid, []).append(node)
+        self.skippable = {
+            n.uid
+            for n in self.order
+            if n.op == "select" and n is not output and all(u.uid in self.gathers for u in users.get(n.uid, []))
+        }
+
+    def run(self, codes: np.ndarray, trace: bool = False) -> np.ndarray | dict[int, np.ndarray]:
+        codes = np.asarray(codes, dtype=np.float64)
+        if codes.ndim == 1:
+            codes = codes[None, :]
+        batch, length = codes.shape
+        if length * length > MAX_SEQUENCE_ELEMENTS:
+            raise LengthgenError(
+                f"a sequence of length {length} needs {length * length:,} selector cells per example, more than the "
+                f"{MAX_SEQUENCE_ELEMENTS:,} allowed (about {MAX_SEQUENCE_ELEMENTS * 9 // 2**30} GiB); use shorter lengths"
+            )
+        if trace:
+            return self._evaluate(codes, everything=True)
+        step = max(1, CHUNK_ELEMENTS // max(1, length * length))
+        outs = [self._evaluate(codes[i : i + step])[self.output.uid] for i in range(0, batch, step)]
+        return np.concatenate(outs, axis=0)
+
+    def _evaluate(self, codes: np.ndarray, everything: bool = False) -> dict[int, np.ndarray]:
+        values: dict[int, np.ndarray] = {}
+        batch, length = codes.shape
+        self.causal = np.triu(np.ones((length, length), dtype=bool))  # [key, query]: key <= query
+        self.shape = (batch, length)
+        for node in self.order:
+            if node.uid in self.skippable and not everything:
+                continue
+            if node.uid in self.gathers:
+                queries = values[node.args[0].args[1].uid]
+                values[node.uid] = self.gather(node, queries, values[node.args[1].uid])
+                continue
+            args = [values[a.uid] for a in node.args]
+            values[node.uid] = getattr(self, f"op_{node.op}")(node, codes, *args)
+        return values
+
+    def gather(self, node: Node, queries: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """aggregate(select(indices, queries, ==), values, default): the key
+        at position ``queries[i]`` if it is a whole number in ``0..i``."""
+        length = self.shape[1]
+        position = np.arange(length)
+        valid = (queries >= 0) & (queries <= position) & (queries == np.round(queries))
+        index = np.where(valid, queries, 0).astype(np.int64)
+        return np.where(valid, np.take_along_axis(values, index, axis=1), node.attr("default"))
+
+    # --- primitives -------------------------------------------------------
+    def op_tokens(self, node, codes):
+        return codes
+
+    def op_indices(self, node, codes):
+        return np.broadcast_to(np.arange(self.shape[1], dtype=np.float64), self.shape).copy()
+
+    def op_full(self, node, codes):
+        return np.full(self.shape, node.attr("value"), dtype=np.float64)
+
+    def op_map(self, node, codes, x):
+        return node.attr("fn").vectorised(x)
+
+    def op_seq_map(self, node, codes, x, y):
+        return node.attr("fn").vectorised(x, y)
+
+    def op_where(self, node, codes, cond, a, b):
+        return np.where(cond != 0, a, b)
+
+    def op_select(self, node, codes, keys, queries):
+        pred = node.attr("pred")
+        if pred == "true":
+            sel = np.ones((self.shape[0], self.shape[1], self.shape[1]), dtype=bool)
+        elif pred == "false":
+            sel = np.zeros((self.shape[0], self.shape[1], self.shape[1]), dtype=bool)
+        else:
+            k, q = small_ints(keys), small_ints(queries)
+            if k is None or q is None:
+                k, q = keys, queries
+            # predicate(key, query), keys along axis 1
+            sel = COMPARE[pred](k[:, :, None], q[:, None, :])
+        return np.logical_and(sel, self.causal, out=sel)
+
+    def op_sel_and(self, node, codes, a, b):
+        return a & b
+
+    def op_sel_or(self, node, codes, a, b):
+        return a | b
+
+    def op_sel_not(self, node, codes, a):
+        return ~a & self.causal
+
+    def op_selector_width(self, node, codes, sel):
+        return np.count_nonzero(sel, axis=1).astype(np.float64)
+
+    def op_aggregate(self, node, codes, sel, values):
+        default = node.attr("default")
+        if node.attr("reduction") == "max":
+            out = masked_max(sel, values)
+            return np.where(out > -np.inf, out, default)
+        total, count = masked_sum(sel, values)
+        return np.where(count > 0, total / np.maximum(count, 1), default)
+
+
+def is_index_lookup(selector: Node) -> bool:
+    """select(indices, q, ==): each query selects at most the one key at position q."""
+    return selector.op == "select" and selector.attr("pred") == "==" and selector.args[0].op == "indices"
+
+
+# Fast paths: program values are almost always small integers (token codes,
+# positions, counts), for which narrow integer and float32 arithmetic is
+# exact and several times faster on [batch, N, N] arrays.
+INT16_SPAN = 30_000
+
+
+def small_ints(x: np.ndarray) -> np.ndarray | None:
+    """``x`` as the narrowest of int8/int16 when every value is an integer in range."""
+    if not x.size:
+        return x.astype(np.int8)
+    lo, hi = x.min(), x.max()
+    if lo < -INT16_SPAN or hi > INT16_SPAN or not np.array_equal(x, np.round(x)):
+        return None
+    return x.astype(np.int8 if lo >= -128 and hi <= 127 else np.int16)
+
+
+_SCRATCH: dict = {}
+
+
+def _scratch(shape: tuple, dtype) -> np.ndarray:
+    """A reused work array: fresh multi-megabyte arrays cost page faults on every call."""
+    key = (shape, np.dtype(dtype).str)
+    if key not in _SCRATCH:
+        _SCRATCH.clear()
+        _SCRATCH[key] = np.empty(shape, dtype=dtype)
+    return _SCRATCH[key]
+
+
+def masked_max(sel: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """max over selected keys (-inf where none): shift the values to 1.. so
+    that multiplying by the 0/1 selector masks them, then take an integer max."""
+    lo = values.min() if values.size else 0.0
+    if not np.isfinite(lo) or not np.isfinite(values.max(initial=0.0)):
+        return np.where(sel, values[:, :, None], -np.inf).max(axis=1)
+    shifted = values - lo + 1
+    span = shifted.max(initial=0.0)
+    if span > INT16_SPAN or not np.array_equal(shifted, np.round(shifted)):
+        return np.where(sel, values[:, :, None], -np.inf).max(axis=1)
+    narrow = shifted.astype(np.uint8 if span <= 255 else np.int16)
+    masked = np.multiply(sel.view(np.uint8), narrow[:, :, None], out=_scratch(sel.shape, narrow.dtype))
+    best = masked.max(axis=1).astype(np.float64)
+    return np.where(best > 0, best + lo - 1, -np.inf)
+
+
+def _accumulator(largest: float) -> type:
+    return np.uint16 if largest < 2**16 else np.int32
+
+
+def masked_sum(sel: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(sum over selected keys, number of selected keys).  Small integer
+    values take an integer path (shift to >= 0, multiply by the 0/1
+    selector, sum with a narrow accumulator); others a float64 einsum."""
+    sel8 = sel.view(np.uint8)
+    n_keys = sel.shape[1]
+    count = sel8.sum(axis=1, dtype=_accumulator(n_keys)).astype(np.int64)
+    lo = values.min() if values.size else 0.0
+    shifted = values - lo if np.isfinite(lo) else values
+    span = shifted.max(initial=0.0)
+    if np.isfinite(lo) and span <= INT16_SPAN and np.array_equal(shifted, np.round(shifted)):
+        narrow = shifted.astype(np.uint8 if span <= 255 else np.uint16)
+        masked = np.multiply(sel8, narrow[:, :, None], out=_scratch(sel.shape, narrow.dtype))
+        total = masked.sum(axis=1, dtype=_accumulator(span * n_keys)).astype(np.float64)
+        return total + lo * count, count
+    return np.einsum("bkq,bk->bq", sel.astype(np.float64), values), count

@@ -1,0 +1,91 @@
+"""Scoring the program library: length, depth and verified range per benchmark."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import asdict, dataclass
+
+from tabulate import tabulate
+
+from lengthgen.errors import LengthgenError
+from lengthgen.rasp.check import check_program, compile_for_task, program_task
+from lengthgen.rasp.library import LIBRARY_DIR, no_program, task_programs
+from lengthgen.suites import load_benchmark
+
+SCORE_FORMATS = ("github", "latex", "csv", "json")
+
+
+@dataclass
+class ScoreRow:
+    benchmark: str
+    program: str  # file name or "none"
+    task: str
+    length: int | None = None
+    depth: int | None = None
+    selects: int | None = None
+    aggregates: int | None = None
+    maps: int | None = None
+    verified: str = "-"
+    reason: str = ""
+
+
+def benchmark_task(name: str) -> str:
+    """The task behind a benchmark name (``tasks/<name>.yaml``), else the name itself."""
+    path = LIBRARY_DIR.parent / "tasks" / f"{name}.yaml"
+    if path.exists():
+        try:
+            return load_benchmark(path).task
+        except LengthgenError:
+            pass
+    return name
+
+
+def score_library(verify: bool = True, max_length: int = 50, n: int = 200, folder=LIBRARY_DIR) -> list[ScoreRow]:
+    rows = []
+    for entry in task_programs(folder):
+        task = program_task(entry.path)
+        program = compile_for_task(entry.path, task)
+        stats = program.stats
+        row = ScoreRow(
+            entry.name,
+            entry.path.name,
+            entry.task,
+            stats.length,
+            stats.attention_depth,
+            stats.selects,
+            stats.aggregates,
+            stats.maps,
+        )
+        if verify:
+            top = min(max_length, task.max_length() or max_length)
+            lengths = list(range(task.min_length, top + 1))
+            span = check_program(program, task, lengths, n).verified_range()
+            row.verified = f"{span[0]}-{span[1]}" if span else "fails"
+        rows.append(row)
+    for name, reason in no_program(folder).items():
+        rows.append(ScoreRow(name, "none", benchmark_task(name), reason=reason))
+    return sorted(rows, key=lambda r: r.benchmark)
+
+
+def render_scores(rows: list[ScoreRow], fmt: str = "github") -> str:
+    if fmt == "json":
+        return json.dumps([asdict(r) for r in rows], indent=2)
+    headers = ["benchmark", "program", "length", "depth", "selects", "aggregates", "maps", "verified lengths"]
+    table = [
+        [
+            r.benchmark,
+            r.program,
+            *("-" if v is None else v for v in (r.length, r.depth, r.selects, r.aggregates, r.maps)),
+            r.verified,
+        ]
+        for r in rows
+    ]
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(table)
+        return buf.getvalue().rstrip("\n")
+    return tabulate(table, headers=headers, tablefmt="latex_booktabs" if fmt == "latex" else fmt, disable_numparse=True)
