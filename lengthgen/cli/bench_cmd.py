@@ -50,6 +50,21 @@ def add_parser(sub) -> None:
     lb.add_argument("--output", help="write to this file instead of stdout")
     lb.set_defaults(func=cmd_leaderboard)
 
+    cj = sub.add_parser("conjecture", help="RASP-L program length vs measured length generalization")
+    cj.add_argument("folder", help="a sweep folder, e.g. results/runs/quick")
+    cj.add_argument("--model", default="transformer")
+    cj.add_argument("--pe", help="only runs with this positional encoding")
+    cj.add_argument("--metric", default="exact", choices=("exact", "token"))
+    cj.add_argument(
+        "--measure",
+        default="extrapolation",
+        choices=("extrapolation", "accuracy"),
+        help="extrapolation factor (default, immune to chance-level accuracy) or accuracy beyond training",
+    )
+    cj.add_argument("--permutations", type=int, default=10_000)
+    cj.add_argument("--format", default="text", choices=("text", "json"))
+    cj.set_defaults(func=cmd_conjecture)
+
     pl = sub.add_parser("plot", help="accuracy-vs-length curves (needs lengthgen[plot])")
     pl.add_argument("folder")
     pl.add_argument("--out", help="output folder (default: FOLDER/plots)")
@@ -134,4 +149,21 @@ def cmd_plot(args) -> int:
     written = plot_results(load_results(args.folder), out, args.metric, formats)
     for path in written:
         print(path)
+    return 0
+
+
+def cmd_conjecture(args) -> int:
+    import json
+    from dataclasses import asdict
+
+    from lengthgen.reporting.conjecture import conjecture_report, conjecture_rows, render_conjecture
+
+    if args.permutations < 1:
+        raise LengthgenError(f"--permutations must be >= 1, got {args.permutations}")
+    rows = conjecture_rows(load_results(args.folder), args.model, args.pe, args.metric)
+    report = conjecture_report(rows, args.permutations, measure=args.measure)
+    if args.format == "json":
+        print(json.dumps({"rows": [asdict(r) for r in rows], **report}, indent=2))
+    else:
+        print(render_conjecture(rows, report, args.metric, args.model))
     return 0
