@@ -22,7 +22,7 @@ from tabulate import tabulate
 
 from lengthgen.config import check_keys, format_lengths, parse_lengths
 from lengthgen.errors import LengthgenError
-from lengthgen.evaluation.evaluate import evaluate_length
+from lengthgen.evaluation.evaluate import check_fits, evaluate_length, sequence_length
 from lengthgen.models import MODELS, build_model, resolve_model_options
 from lengthgen.results import check_name, environment, write_json_atomic
 from lengthgen.suites import METRICS, load_benchmark
@@ -205,6 +205,8 @@ def run_experiment(cfg: RunConfig, resume: bool = True, progress: bool | None = 
     result_path = out_dir / f"{name}.json"
     ckpt_path = out_dir / f"{name}.ckpt.pt"
     task, test_task, model = build(cfg)
+    for length in cfg.test_lengths:  # fail before training, not after
+        check_fits(model, sequence_length(test_task, length), 1, f"evaluation at length {length}")
     model.to(device)
     fingerprint = cfg.fingerprint()
     longer = [n for n in cfg.test_lengths if n > max(cfg.train_lengths)]

@@ -37,6 +37,23 @@ def score_predictions(pred: np.ndarray, batch: Batch, rows: np.ndarray, steps: n
     return counts
 
 
+def sequence_length(task: Task, length: int) -> int:
+    """Tokens of ``input <sep> target <eos>`` at ``length`` (from one probe example)."""
+    probe = task.sample(np.random.default_rng(0), 1, length)
+    return int(probe.input_lengths.max() + probe.target_lengths.max() + 2)
+
+
+def check_fits(model: SequenceModel, total_len: int, batch: int, what: str) -> None:
+    """Refuse, before any work, a sequence whose attention scores cannot fit."""
+    per_example = model.n_heads * total_len * total_len
+    if per_example > SCORE_BUDGET * 4:
+        gib = per_example * 4 / 2**30
+        raise LengthgenError(
+            f"{what}: sequences of {total_len} tokens need about {gib:.1f} GiB of attention scores per example "
+            f"(limit {SCORE_BUDGET * 16 / 2**30:.0f} GiB); use shorter lengths"
+        )
+
+
 def chunk_size(model: SequenceModel, total_len: int, requested: int) -> int:
     per_example = model.n_heads * total_len * total_len
     return max(1, min(requested, SCORE_BUDGET // max(per_example, 1)))
@@ -60,6 +77,7 @@ def evaluate_length(
     """
     if n < 1:
         raise LengthgenError(f"number of evaluation examples must be >= 1, got {n}")
+    check_fits(model, sequence_length(task, length), 1, f"evaluation at length {length}")
     was_training = model.training
     model.eval()
     counts = AccuracyCounts()
@@ -104,9 +122,14 @@ def teacher_forced_exact(model: SequenceModel, batch: Batch, rng: np.random.Gene
     was_training = model.training
     model.eval()
     lm = to_lm_batch(batch)
-    tokens = torch.from_numpy(lm.tokens).to(device)
+    check_fits(model, lm.tokens.shape[1], 1, "teacher-forced evaluation")
     positions = model.sample_positions(rng, *lm.tokens.shape)
-    pred = model(tokens, positions).logits.argmax(-1).cpu().numpy()
-    right = (pred == lm.labels) | ~lm.loss_mask
+    step = chunk_size(model, lm.tokens.shape[1], len(lm.tokens))
+    preds = []
+    for start in range(0, len(lm.tokens), step):
+        tokens = torch.from_numpy(lm.tokens[start : start + step]).to(device)
+        pos = None if positions is None else positions[start : start + step]
+        preds.append(model(tokens, pos).logits.argmax(-1).cpu().numpy())
+    right = (np.concatenate(preds) == lm.labels) | ~lm.loss_mask
     model.train(was_training)
     return float(right.all(axis=1).mean())

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lengthgen.errors import LengthgenError
-from lengthgen.evaluation.evaluate import teacher_forced_exact
+from lengthgen.evaluation.evaluate import check_fits, sequence_length, teacher_forced_exact
 from lengthgen.models.base import SequenceModel
 from lengthgen.tasks.base import Task
 from lengthgen.training.checkpoint import load_checkpoint, save_checkpoint
@@ -106,6 +106,13 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: warmup_cosine(s, cfg.warmup, cfg.steps, cfg.min_lr_ratio)
         )
+        longest = sequence_length(task, self.train_lengths[-1])
+        check_fits(model, longest, cfg.batch_size, f"training at length {self.train_lengths[-1]}")
+        if longest * longest * model.n_heads * cfg.batch_size * 4 > 16 * 2**30:
+            raise LengthgenError(
+                f"training batches of {cfg.batch_size} sequences of {longest} tokens need over 16 GiB of attention "
+                "scores; lower the batch size or the training lengths"
+            )
         self.rng = np.random.default_rng([seed, 0])
         self.state = TrainState()
         self.autocast = device.type == "cuda"

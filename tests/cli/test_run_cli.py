@@ -82,7 +82,21 @@ def test_config_file_and_flag_override(capsys, tmp_path):
     assert result["results"][-1]["mean_steps"] is not None and "mean steps" in out
 
 
-def test_same_command_same_result(capsys, tmp_path):
+MODEL_OPTS = {
+    "transformer": ["--pe", "randomized", "--model-opt", "max_positions=64"],
+    "transformer-modattn": ["--pe", "fire"],
+    "ut": ["--model-opt", "max_steps=2"],
+    "hyper-ut": ["--model-opt", "max_steps=2", "--model-opt", "banks=2"],
+    "lstm": [],
+}
+
+
+@pytest.mark.parametrize("model", sorted(MODEL_OPTS))
+def test_same_command_same_result(capsys, tmp_path, model):
+    """Determinism: two runs of one command write identical results (timestamps and wall times aside)."""
+    size = ["--model-opt", "d_model=16"] + ([] if model == "lstm" else ["--model-opt", "n_heads=2"])
+    if model.startswith("transformer"):
+        size += ["--model-opt", "n_layers=1"]
     args = [
         "run",
         "--task",
@@ -94,10 +108,23 @@ def test_same_command_same_result(capsys, tmp_path):
         "--test-lengths",
         "5",
         "--no-resume",
-        *TINY,
+        "--model",
+        model,
+        *size,
+        *MODEL_OPTS[model],
+        "--steps",
+        "6",
+        "--batch-size",
+        "8",
+        "--eval-every",
+        "3",
+        "--eval-examples",
+        "10",
+        "--warmup",
+        "1",
     ]
-    run(capsys, *args, "--out", str(tmp_path / "a"))
-    run(capsys, *args, "--out", str(tmp_path / "b"))
+    assert run(capsys, *args, "--out", str(tmp_path / "a"))[0] == 0
+    assert run(capsys, *args, "--out", str(tmp_path / "b"))[0] == 0
     a = json.loads(next((tmp_path / "a").glob("*.json")).read_text())
     b = json.loads(next((tmp_path / "b").glob("*.json")).read_text())
     for volatile in ("created", "wall_time_s"):

@@ -90,7 +90,7 @@ def volatile_free(path):
 
 
 @pytest.mark.parametrize("kill_signal", [signal.SIGINT, signal.SIGKILL])
-@pytest.mark.parametrize("after_files", [1, 3])
+@pytest.mark.parametrize("after_files", [0, 1, 3])  # 0: mid-way through the first cell
 def test_killed_sweep_resumes_to_identical_results(tiny_suite, tmp_path, kill_signal, after_files):
     """Kill a real `lengthgen bench` process part-way, resume it, and compare
     with an uninterrupted sweep: the same set of results, byte for byte
@@ -111,6 +111,9 @@ def test_killed_sweep_resumes_to_identical_results(tiny_suite, tmp_path, kill_si
     proc = subprocess.Popen(common + ["--out", str(killed_root)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sweep = killed_root / "tiny"
     deadline = time.time() + 120
+    if after_files == 0:
+        while time.time() < deadline and not list(sweep.glob("*.ckpt.pt")) and proc.poll() is None:
+            time.sleep(0.02)  # the first cell has written its first checkpoint: it is training
     while time.time() < deadline and len(list(sweep.glob("[!.]*.json"))) < after_files and proc.poll() is None:
         time.sleep(0.05)
     proc.send_signal(kill_signal)
