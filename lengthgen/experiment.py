@@ -21,6 +21,7 @@ import torch
 from tabulate import tabulate
 
 from lengthgen.config import check_keys, format_lengths, parse_lengths
+from lengthgen.diagnostics.representation import representation_ranks
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.evaluate import check_fits, evaluate_length, sequence_length
 from lengthgen.models import MODELS, build_model, resolve_model_options
@@ -46,6 +47,7 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval_examples: int = 500
     eval_batch_size: int = 256
+    representation_rank: bool = False  # RankMe and LiDAR at every evaluated length
     benchmark: str = ""
     # where and how to run: not part of the run's identity
     device: str = "auto"
@@ -89,6 +91,7 @@ RUN_KEYS: dict[str, Any] = {
     "training": dict,
     "eval_examples": int,
     "eval_batch_size": int,
+    "representation_rank": bool,
     "device": str,
     "out": str,
     "name": str,
@@ -134,7 +137,7 @@ def apply_settings(cfg: RunConfig, data: dict[str, Any], source: str, base_dir: 
     for key in ("train_lengths", "test_lengths"):
         if data.get(key) is not None:
             setattr(cfg, key, parse_lengths(data[key], f"{source}: {key}"))
-    for key in ("metric", "seed", "eval_examples", "eval_batch_size", "device", "out", "name"):
+    for key in ("metric", "seed", "eval_examples", "eval_batch_size", "representation_rank", "device", "out", "name"):
         if data.get(key) is not None:
             setattr(cfg, key, data[key])
     if data.get("training"):
@@ -239,6 +242,9 @@ def run_experiment(cfg: RunConfig, resume: bool = True, progress: bool | None = 
         counts = evaluate_length(model, eval_task, length, cfg.eval_examples, rng, device, cfg.eval_batch_size)
         row = {"length": length, "in_train_range": length <= max(cfg.train_lengths), "test": length in cfg.test_lengths}
         row.update(counts.summary())
+        if cfg.representation_rank:
+            rep_rng = np.random.default_rng([cfg.seed, 3, length])
+            row.update(representation_ranks(model, eval_task, length, min(cfg.eval_examples, 512), rep_rng, device))
         rows.append(row)
     eval_wall = time.perf_counter() - eval_started
 
@@ -276,6 +282,7 @@ def run_experiment(cfg: RunConfig, resume: bool = True, progress: bool | None = 
             "final_train_exact": state.curve[-1].get("train_exact") if state.curve else None,
             "curve": state.curve,
         },
+        "diagnostics": {"rank_curve": state.rank_curve} if state.rank_curve else {},
         "metric": cfg.metric,
         "results": rows,
     }
@@ -290,11 +297,15 @@ def results_table(result: dict[str, Any], tablefmt: str = "github") -> str:
         return f"{100 * r[key]:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
 
     has_steps = any(r["mean_steps"] is not None for r in result["results"])
+    has_ranks = any("rankme" in r for r in result["results"])
     headers = ["length", "range", "n", "exact % [95% CI]", "token % [95% CI]"] + (["mean steps"] if has_steps else [])
+    headers += ["RankMe", "LiDAR"] if has_ranks else []
     rows = []
     for r in result["results"]:
         row = [r["length"], "train" if r["in_train_range"] else "test", r["n"], ci(r, "exact"), ci(r, "token")]
         if has_steps:
             row.append(f"{r['mean_steps']:.2f}" if r["mean_steps"] is not None else "-")
+        if has_ranks:
+            row += [f"{r.get('rankme', 0):.1f}", f"{r.get('lidar', 0):.1f}"]
         rows.append(row)
     return tabulate(rows, headers=headers, tablefmt=tablefmt)

@@ -43,6 +43,16 @@ def add_parser(sub) -> None:
     p.add_argument("--eval-every", type=int)
     p.add_argument("--curriculum", action="store_true", default=None)
     p.add_argument("--eval-examples", type=int, help="examples per test length")
+    p.add_argument("--track-rank", action="store_true", default=None, help="log the rank of W_t - W_0 per layer")
+    p.add_argument("--rank-every", type=int, help="steps between rank measurements (default: --eval-every)")
+    p.add_argument(
+        "--representation-rank",
+        action="store_true",
+        default=None,
+        help="RankMe and LiDAR of final hidden states at every evaluated length",
+    )
+    p.add_argument("--parametrization", choices=("standard", "mup"), help="transformer init/lr scaling (muP for Adam)")
+    p.add_argument("--base-width", type=int, help="muP base width (default 64)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument("--out", help="folder for the result JSON and checkpoint (default results/runs)")
@@ -68,11 +78,17 @@ def config_from_args(args) -> RunConfig:
         "device": args.device,
         "out": args.out,
         "name": args.name,
+        "representation_rank": args.representation_rank,
     }
     if args.param:
         flags["params"] = parse_params(args.param)
-    if args.model_opt:
-        flags["model_options"] = {k: _typed(v) for k, v in parse_params(args.model_opt).items()}
+    model_options = {k: _typed(v) for k, v in parse_params(args.model_opt).items()}
+    if args.parametrization:
+        model_options["parametrization"] = args.parametrization
+    if args.base_width is not None:
+        model_options["base_width"] = args.base_width
+    if model_options:
+        flags["model_options"] = model_options
     training = {
         "steps": args.steps,
         "batch_size": args.batch_size,
@@ -80,6 +96,8 @@ def config_from_args(args) -> RunConfig:
         "warmup": args.warmup,
         "eval_every": args.eval_every,
         "curriculum": args.curriculum,
+        "track_rank": args.track_rank,
+        "rank_every": args.rank_every,
     }
     training = {k: v for k, v in training.items() if v is not None}
     if training:
@@ -95,5 +113,11 @@ def cmd_run(args) -> int:
         f"{result['wall_time_s']['train']:.1f}s training, {result['wall_time_s']['eval']:.1f}s evaluation"
     )
     print(results_table(result))
+    if result.get("diagnostics", {}).get("rank_curve"):
+        last = result["diagnostics"]["rank_curve"][-1]
+        ranks = [v["rank"] for v in last["layers"].values()]
+        print(
+            f"rank of W_t - W_0 at step {last['step']}: median {sorted(ranks)[len(ranks) // 2]} over {len(ranks)} matrices"
+        )
     print(f"result: {result['_path']}")
     return 0

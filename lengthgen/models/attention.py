@@ -34,9 +34,11 @@ class CausalSelfAttention(nn.Module):
         modified: bool = False,
         identity_scale: float | None = None,
         linear: Callable[[int, int], nn.Module] = nn.Linear,
+        scale: float | None = None,
     ):
         super().__init__()
         self.d_model, self.n_heads, self.head_dim = d_model, n_heads, d_model // n_heads
+        self.scale = scale  # None: the standard 1/sqrt(head_dim)
         self.qkv = linear(d_model, 3 * d_model)
         self.proj = linear(d_model, d_model)
         self.modified = modified
@@ -71,16 +73,16 @@ class CausalSelfAttention(nn.Module):
             ident = (self.a * self.identity_scale).view(1, h, 1, 1) * same
             bias = ident if bias is None else bias + ident
         if bias is None and length == n_keys:
-            out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=True, scale=self.scale)
         elif bias is None and length == 1:
-            out = F.scaled_dot_product_attention(q, k, v)  # one new query sees every cached key
+            out = F.scaled_dot_product_attention(q, k, v, scale=self.scale)  # one new query sees every cached key
         else:
             # queries are the last `length` of the `n_keys` positions
             q_idx = torch.arange(n_keys - length, n_keys, device=x.device)
             hidden = torch.arange(n_keys, device=x.device)[None, :] > q_idx[:, None]
             mask = torch.zeros(length, n_keys, device=x.device, dtype=q.dtype).masked_fill(hidden, float("-inf"))
             mask = mask if bias is None else bias.to(q.dtype) + mask
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
         if self.modified:
             out, copied = out.split([dh, self.d_model], dim=-1)
             extra = ((self.b * self.identity_scale).view(1, h, 1, 1) * copied).sum(dim=1)

@@ -21,6 +21,7 @@ class ModelOutput:
     logits: torch.Tensor
     ponder: torch.Tensor | None = None
     steps: torch.Tensor | None = None
+    hidden: torch.Tensor | None = None  # final normalised states [B, L, D] (representation diagnostics)
 
 
 class LayerCache:
@@ -102,8 +103,16 @@ class SequenceModel(nn.Module):
         extra = self.pe.embed(positions)
         return h if extra is None else h + extra.to(h.dtype)
 
-    def readout(self, h: torch.Tensor) -> torch.Tensor:
-        return self.head(self.norm_out(h))
+    def readout(self, h: torch.Tensor, **extra) -> ModelOutput:
+        hidden = self.norm_out(h)
+        return ModelOutput(self.head(hidden) * self.output_multiplier, hidden=hidden, **extra)
+
+    # muP sets this to base_width / width; 1 in the standard parametrization
+    output_multiplier: float = 1.0
+
+    def lr_multipliers(self) -> dict[str, float]:
+        """Per-parameter learning-rate multipliers (muP); empty means all 1."""
+        return {}
 
     # --- accounting --------------------------------------------------------
     def num_parameters(self) -> int:

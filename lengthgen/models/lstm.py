@@ -25,7 +25,7 @@ class LSTMModel(SequenceModel):
 
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor | None = None, cache=None) -> ModelOutput:
         out, _ = self.lstm(self.embedding(tokens))
-        return ModelOutput(self.readout(out))
+        return self.readout(out)
 
     def flops_per_token(self, context: int, steps: float | None = None) -> float:
         return self.n_layers * 2 * 4 * (2 * self.d_model * self.d_model) + 2 * self.d_model * self.vocab_size

@@ -7,8 +7,10 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from lengthgen.errors import LengthgenError
 from lengthgen.models.attention import CausalSelfAttention
-from lengthgen.models.base import KVCache, LayerCache, ModelOutput, SequenceModel, init_weights
+from lengthgen.models.base import KVCache, LayerCache, SequenceModel, init_weights
+from lengthgen.models.mup import PARAMETRIZATIONS, apply_mup, attention_scale
 from lengthgen.models.positional import PositionalEncoding
 
 
@@ -28,10 +30,11 @@ class Block(nn.Module):
         modified: bool = False,
         identity_scale: float | None = None,
         linear: Callable[[int, int], nn.Module] = nn.Linear,
+        attention_scale: float | None = None,
     ):
         super().__init__()
         self.norm1 = nn.LayerNorm(d_model)
-        self.attn = CausalSelfAttention(d_model, n_heads, modified, identity_scale, linear)
+        self.attn = CausalSelfAttention(d_model, n_heads, modified, identity_scale, linear, attention_scale)
         self.norm2 = nn.LayerNorm(d_model)
         self.mlp = nn.Sequential(linear(d_model, d_ff), nn.GELU(), linear(d_ff, d_model))
         self.drop = nn.Dropout(dropout)
@@ -71,18 +74,36 @@ class Transformer(SequenceModel):
         dropout: float = 0.0,
         modified_heads: bool = False,
         identity_scale: float | None = None,
+        parametrization: str = "standard",
+        base_width: int = 64,
     ):
         super().__init__(vocab_size, d_model, n_heads, pe, max_positions)
+        if parametrization not in PARAMETRIZATIONS:
+            raise LengthgenError(
+                f"parametrization must be one of {', '.join(PARAMETRIZATIONS)}, got {parametrization!r}"
+            )
         self.d_ff = d_ff or 4 * d_model
         self.modified_heads = modified_heads
+        mup = parametrization == "mup"
+        scale = attention_scale(d_model, n_heads, base_width) if mup else None
         self.blocks = nn.ModuleList(
-            Block(d_model, n_heads, self.d_ff, dropout, modified_heads, identity_scale) for _ in range(n_layers)
+            Block(d_model, n_heads, self.d_ff, dropout, modified_heads, identity_scale, attention_scale=scale)
+            for _ in range(n_layers)
         )
         init_weights(self)
-        # GPT-2: shrink residual-branch outputs so depth does not blow up the stream.
-        for block in self.blocks:
-            for out in (block.attn.proj, block.mlp[2]):
-                nn.init.normal_(out.weight, std=0.02 / (2 * n_layers) ** 0.5)
+        self._lr_multipliers: dict[str, float] = {}
+        if mup:
+            hidden = [m for b in self.blocks for m in (b.attn.qkv, b.attn.proj, b.mlp[0], b.mlp[2])]
+            self._lr_multipliers = apply_mup(self, hidden, self.head, d_model, base_width)
+            self.output_multiplier = base_width / d_model
+        else:
+            # GPT-2: shrink residual-branch outputs so depth does not blow up the stream.
+            for block in self.blocks:
+                for out in (block.attn.proj, block.mlp[2]):
+                    nn.init.normal_(out.weight, std=0.02 / (2 * n_layers) ** 0.5)
+
+    def lr_multipliers(self) -> dict[str, float]:
+        return self._lr_multipliers
 
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor | None = None, cache: KVCache | None = None):
         offset = cache.length if cache is not None else 0
@@ -94,7 +115,7 @@ class Transformer(SequenceModel):
             h = block(h, self.pe, positions, bias, None if cache is None else cache.layers[i])
         if cache is not None:
             cache.positions = k_pos
-        return ModelOutput(self.readout(h))
+        return self.readout(h)
 
     def new_cache(self) -> KVCache:
         return KVCache(len(self.blocks))

@@ -73,7 +73,7 @@ class UniversalTransformer(SequenceModel):
             return self.block(state + self.step_embedding.weight[t], self.pe, positions, bias)
 
         result = adaptive_computation(h, step, self.halting, self.max_steps)
-        return ModelOutput(self.readout(result.output), ponder=result.ponder, steps=result.steps)
+        return self.readout(result.output, ponder=result.ponder, steps=result.steps)
 
     def flops_per_token(self, context: int, steps: float | None = None) -> float:
         steps = self.max_steps if steps is None else steps

@@ -95,4 +95,62 @@ def plot_results(
         fig.savefig(path, dpi=110)
         written.append(path)
     plt.close(fig)
+    for result in results:
+        for fmt in formats:
+            name = result.get("name", "run")
+            for drawn in (
+                plot_rank_growth(result, out_dir / f"rank-{name}.{fmt}"),
+                plot_representation_rank(result, out_dir / f"representation-{name}.{fmt}"),
+            ):
+                if drawn is not None:
+                    written.append(drawn)
     return written
+
+
+def plot_rank_growth(result: dict[str, Any], path: str | Path) -> Path | None:
+    """Rank (singular values above 1% of the largest) of W_t - W_0 vs step, one line per matrix."""
+    curve = (result.get("diagnostics") or {}).get("rank_curve")
+    if not curve:
+        return None
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.4))
+    steps = [point["step"] for point in curve]
+    for name in curve[0]["layers"]:
+        label = name.replace(".weight", "")
+        axes[0].plot(steps, [p["layers"][name]["rank"] for p in curve], label=label)
+        axes[1].plot(steps, [p["layers"][name]["stable_rank"] for p in curve], label=label)
+    axes[0].set_ylabel("rank (> 1% of top singular value)")
+    axes[1].set_ylabel("stable rank")
+    for ax in axes:
+        ax.set_xlabel("training step")
+    axes[1].legend(fontsize=6)
+    fig.suptitle(f"rank of W_t - W_0: {result.get('name', '')}", fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def plot_representation_rank(result: dict[str, Any], path: str | Path) -> Path | None:
+    """RankMe and LiDAR of the final hidden states vs length, training range shaded."""
+    rows = [r for r in result["results"] if "rankme" in r]
+    if not rows:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 3.4))
+    ax.axvspan(0, train_max(result), color="0.9", label="training range")
+    lengths = [r["length"] for r in rows]
+    ax.plot(lengths, [r["rankme"] for r in rows], marker="o", label="RankMe")
+    ax.plot(lengths, [r["lidar"] for r in rows], marker="s", label="LiDAR")
+    ax.set_xlabel("length")
+    ax.set_ylabel("effective rank")
+    ax.set_title(f"representation rank: {result.get('name', '')}", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

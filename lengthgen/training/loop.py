@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from lengthgen.diagnostics.rank import RankTracker
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.evaluate import check_fits, sequence_length, teacher_forced_exact
 from lengthgen.models.base import SequenceModel
@@ -37,9 +38,13 @@ class TrainConfig:
     eval_examples: int = 128
     checkpoint_every: int = 250
     curriculum: bool = False
+    track_rank: bool = False  # singular values of W_t - W_0 every rank_every steps
+    rank_every: int = 0  # 0: at every evaluation (eval_every)
 
     def validate(self) -> None:
         positive = ("steps", "batch_size", "eval_every", "eval_examples", "checkpoint_every")
+        if self.rank_every < 0:
+            raise LengthgenError(f"training option 'rank_every' must be >= 0, got {self.rank_every}")
         for key in positive:
             if getattr(self, key) < 1:
                 raise LengthgenError(f"training option {key!r} must be >= 1, got {getattr(self, key)}")
@@ -60,15 +65,25 @@ class TrainState:
     # running sums since the last curve point, kept so a resumed run logs
     # exactly what the uninterrupted run would
     window: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    rank_curve: list[dict[str, Any]] = field(default_factory=list)
 
 
 def build_optimizer(model: SequenceModel, cfg: TrainConfig) -> torch.optim.Optimizer:
-    # No weight decay on biases, norms, embeddings' positions or scalar gains.
-    decay, no_decay = [], []
+    """AdamW; no weight decay on biases, norms, embeddings and scalar gains;
+    per-parameter learning-rate multipliers from the model (muP)."""
+    multipliers = model.lr_multipliers()
+    groups: dict[tuple[bool, float], list] = {}
     for name, p in model.named_parameters():
-        (decay if p.dim() >= 2 and "embedding" not in name and "table" not in name else no_decay).append(p)
-    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, 0.98))
+        decay = p.dim() >= 2 and "embedding" not in name and "table" not in name
+        groups.setdefault((decay, multipliers.get(name, 1.0)), []).append(p)
+    return torch.optim.AdamW(
+        [
+            {"params": ps, "weight_decay": cfg.weight_decay if decay else 0.0, "lr": cfg.lr * mult}
+            for (decay, mult), ps in sorted(groups.items(), key=lambda kv: kv[0])
+        ],
+        lr=cfg.lr,
+        betas=(0.9, 0.98),
+    )
 
 
 class Trainer:
@@ -116,6 +131,7 @@ class Trainer:
         self.rng = np.random.default_rng([seed, 0])
         self.state = TrainState()
         self.autocast = device.type == "cuda"
+        self.rank_tracker = RankTracker(model) if cfg.track_rank else None
 
     # --- checkpoints -------------------------------------------------------
     def checkpoint_state(self) -> dict[str, Any]:
@@ -125,6 +141,8 @@ class Trainer:
             "curve": self.state.curve,
             "train_seconds": self.state.train_seconds,
             "window": list(self.state.window),
+            "rank_curve": self.state.rank_curve,
+            "rank_initial": self.rank_tracker.initial if self.rank_tracker else {},
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
@@ -155,7 +173,10 @@ class Trainer:
             curve=list(ckpt["curve"]),
             train_seconds=ckpt["train_seconds"],
             window=list(ckpt["window"]),
+            rank_curve=list(ckpt.get("rank_curve", [])),
         )
+        if self.rank_tracker is not None:
+            self.rank_tracker.initial = dict(ckpt["rank_initial"])
         return True
 
     # --- one step ------------------------------------------------------------
@@ -246,6 +267,9 @@ class Trainer:
                     point.update(self.probe())
                     self.state.curve.append(point)
                     self.state.window = [0.0, 0.0, 0.0]
+                rank_every = self.cfg.rank_every or self.cfg.eval_every
+                if self.rank_tracker is not None and (step % rank_every == 0 or step == self.cfg.steps):
+                    self.state.rank_curve.append(self.rank_tracker.measure(step))
                 if step % self.cfg.checkpoint_every == 0 or step == self.cfg.steps:
                     self.save()
                 if interrupted:

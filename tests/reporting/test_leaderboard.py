@@ -160,3 +160,17 @@ def test_plot_cli(folder, tmp_path, capsys):
     names = {p.name for p in out.iterdir()}
     assert {"count.png", "parity.svg", "all.png"} <= names
     assert (out / "count.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plot_draws_diagnostics(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    r = make_result("count", "transformer", 0, {10: 1.0, 15: 0.9})
+    for row in r["results"]:
+        row.update({"rankme": 20.0, "lidar": 10.0})
+    layer = {"stable_rank": 1.5, "rank": 3, "norm": 0.1}
+    r["diagnostics"] = {"rank_curve": [{"step": s, "layers": {"blocks.0.mlp.0.weight": layer}} for s in (10, 20)]}
+    (tmp_path / "r.json").write_text(json.dumps(r))
+    out = tmp_path / "plots"
+    assert main(["plot", str(tmp_path), "--out", str(out)]) == 0
+    names = {p.name for p in out.iterdir()}
+    assert {"rank-count-transformer-0.png", "representation-count-transformer-0.png"} <= names

@@ -103,11 +103,11 @@ def test_different_seed_differs():
 
 @pytest.mark.parametrize("model_name", ["transformer", "hyper-ut"])
 def test_resume_reproduces_uninterrupted_run(tmp_path, model_name):
-    full = make_trainer(tiny_config(), model_name=model_name)
+    full = make_trainer(tiny_config(track_rank=True, rank_every=3), model_name=model_name)
     full.run()
 
     path = tmp_path / "run.ckpt.pt"
-    first = make_trainer(tiny_config(), path, model_name=model_name)
+    first = make_trainer(tiny_config(track_rank=True, rank_every=3), path, model_name=model_name)
     original = first.train_step
 
     def crash_at_step_7():
@@ -120,10 +120,11 @@ def test_resume_reproduces_uninterrupted_run(tmp_path, model_name):
         first.run()
     assert load_checkpoint(path)["step"] == 5
 
-    resumed = make_trainer(tiny_config(), path, model_name=model_name)
+    resumed = make_trainer(tiny_config(track_rank=True, rank_every=3), path, model_name=model_name)
     assert resumed.try_resume() and resumed.state.step == 5
     resumed.run()
     assert resumed.state.curve == full.state.curve
+    assert resumed.state.rank_curve == full.state.rank_curve and len(full.state.rank_curve) == 4
     for va, vb in zip(resumed.model.state_dict().values(), full.model.state_dict().values()):
         assert torch.equal(va, vb)
 
