@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from tabulate import tabulate
-
 from lengthgen.models import MODELS, build_model
+from lengthgen.tables import render_table
 
 REFERENCE_VOCAB = 32  # parameter counts depend on the vocabulary; report at a typical size
 
@@ -25,10 +24,5 @@ def cmd_list(args) -> int:
         model = build_model(name, REFERENCE_VOCAB)
         rows.append([name, spec.description, f"{model.num_parameters():,}", f"{model.flops_per_token(32) / 1e6:.2f}"])
     headers = ["name", "description", f"parameters (vocab {REFERENCE_VOCAB})", "MFLOPs/token @32"]
-    if args.format == "csv":
-        print(",".join(headers))
-        for row in rows:
-            print(",".join(f'"{c}"' for c in row))
-    else:
-        print(tabulate(rows, headers=headers, tablefmt=args.format))
+    print(render_table(headers, rows, args.format))
     return 0

@@ -10,6 +10,7 @@ from tabulate import tabulate
 
 from lengthgen.errors import LengthgenError
 from lengthgen.rasp.library import programs_by_task
+from lengthgen.tables import render_table
 from lengthgen.tasks import TASKS, make_task
 
 
@@ -71,12 +72,8 @@ def cmd_list(args) -> int:
         raise LengthgenError(f"no task matches {args.pattern!r}")
     if args.format == "json":
         print(json.dumps(rows, indent=2))
-    elif args.format == "csv":
-        print(",".join(rows[0]))
-        for row in rows:
-            print(",".join(str(v) for v in row.values()))
     else:
-        print(tabulate(rows, headers="keys", tablefmt=args.format))
+        print(render_table(list(rows[0]), [list(r.values()) for r in rows], args.format))
     return 0
 
 

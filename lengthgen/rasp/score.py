@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict, dataclass
-
-from tabulate import tabulate
 
 from lengthgen.errors import LengthgenError
 from lengthgen.rasp.check import check_program, compile_for_task, program_task
 from lengthgen.rasp.library import LIBRARY_DIR, no_program, task_programs
 from lengthgen.suites import load_benchmark
+from lengthgen.tables import render_table
 
 SCORE_FORMATS = ("github", "latex", "csv", "json")
 
@@ -82,10 +79,4 @@ def render_scores(rows: list[ScoreRow], fmt: str = "github") -> str:
         ]
         for r in rows
     ]
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows(table)
-        return buf.getvalue().rstrip("\n")
-    return tabulate(table, headers=headers, tablefmt="latex_booktabs" if fmt == "latex" else fmt, disable_numparse=True)
+    return render_table(headers, table, fmt)

@@ -16,18 +16,15 @@ Per benchmark (row) and model + encoding (column), over seeds:
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import statistics
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from tabulate import tabulate
-
 from lengthgen.config import parse_lengths
 from lengthgen.errors import LengthgenError
 from lengthgen.reporting.loading import benchmark_of, column_of
+from lengthgen.tables import render_table
 
 FORMATS = ("github", "latex", "csv", "json")
 METRIC_KEYS = {"exact": "exact", "token": "token"}
@@ -134,16 +131,6 @@ def extrapolation_cell(e: Entry) -> str:
     return f"{e.extrapolation_mean:.2f} (best {e.extrapolation_best:.2f})"
 
 
-def _render(headers: list[str], rows: list[list[str]], fmt: str) -> str:
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(headers)
-        writer.writerows(rows)
-        return buf.getvalue().rstrip("\n")
-    return tabulate(rows, headers=headers, tablefmt="latex_booktabs" if fmt == "latex" else fmt, disable_numparse=True)
-
-
 def render(entries: list[Entry], fmt: str = "github", metric: str = "exact") -> str:
     if fmt not in FORMATS:
         raise LengthgenError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -153,12 +140,12 @@ def render(entries: list[Entry], fmt: str = "github", metric: str = "exact") -> 
     h2, r2 = _grid(entries, extrapolation_cell)
     label = "exact match" if metric == "exact" else "per-token accuracy"
     if fmt == "csv":
-        return _render(h1, r1, fmt) + "\n\n" + _render(h2, r2, fmt)
+        return render_table(h1, r1, fmt) + "\n\n" + render_table(h2, r2, fmt)
     title1 = (
         f"{label} (%) beyond the training range: mean ± std over seeds "
         f"[seeds >= 99% at ~2x the longest training length / seeds, best seed]"
     )
     title2 = f"extrapolation factor: longest length with {label} >= 95% / longest training length (mean over seeds)"
     if fmt == "latex":
-        return f"% {title1}\n{_render(h1, r1, fmt)}\n\n% {title2}\n{_render(h2, r2, fmt)}"
-    return f"{title1}\n\n{_render(h1, r1, fmt)}\n\n{title2}\n\n{_render(h2, r2, fmt)}"
+        return f"% {title1}\n{render_table(h1, r1, fmt)}\n\n% {title2}\n{render_table(h2, r2, fmt)}"
+    return f"{title1}\n\n{render_table(h1, r1, fmt)}\n\n{title2}\n\n{render_table(h2, r2, fmt)}"

@@ -107,6 +107,15 @@ def plot_results(
     return written
 
 
+def _save(plt, fig, path: str | Path) -> Path:
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def plot_rank_growth(result: dict[str, Any], path: str | Path) -> Path | None:
     """Rank (singular values above 1% of the largest) of W_t - W_0 vs step, one line per matrix."""
     curve = (result.get("diagnostics") or {}).get("rank_curve")
@@ -125,12 +134,7 @@ def plot_rank_growth(result: dict[str, Any], path: str | Path) -> Path | None:
         ax.set_xlabel("training step")
     axes[1].legend(fontsize=6)
     fig.suptitle(f"rank of W_t - W_0: {result.get('name', '')}", fontsize=9)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)
 
 
 def plot_representation_rank(result: dict[str, Any], path: str | Path) -> Path | None:
@@ -148,9 +152,4 @@ def plot_representation_rank(result: dict[str, Any], path: str | Path) -> Path |
     ax.set_ylabel("effective rank")
     ax.set_title(f"representation rank: {result.get('name', '')}", fontsize=9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return _save(plt, fig, path)

@@ -112,16 +112,7 @@ def test_same_command_same_result(capsys, tmp_path, model):
         model,
         *size,
         *MODEL_OPTS[model],
-        "--steps",
-        "6",
-        "--batch-size",
-        "8",
-        "--eval-every",
-        "3",
-        "--eval-examples",
-        "10",
-        "--warmup",
-        "1",
+        *TINY[6:],
     ]
     assert run(capsys, *args, "--out", str(tmp_path / "a"))[0] == 0
     assert run(capsys, *args, "--out", str(tmp_path / "b"))[0] == 0
