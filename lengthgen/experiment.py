@@ -49,6 +49,7 @@ class RunConfig:
     eval_batch_size: int = 256
     representation_rank: bool = False  # RankMe and LiDAR at every evaluated length
     benchmark: str = ""
+    variant: str = ""  # a sweep's "vary" setting for this run, e.g. "d_model=64"
     # where and how to run: not part of the run's identity
     device: str = "auto"
     out: str = "results/runs"

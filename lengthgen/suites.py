@@ -111,6 +111,7 @@ SUITE_KEYS: dict[str, Any] = {
     "training": dict,
     "model_config": dict,
     "evaluation": dict,
+    "vary": dict,
 }
 
 

@@ -77,4 +77,6 @@ def column_of(result: dict[str, Any]) -> str:
     model = result["config"]["model"]
     options = result["config"].get("model_options") or {}
     pe = options.get("pe") if isinstance(options, dict) else None
-    return f"{model}+{pe}" if pe else model
+    variant = result["config"].get("variant")
+    label = f"{model}+{pe}" if pe else model
+    return f"{label}[{variant}]" if variant else label

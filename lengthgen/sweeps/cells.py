@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import itertools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from lengthgen.models import MODELS, build_model
 from lengthgen.registry import close_matches_hint
 from lengthgen.suites import Suite
 from lengthgen.tasks import make_task
+from lengthgen.training.loop import TrainConfig
 
 # Rough sustained training throughput of one worker thread on this project's
 # small models (measured with benchmarks/model_throughput.py on 2 cores), used
@@ -38,7 +40,8 @@ class Cell:
 
     @property
     def label(self) -> str:
-        return f"{self.benchmark}/{self.model}{'+' + self.pe if self.pe else ''}/s{self.seed}"
+        variant = f"[{self.config.variant}]" if self.config.variant else ""
+        return f"{self.benchmark}/{self.model}{'+' + self.pe if self.pe else ''}{variant}/s{self.seed}"
 
     def result_path(self) -> Path:
         return Path(self.config.out) / f"{self.key}.json"
@@ -61,6 +64,22 @@ def _as_list(value: Any, source: str, key: str) -> list:
     if not all(isinstance(v, str) for v in items):
         raise LengthgenError(f"{source}: key {key!r} expects a list of names, got {value!r}")
     return items
+
+
+TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
+
+
+def variants_of(vary: dict[str, Any], source: str) -> list[tuple[tuple[str, Any], ...]]:
+    """The grid of a suite's ``vary`` key: every combination of the listed
+    values of training options (e.g. ``train_examples``) and model options
+    (e.g. ``d_model``).  No ``vary`` gives one empty variant."""
+    if not isinstance(vary, dict):
+        raise LengthgenError(f"{source}: key 'vary' expects a mapping of option -> list of values")
+    keys = sorted(vary)
+    for key in keys:
+        if not isinstance(vary[key], list) or not vary[key]:
+            raise LengthgenError(f"{source}: vary.{key} expects a non-empty list of values")
+    return [tuple(zip(keys, combo)) for combo in itertools.product(*(vary[k] for k in keys))]
 
 
 def seeds_of(setting: Any, source: str) -> list[int]:
@@ -112,6 +131,7 @@ def expand(
         if not isinstance(opts, dict):
             raise LengthgenError(f"{source}: model_config.{name} expects a mapping of options")
     training = settings.get("training") or {}
+    variants = variants_of(settings.get("vary") or {}, source)
     evaluation = settings.get("evaluation") or {}
     check_keys(evaluation, {"examples": int, "batch_size": int}, f"{source}: evaluation")
 
@@ -131,26 +151,31 @@ def expand(
         for model in model_names:
             takes_pe = "pe" in MODELS.get(model).options()
             for pe in (pe_list or [None]) if takes_pe else [None]:
-                for seed in seed_list:
-                    cfg = RunConfig(out=str(out_dir))
-                    data: dict[str, Any] = {"benchmark": bench.source, "model": model, "seed": seed}
-                    opts = dict(model_config.get(model) or {})
-                    if pe is not None:
-                        opts["pe"] = pe
-                    if opts:
-                        data["model_options"] = opts
-                    if training:
-                        data["training"] = copy.deepcopy(training)
-                    if "examples" in evaluation:
-                        data["eval_examples"] = evaluation["examples"]
-                    if "batch_size" in evaluation:
-                        data["eval_batch_size"] = evaluation["batch_size"]
-                    cfg = apply_settings(cfg, data, source)
-                    cfg.benchmark = bench.name
-                    validate(cfg)
-                    cfg.name = cfg.fingerprint()[:16]
-                    resolved_pe = cfg.model_options.get("pe") if takes_pe else None
-                    cells.append(Cell(bench.name, model, resolved_pe, seed, cfg))
+                for variant in variants:
+                    for seed in seed_list:
+                        cfg = RunConfig(out=str(out_dir))
+                        data: dict[str, Any] = {"benchmark": bench.source, "model": model, "seed": seed}
+                        opts = dict(model_config.get(model) or {})
+                        train_opts = copy.deepcopy(training)
+                        for key, value in variant:
+                            (train_opts if key in TRAIN_FIELDS else opts)[key] = value
+                        if pe is not None:
+                            opts["pe"] = pe
+                        if opts:
+                            data["model_options"] = opts
+                        if train_opts:
+                            data["training"] = train_opts
+                        if "examples" in evaluation:
+                            data["eval_examples"] = evaluation["examples"]
+                        if "batch_size" in evaluation:
+                            data["eval_batch_size"] = evaluation["batch_size"]
+                        cfg = apply_settings(cfg, data, source)
+                        cfg.benchmark = bench.name
+                        cfg.variant = ",".join(f"{k}={v}" for k, v in variant)
+                        validate(cfg)
+                        cfg.name = cfg.fingerprint()[:16]
+                        resolved_pe = cfg.model_options.get("pe") if takes_pe else None
+                        cells.append(Cell(bench.name, model, resolved_pe, seed, cfg))
     if limit is not None:
         if limit < 1:
             raise LengthgenError(f"--limit must be >= 1, got {limit}")

@@ -81,6 +81,17 @@ class Batch:
             score_mask=score_mask,
         )
 
+    def select(self, rows: np.ndarray) -> Batch:
+        """The examples at ``rows`` (trimmed to their longest input and target)."""
+        li, lt = int(self.input_lengths[rows].max()), int(self.target_lengths[rows].max())
+        return Batch(
+            self.inputs[rows, :li],
+            self.targets[rows, :lt],
+            self.input_lengths[rows],
+            self.target_lengths[rows],
+            self.score_mask[rows, :lt],
+        )
+
     def example(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Input and target ids of example ``i`` without padding."""
         return self.inputs[i, : self.input_lengths[i]], self.targets[i, : self.target_lengths[i]]

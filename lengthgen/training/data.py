@@ -59,11 +59,4 @@ def sample_mixed_lengths(task: Task, rng: np.random.Generator, batch_size: int, 
     values, counts = np.unique(drawn, return_counts=True)
     parts = [task.sample(rng, int(c), int(v)) for v, c in zip(values, counts)]
     merged = concat_batches(parts)
-    order = rng.permutation(batch_size)
-    return Batch(
-        inputs=merged.inputs[order],
-        targets=merged.targets[order],
-        input_lengths=merged.input_lengths[order],
-        target_lengths=merged.target_lengths[order],
-        score_mask=merged.score_mask[order],
-    )
+    return merged.select(rng.permutation(batch_size))

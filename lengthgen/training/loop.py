@@ -38,11 +38,14 @@ class TrainConfig:
     eval_examples: int = 128
     checkpoint_every: int = 250
     curriculum: bool = False
+    train_examples: int = 0  # > 0: a fixed training set of this many examples; 0: fresh batches every step
     track_rank: bool = False  # singular values of W_t - W_0 every rank_every steps
     rank_every: int = 0  # 0: at every evaluation (eval_every)
 
     def validate(self) -> None:
         positive = ("steps", "batch_size", "eval_every", "eval_examples", "checkpoint_every")
+        if self.train_examples < 0:
+            raise LengthgenError(f"training option 'train_examples' must be >= 0, got {self.train_examples}")
         if self.rank_every < 0:
             raise LengthgenError(f"training option 'rank_every' must be >= 0, got {self.rank_every}")
         for key in positive:
@@ -132,6 +135,13 @@ class Trainer:
         self.state = TrainState()
         self.autocast = device.type == "cuda"
         self.rank_tracker = RankTracker(model) if cfg.track_rank else None
+        # A finite training set is drawn once from its own generator, so its
+        # contents depend only on the seed, not on the batch stream.
+        self.dataset = (
+            sample_mixed_lengths(task, np.random.default_rng([seed, 4]), cfg.train_examples, self.train_lengths)
+            if cfg.train_examples
+            else None
+        )
 
     # --- checkpoints -------------------------------------------------------
     def checkpoint_state(self) -> dict[str, Any]:
@@ -189,7 +199,12 @@ class Trainer:
         return self.train_lengths[:k]
 
     def train_step(self) -> tuple[float, float]:
-        batch = sample_mixed_lengths(self.task, self.rng, self.cfg.batch_size, self.lengths_for_step(self.state.step))
+        if self.dataset is not None:
+            batch = self.dataset.select(self.rng.integers(0, len(self.dataset), self.cfg.batch_size))
+        else:
+            batch = sample_mixed_lengths(
+                self.task, self.rng, self.cfg.batch_size, self.lengths_for_step(self.state.step)
+            )
         lm = to_lm_batch(batch)
         tokens = torch.from_numpy(lm.tokens).to(self.device)
         labels = torch.from_numpy(lm.labels).to(self.device)

@@ -155,3 +155,30 @@ def test_bench_cli_prints_leaderboard(tiny_suite, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and "extrapolation factor" in out and "| parity" in out
     assert board.read_text().startswith("# Leaderboard: suite `tiny`")
+
+
+def test_vary_multiplies_cells_and_labels_columns(tiny_suite, tmp_path):
+    tiny_suite.write_text(tiny_suite.read_text() + "vary: {d_model: [16, 32], train_examples: [50]}\n")
+    cells = expand(load_suite(tiny_suite), tmp_path, models=["transformer"], pes=["none"], seeds=[0])
+    assert len(cells) == 2 * 2  # 2 benchmarks x 2 widths
+    assert {c.config.model_options["d_model"] for c in cells} == {16, 32}
+    assert all(c.config.train.train_examples == 50 for c in cells)
+    assert "[d_model=16,train_examples=50]" in cells[0].label
+    run_sweep(cells[:2], LocalExecutor(workers=1), progress=False, log=lambda m: None)
+    from lengthgen.reporting.leaderboard import aggregate
+    from lengthgen.reporting.loading import load_results
+
+    models = {e.model for e in aggregate(load_results(tmp_path))}
+    assert models == {
+        "transformer+none[d_model=16,train_examples=50]",
+        "transformer+none[d_model=32,train_examples=50]",
+    }
+
+
+def test_bad_vary(tiny_suite, tmp_path):
+    tiny_suite.write_text(tiny_suite.read_text() + "vary: {d_model: 16}\n")
+    with pytest.raises(LengthgenError, match="non-empty list"):
+        expand(load_suite(tiny_suite), tmp_path)
+    tiny_suite.write_text(tiny_suite.read_text().replace("vary: {d_model: 16}", "vary: {d_modle: [16]}"))
+    with pytest.raises(LengthgenError, match="d_modle"):
+        expand(load_suite(tiny_suite), tmp_path)

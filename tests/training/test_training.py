@@ -197,3 +197,23 @@ def test_loss_decreases_on_easy_task():
     trainer = make_trainer(cfg)
     trainer.run()
     assert trainer.state.curve[-1]["loss"] < trainer.state.curve[0]["loss"]
+
+
+def test_finite_training_set_reuses_the_same_examples():
+    trainer = make_trainer(tiny_config(train_examples=5))
+    dataset = trainer.dataset
+    rows_used = []
+    original = dataset.select
+
+    def recording_select(rows):
+        rows_used.extend(int(r) for r in rows)
+        return original(rows)
+
+    dataset.select = recording_select
+    for _ in range(6):
+        trainer.train_step()
+    assert len(dataset) == 5 and len(rows_used) == 6 * 8 and set(rows_used) <= set(range(5))
+    again = make_trainer(tiny_config(train_examples=5))
+    assert (again.dataset.inputs == dataset.inputs).all()
+    with pytest.raises(LengthgenError):
+        TrainConfig(train_examples=-1).validate()
