@@ -13,8 +13,19 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(),
 def test_run_on_cuda_with_bf16(tmp_path, model):
     cfg = RunConfig(train=TrainConfig(steps=20, batch_size=16, eval_every=10, warmup=2))
     options = {"d_model": 32} if model == "lstm" else {"d_model": 32, "n_heads": 4}
-    cfg = apply_settings(cfg, {"task": "copy-unique", "model": model, "model_options": options, "train_lengths": "1-5",
-                               "test_lengths": "8", "device": "auto", "eval_examples": 32}, "gpu test")
+    cfg = apply_settings(
+        cfg,
+        {
+            "task": "copy-unique",
+            "model": model,
+            "model_options": options,
+            "train_lengths": "1-5",
+            "test_lengths": "8",
+            "device": "auto",
+            "eval_examples": 32,
+        },
+        "gpu test",
+    )
     cfg.out = str(tmp_path)
     result = run_experiment(cfg, resume=False, progress=False, log=lambda m: None)
     assert result["environment"]["device"].startswith("cuda") and "gpu" in result["environment"]

@@ -76,8 +76,11 @@ class Transformer(SequenceModel):
         identity_scale: float | None = None,
         parametrization: str = "standard",
         base_width: int = 64,
+        tie_embeddings: bool = False,
     ):
         super().__init__(vocab_size, d_model, n_heads, pe, max_positions)
+        if tie_embeddings and parametrization == "mup":
+            raise LengthgenError("tie_embeddings cannot be combined with muP (its readout starts at zero)")
         if parametrization not in PARAMETRIZATIONS:
             raise LengthgenError(
                 f"parametrization must be one of {', '.join(PARAMETRIZATIONS)}, got {parametrization!r}"
@@ -101,6 +104,11 @@ class Transformer(SequenceModel):
             for block in self.blocks:
                 for out in (block.attn.proj, block.mlp[2]):
                     nn.init.normal_(out.weight, std=0.02 / (2 * n_layers) ** 0.5)
+        if tie_embeddings:
+            # the readout scores each token by its own input embedding, so a
+            # symbol copied through the residual stream (the b*I term) is
+            # predicted even if it never appeared as a training target
+            self.head.weight = self.embedding.weight
 
     def lr_multipliers(self) -> dict[str, float]:
         return self._lr_multipliers

@@ -179,3 +179,11 @@ def test_bounded_positions_error():
 def test_bad_model_options(name, opts, message):
     with pytest.raises(LengthgenError, match=message):
         build_model(name, 10, **opts)
+
+
+def test_tied_embeddings_share_one_matrix():
+    model = tiny("transformer", 20, tie_embeddings=True)
+    assert model.head.weight is model.embedding.weight
+    assert model.num_parameters() == tiny("transformer", 20).num_parameters() - 20 * 16
+    with pytest.raises(LengthgenError, match="muP"):
+        build_model("transformer", 20, d_model=16, n_heads=2, tie_embeddings=True, parametrization="mup")
