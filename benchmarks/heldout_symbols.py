@@ -30,8 +30,12 @@ def main() -> None:
             inside = [x["exact"] for x in r["results"] if x.get("test") and x["in_train_range"]]
             beyond = [x["exact"] for x in r["results"] if x.get("test") and not x["in_train_range"]]
             groups[(c.get("benchmark") or c["task"], c["model"], c.get("variant", ""))].append(
-                (statistics.fmean(inside) if inside else float("nan"), statistics.fmean(beyond) if beyond else float("nan"),
-                 r["training"]["final_train_exact"] or 0.0))
+                (
+                    statistics.fmean(inside) if inside else float("nan"),
+                    statistics.fmean(beyond) if beyond else float("nan"),
+                    r["training"]["final_train_exact"] or 0.0,
+                )
+            )
         print(f"# {folder}")
         for key in sorted(groups):
             runs = groups[key]
@@ -41,8 +45,10 @@ def main() -> None:
                 sd = statistics.stdev(xs) if len(xs) > 1 else 0.0
                 return f"{100 * statistics.fmean(xs):5.1f} ± {100 * sd:4.1f}"
 
-            print(f"{key[0]:15s} {key[1]:20s} {key[2]:40s} held-out, trained lengths {show(0)} | held-out, beyond "
-                  f"{show(1)} | training symbols {show(2)} | seeds {len(runs)}")
+            print(
+                f"{key[0]:15s} {key[1]:20s} {key[2]:40s} held-out, trained lengths {show(0)} | held-out, beyond "
+                f"{show(1)} | training symbols {show(2)} | seeds {len(runs)}"
+            )
 
 
 if __name__ == "__main__":
