@@ -56,8 +56,9 @@ def git_revision() -> str | None:
         rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
         if rev.returncode != 0:
             return None
+        # result files are outputs, not code: changes under results/ do not make the code "dirty"
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results"],
             cwd=root,
             capture_output=True,
             text=True,
