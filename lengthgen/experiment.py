@@ -23,14 +23,17 @@ from tabulate import tabulate
 from lengthgen.config import check_keys, format_lengths, parse_lengths
 from lengthgen.diagnostics.representation import representation_ranks
 from lengthgen.errors import LengthgenError
+from lengthgen.evaluation.baselines import BaselineAccumulator, summarize
 from lengthgen.evaluation.evaluate import check_fits, evaluate_length, sequence_length
+from lengthgen.evaluation.outcomes import fit_block, fit_lengths, format_extrapolation, outcome_block
+from lengthgen.evaluation.thresholds import thresholds_dict
 from lengthgen.models import MODELS, build_model, resolve_model_options
 from lengthgen.results import check_name, environment, write_json_atomic
 from lengthgen.suites import METRICS, load_benchmark
 from lengthgen.tasks import make_task
 from lengthgen.training.loop import TrainConfig, Trainer
 
-RESULT_SCHEMA = 1
+RESULT_SCHEMA = 2  # 2: fit block, in-range rows, baselines per row, outcome, compute
 
 
 @dataclass
@@ -237,12 +240,22 @@ def run_experiment(cfg: RunConfig, resume: bool = True, progress: bool | None = 
 
     eval_started = time.perf_counter()
     rows = []
-    for length in sorted(set(cfg.train_lengths[-1:] + cfg.test_lengths)):
+    top = max(cfg.train_lengths)
+    for length in sorted(set(fit_lengths(cfg.train_lengths) + cfg.test_lengths)):
         rng = np.random.default_rng([cfg.seed, 2, length])
         eval_task = test_task if length in cfg.test_lengths else task
-        counts = evaluate_length(model, eval_task, length, cfg.eval_examples, rng, device, cfg.eval_batch_size)
-        row = {"length": length, "in_train_range": length <= max(cfg.train_lengths), "test": length in cfg.test_lengths}
+        baselines = BaselineAccumulator(eval_task, length)
+        counts = evaluate_length(
+            model, eval_task, length, cfg.eval_examples, rng, device, cfg.eval_batch_size, on_batch=baselines.add
+        )
+        row = {
+            "length": length,
+            "multiple": round(length / top, 4),
+            "in_train_range": length <= top,
+            "test": length in cfg.test_lengths,
+        }
         row.update(counts.summary())
+        row["baseline"] = summarize(baselines.result(), cfg.metric)
         if cfg.representation_rank:
             rep_rng = np.random.default_rng([cfg.seed, 3, length])
             row.update(representation_ranks(model, eval_task, length, min(cfg.eval_examples, 512), rep_rng, device))
@@ -251,6 +264,7 @@ def run_experiment(cfg: RunConfig, resume: bool = True, progress: bool | None = 
 
     mean_context = float(np.mean(cfg.train_lengths)) * 2
     steps_used = [r["mean_steps"] for r in rows if r["mean_steps"] is not None]
+    flops_per_token = model.flops_per_token(int(mean_context), float(np.mean(steps_used)) if steps_used else None)
     result = {
         "schema": RESULT_SCHEMA,
         "name": name,
@@ -267,24 +281,33 @@ def run_experiment(cfg: RunConfig, resume: bool = True, progress: bool | None = 
             "name": cfg.model,
             "options": cfg.model_options,
             "parameters": model.num_parameters(),
-            "flops_per_token": model.flops_per_token(
-                int(mean_context), float(np.mean(steps_used)) if steps_used else None
-            ),
+            "flops_per_token": flops_per_token,
         },
         "environment": environment(device),
         "wall_time_s": {
             "train": round(state.train_seconds, 3),
             "train_this_session": round(train_wall, 3),
             "eval": round(eval_wall, 3),
+            "train_cpu": round(state.cpu_seconds, 3),  # process CPU-seconds in training steps, all threads
+        },
+        "compute": {
+            "train_tokens": state.tokens_seen,
+            # forward + backward ~ 3x the forward FLOPs per token
+            "train_flops": 3.0 * flops_per_token * state.tokens_seen,
         },
         "training": {
             "steps": state.step,
+            "max_steps": cfg.train.steps,
+            "stopped_early": state.stopped_early,
             "final_loss": state.curve[-1]["loss"] if state.curve else None,
             "final_train_exact": state.curve[-1].get("train_exact") if state.curve else None,
             "curve": state.curve,
         },
         "diagnostics": {"rank_curve": state.rank_curve} if state.rank_curve else {},
         "metric": cfg.metric,
+        "thresholds": thresholds_dict(),
+        "fit": fit_block(rows, cfg.metric, top),
+        "outcome": outcome_block(rows, cfg.metric, top),
         "results": rows,
     }
     write_json_atomic(result_path, result)
@@ -297,16 +320,47 @@ def results_table(result: dict[str, Any], tablefmt: str = "github") -> str:
         lo, hi = r[f"{key}_ci"]
         return f"{100 * r[key]:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]"
 
+    metric = result.get("metric", "exact")
     has_steps = any(r["mean_steps"] is not None for r in result["results"])
     has_ranks = any("rankme" in r for r in result["results"])
+    has_base = any("baseline" in r for r in result["results"])
     headers = ["length", "range", "n", "exact % [95% CI]", "token % [95% CI]"] + (["mean steps"] if has_steps else [])
+    headers += [f"chance {metric} %", f"best baseline {metric} %"] if has_base else []
     headers += ["RankMe", "LiDAR"] if has_ranks else []
     rows = []
     for r in result["results"]:
         row = [r["length"], "train" if r["in_train_range"] else "test", r["n"], ci(r, "exact"), ci(r, "token")]
         if has_steps:
             row.append(f"{r['mean_steps']:.2f}" if r["mean_steps"] is not None else "-")
+        if has_base:
+            b = r.get("baseline")
+            row += (
+                [f"{100 * b['chance'][metric]:.1f}", f"{100 * b['best'][metric]:.1f} ({b['best']['name']})"]
+                if b
+                else ["-", "-"]
+            )
         if has_ranks:
             row += [f"{r.get('rankme', 0):.1f}", f"{r.get('lidar', 0):.1f}"]
         rows.append(row)
     return tabulate(rows, headers=headers, tablefmt=tablefmt)
+
+
+def fit_line(result: dict[str, Any]) -> str:
+    """One line: fitted or not, in-range accuracy, extrapolation, compute."""
+    fit = result.get("fit") or {}
+    out = result.get("outcome") or {}
+    metric = result.get("metric", "exact")
+    if not fit.get("longest"):
+        return "fit: no in-range evaluation"
+    longest = fit["longest"]
+    status = "fitted" if fit["fitted"] else "NOT fitted"
+    text = (
+        f"{status} (threshold {100 * fit['threshold']:.0f}% {metric}): {100 * longest[metric]:.1f}% at the longest "
+        f"training length {longest['length']}, {100 * fit['range_mean'][metric]:.1f}% over the range"
+    )
+    if out:
+        text += f"; extrapolation {format_extrapolation(out['extrapolation'], fit['fitted'])} x the training range"
+    if "train_cpu" in result.get("wall_time_s", {}):
+        text += f"; {result['wall_time_s']['train_cpu']:.0f} CPU-s, {result['training']['steps']} steps"
+        text += " (stopped when fitted)" if result["training"].get("stopped_early") else ""
+    return text

@@ -6,8 +6,13 @@ range, the test lengths and the headline metric::
     task: addition
     params: {reversed: true, index_hints: true}
     train_lengths: 1-10
-    test_lengths: 11,15,20
+    test_multiples: [1.5, 2, 3]      # 15, 20, 30: multiples of the longest training length
+    test_lengths: 11                 # optional extra lengths
     metric: exact
+
+Test lengths on a common grid of multiples of the longest training length
+(``test_multiples``) make retention and "solved at 2x" comparable across
+benchmarks; both keys may be given and are merged.
 
 A suite lists benchmarks by name (files in the ``tasks/`` folder above the
 suite) or by path relative to the suite file, plus sweep settings that the
@@ -57,12 +62,27 @@ BENCHMARK_KEYS: dict[str, Any] = {
     "test_params": dict,
     "train_lengths": (str, int, list),
     "test_lengths": (str, int, list),
+    "test_multiples": list,
     "metric": str,
 }
 
 
+def multiples_to_lengths(multiples: Any, train_max: int, source: str) -> list[int]:
+    """``[1.5, 2]`` with a longest training length of 20 -> ``[30, 40]``."""
+    if not isinstance(multiples, list) or not multiples:
+        raise LengthgenError(f"{source}: key 'test_multiples' expects a non-empty list of numbers > 1")
+    out = []
+    for m in multiples:
+        if isinstance(m, bool) or not isinstance(m, (int, float)) or not 1.0 < m <= 1000:
+            raise LengthgenError(f"{source}: key 'test_multiples' expects numbers in (1, 1000], got {m!r}")
+        out.append(int(round(m * train_max)))
+    return out
+
+
 def benchmark_from_dict(data: dict[str, Any], source: str, default_name: str = "") -> Benchmark:
-    check_keys(data, BENCHMARK_KEYS, source, required=("task", "train_lengths", "test_lengths"))
+    check_keys(data, BENCHMARK_KEYS, source, required=("task", "train_lengths"))
+    if "test_lengths" not in data and "test_multiples" not in data:
+        raise LengthgenError(f"{source}: give 'test_lengths' or 'test_multiples' (or both)")
     task_name = data["task"]
     if task_name not in TASKS:
         hint = close_matches_hint(task_name, TASKS.names())
@@ -75,7 +95,9 @@ def benchmark_from_dict(data: dict[str, Any], source: str, default_name: str = "
     try:
         task = make_task(task_name, **params)
         train = parse_lengths(data["train_lengths"], "train_lengths")
-        test = parse_lengths(data["test_lengths"], "test_lengths")
+        test = parse_lengths(data["test_lengths"], "test_lengths") if "test_lengths" in data else []
+        if "test_multiples" in data:
+            test = sorted(set(test) | set(multiples_to_lengths(data["test_multiples"], max(train), source)))
         test_task = make_task(task_name, **{**params, **test_params})
         for length in train:
             task.check_length(length)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lengthgen.cli.tasks_cmd import parse_params
 from lengthgen.config import load_yaml
-from lengthgen.experiment import RunConfig, apply_settings, results_table, run_experiment
+from lengthgen.experiment import RunConfig, apply_settings, fit_line, results_table, run_experiment
 
 
 def _typed(value: str):
@@ -42,6 +42,12 @@ def add_parser(sub) -> None:
     p.add_argument("--warmup", type=int)
     p.add_argument("--eval-every", type=int)
     p.add_argument("--curriculum", action="store_true", default=None)
+    p.add_argument(
+        "--stop-when-fitted",
+        action="store_true",
+        default=None,
+        help="end training after two consecutive evaluations at or above the fit threshold",
+    )
     p.add_argument("--eval-examples", type=int, help="examples per test length")
     p.add_argument("--track-rank", action="store_true", default=None, help="log the rank of W_t - W_0 per layer")
     p.add_argument("--rank-every", type=int, help="steps between rank measurements (default: --eval-every)")
@@ -96,6 +102,7 @@ def config_from_args(args) -> RunConfig:
         "warmup": args.warmup,
         "eval_every": args.eval_every,
         "curriculum": args.curriculum,
+        "stop_when_fitted": args.stop_when_fitted,
         "track_rank": args.track_rank,
         "rank_every": args.rank_every,
     }
@@ -113,6 +120,7 @@ def cmd_run(args) -> int:
         f"{result['wall_time_s']['train']:.1f}s training, {result['wall_time_s']['eval']:.1f}s evaluation"
     )
     print(results_table(result))
+    print(fit_line(result))
     if result.get("diagnostics", {}).get("rank_curve"):
         last = result["diagnostics"]["rank_curve"][-1]
         ranks = [v["rank"] for v in last["layers"].values()]

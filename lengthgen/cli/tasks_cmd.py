@@ -8,10 +8,15 @@ import sys
 import numpy as np
 from tabulate import tabulate
 
+from lengthgen.config import parse_lengths
 from lengthgen.errors import LengthgenError
+from lengthgen.evaluation.baselines import baseline_table, default_lengths, describe, shortcut_flags
+from lengthgen.evaluation.thresholds import SHORTCUT_MARGIN
 from lengthgen.rasp.library import programs_by_task
 from lengthgen.tables import render_table
 from lengthgen.tasks import TASKS, make_task
+
+MAX_BASELINE_EXAMPLES = 100_000
 
 
 def add_parser(sub) -> None:
@@ -28,6 +33,16 @@ def add_parser(sub) -> None:
     show.add_argument("name")
     show.add_argument("--param", action="append", default=[], metavar="K=V", help="task parameter")
     show.set_defaults(func=cmd_show)
+
+    bl = tsub.add_parser("baselines", help="chance and cheap shortcut predictors, length by length")
+    bl.add_argument("name")
+    bl.add_argument("--lengths", help="e.g. 4,8,16 or 1-20 (default: 4, 8, 16, 32 where the task allows)")
+    bl.add_argument("--n", type=int, default=500, help="examples per length")
+    bl.add_argument("--seed", type=int, default=0)
+    bl.add_argument("--param", action="append", default=[], metavar="K=V", help="task parameter")
+    bl.add_argument("--metric", default="exact", choices=("exact", "token"))
+    bl.add_argument("--format", default="github", choices=("github", "plain", "csv", "json"))
+    bl.set_defaults(func=cmd_baselines)
 
     sample = tsub.add_parser("sample", help="examples as JSON Lines on stdout")
     sample.add_argument("name")
@@ -48,11 +63,18 @@ def parse_params(pairs: list[str]) -> dict[str, str]:
     return params
 
 
+def _flag_text(flag: dict | None) -> str:
+    if flag is None:
+        return "-"
+    return f"{flag['name']} +{100 * flag['margin']:.0f} pts @{flag['length']}"
+
+
 def task_rows(pattern: str = "*") -> list[dict]:
     by_task = programs_by_task()
     rows = []
     for name in TASKS.names(pattern):
         task = make_task(name)
+        flags = shortcut_flags(baseline_table(task, default_lengths(task), n=200))
         rows.append(
             {
                 "name": name,
@@ -61,6 +83,8 @@ def task_rows(pattern: str = "*") -> list[dict]:
                 "vocab": task.vocab_size,
                 "chomsky": task.chomsky or "-",
                 "rasp-l program": ", ".join(by_task.get(name, [])) or "no",
+                "shortcut (exact)": _flag_text(flags["exact"]),
+                "shortcut (token)": _flag_text(flags["token"]),
             }
         )
     return rows
@@ -74,6 +98,46 @@ def cmd_list(args) -> int:
         print(json.dumps(rows, indent=2))
     else:
         print(render_table(list(rows[0]), [list(r.values()) for r in rows], args.format))
+        if args.format != "csv":
+            print(
+                f"\nshortcut: the best cheap baseline beats chance by more than {100 * SHORTCUT_MARGIN:.0f} points "
+                "at some length in 4, 8, 16, 32 (default parameters; `lengthgen tasks baselines NAME` for details)"
+            )
+    return 0
+
+
+def cmd_baselines(args) -> int:
+    if not 1 <= args.n <= MAX_BASELINE_EXAMPLES:
+        raise LengthgenError(f"--n must be in 1..{MAX_BASELINE_EXAMPLES}, got {args.n}")
+    if args.seed < 0:
+        raise LengthgenError(f"--seed must be >= 0, got {args.seed}")
+    task = make_task(args.name, **parse_params(args.param))
+    lengths = parse_lengths(args.lengths, "--lengths") if args.lengths else default_lengths(task)
+    if len(lengths) > 200:
+        raise LengthgenError(f"--lengths: at most 200 lengths, got {len(lengths)}")
+    table = baseline_table(task, lengths, n=args.n, seed=args.seed)
+    if args.format == "json":
+        print(json.dumps({"task": task.name, "params": task.config, "metric": args.metric, "lengths": table}, indent=2))
+        return 0
+    names = list(table[0]["baselines"])
+    headers = ["length", "chance"] + names + ["best", "margin"]
+    rows = []
+    for entry in table:
+        best = entry["best"][args.metric]
+        margin = best["value"] - entry["chance"][args.metric]
+        flag = " (shortcut)" if margin > SHORTCUT_MARGIN else ""
+        rows.append(
+            [entry["length"], f"{100 * entry['chance'][args.metric]:.1f}"]
+            + [f"{100 * entry['baselines'][n][args.metric]:.1f}" for n in names]
+            + [best["name"], f"{100 * margin:+.1f}{flag}"]
+        )
+    print(f"{task.name}: {args.metric} accuracy (%) of chance and cheap predictors, {args.n} examples per length")
+    print(render_table(headers, rows, args.format))
+    if args.format != "csv":
+        print()
+        for name, doc in describe(task).items():
+            print(f"  {name}: {doc}")
+        print("  chance: a uniform guess over the answer tokens at every scored position")
     return 0
 
 

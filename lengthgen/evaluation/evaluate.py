@@ -69,11 +69,13 @@ def evaluate_length(
     device: torch.device,
     batch_size: int = 256,
     use_cache: bool = True,
+    on_batch=None,
 ) -> AccuracyCounts:
     """Greedy-decode ``n`` fresh examples at ``length`` and count what is right.
 
     Examples are grouped by input length so every prompt in a decoding batch
-    has the same length (no padding inside prompts).
+    has the same length (no padding inside prompts).  ``on_batch(batch)``,
+    when given, sees every sampled batch (baselines score the same examples).
     """
     if n < 1:
         raise LengthgenError(f"number of evaluation examples must be >= 1, got {n}")
@@ -85,6 +87,8 @@ def evaluate_length(
     while remaining > 0:
         batch = task.sample(rng, min(batch_size, remaining), length)
         remaining -= len(batch)
+        if on_batch is not None:
+            on_batch(batch)
         for li in np.unique(batch.input_lengths):
             rows = np.nonzero(batch.input_lengths == li)[0]
             steps = int(batch.target_lengths[rows].max()) + 1

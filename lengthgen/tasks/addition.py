@@ -33,6 +33,7 @@ class Addition(Task):
     """
 
     name = "addition"
+    baselines = ("copy-input",)
     family = "rasp-l"
     length_unit = "digits per operand"
     params = {

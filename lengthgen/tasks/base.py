@@ -166,6 +166,9 @@ class Task:
     version: ClassVar[int] = 1
     min_length: ClassVar[int] = 1
     params: ClassVar[dict[str, Param]] = {}
+    # Named cheap predictors (lengthgen.evaluation.baselines) that could
+    # shortcut this task, on top of the constant ones every task gets.
+    baselines: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **kwargs: Any):
         unknown = [k for k in kwargs if k not in self.params]
@@ -198,6 +201,11 @@ class Task:
     def reference(self, inputs: list[str]) -> list[str]:
         """Slow plain-Python ground truth for one input, for tests."""
         raise NotImplementedError
+
+    def extra_baselines(self) -> dict[str, tuple[str, Any]]:
+        """Task-specific lazy predictors: name -> (description,
+        ``fn(task, batch, reference) -> answer ids [batch, target width]``)."""
+        return {}
 
     # --- public API ------------------------------------------------------
     def sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:

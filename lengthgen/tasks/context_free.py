@@ -22,6 +22,7 @@ class StackManipulation(Task):
     """
 
     name = "stack-manipulation"
+    baselines = ("copy-input",)
     family = "chomsky"
     length_unit = "input tokens"
     chomsky = "context-free"

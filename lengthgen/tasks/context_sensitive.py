@@ -17,6 +17,7 @@ class DuplicateString(Task):
     """
 
     name = "duplicate-string"
+    baselines = ("copy-input",)
     family = "chomsky"
     length_unit = "letters"
     chomsky = "context-sensitive"
@@ -42,6 +43,7 @@ class OddsFirst(Task):
     """
 
     name = "odds-first"
+    baselines = ("copy-input",)
     family = "chomsky"
     length_unit = "letters"
     chomsky = "context-sensitive"
@@ -69,6 +71,7 @@ class BinaryAddition(Task):
     """
 
     name = "binary-addition"
+    baselines = ("copy-input",)
     family = "chomsky"
     length_unit = "bits per operand"
     chomsky = "context-sensitive"
@@ -108,6 +111,7 @@ class BucketSort(Task):
     """
 
     name = "bucket-sort"
+    baselines = ("copy-input",)
     family = "chomsky"
     length_unit = "items"
     chomsky = "context-sensitive"

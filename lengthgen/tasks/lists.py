@@ -23,6 +23,7 @@ class Count(Task):
     """
 
     name = "count"
+    baselines = ("copy-input",)
     family = "rasp-l"
     length_unit = "output items"
     params = {
@@ -70,6 +71,7 @@ class Mode(Task):
     """
 
     name = "mode"
+    baselines = ("first-input-token", "last-input-token")
     family = "rasp-l"
     length_unit = "items"
     params = {"alphabet": Param(8, "number of distinct tokens", minimum=2)}
@@ -112,6 +114,7 @@ class CopyUnique(Task):
     """
 
     name = "copy-unique"
+    baselines = ("sort-input", "reverse-input")
     family = "rasp-l"
     length_unit = "items"
     params = {"alphabet": Param(64, "number of distinct tokens (bounds the longest length)", minimum=1)}
@@ -142,6 +145,7 @@ class CopyRepeat(Task):
     """
 
     name = "copy-repeat"
+    baselines = ("sort-input", "reverse-input")
     family = "rasp-l"
     length_unit = "items"
     params = {"alphabet": Param(4, "number of distinct tokens", minimum=1)}
@@ -168,6 +172,7 @@ class Sort(Task):
     """
 
     name = "sort"
+    baselines = ("copy-input",)
     family = "rasp-l"
     length_unit = "items"
     params = {
@@ -204,6 +209,7 @@ class Reverse(Task):
     """
 
     name = "reverse"
+    baselines = ("copy-input",)
     family = "rasp-l"
     length_unit = "items"
     chomsky = "context-free"

@@ -19,6 +19,7 @@ class Parity(Task):
     """
 
     name = "parity"
+    baselines = ("last-input-token",)
     family = "rasp-l"
     length_unit = "bits"
     chomsky = "regular"

@@ -22,6 +22,7 @@ class PVR(Task):
     """
 
     name = "pvr"
+    baselines = ("input-mode-answer-token", "last-input-token")
     family = "pvr"
     length_unit = "values"
     params = {
@@ -85,6 +86,7 @@ class CPVR(Task):
     """
 
     name = "c-pvr"
+    baselines = ("input-mode-answer-token",)
     family = "pvr"
     length_unit = "hops"
     params = {

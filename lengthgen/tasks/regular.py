@@ -52,6 +52,7 @@ class ModularArithmetic(Task):
     """
 
     name = "modular-arithmetic"
+    baselines = ("first-input-token", "last-input-token")
     family = "chomsky"
     length_unit = "operands"
     chomsky = "regular"

@@ -115,6 +115,15 @@ class SameDifferent(SymbolTask):
     def reference(self, inputs):
         return ["same" if inputs[self.i] == inputs[self.j] else "different"]
 
+    def extra_baselines(self):
+        def any_repeat(task, batch, ref):
+            # "same" whenever any symbol occurs twice, whatever the compared pair
+            ordered = np.sort(batch.inputs, axis=1)
+            repeated = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
+            return np.where(repeated, task.id("same"), task.id("different"))[:, None]
+
+        return {"any-repeat": ("'same' when any symbol repeats anywhere in the input", any_repeat)}
+
 
 class TemplateBank(SymbolTask):
     """Tasks whose instances come from a fixed random set of templates per length."""
@@ -214,6 +223,7 @@ class VariableCopy(TemplateBank):
     """
 
     name = "variable-copy"
+    baselines = ("input-mode-answer-token", "first-input-token", "last-input-token")
     params = TEMPLATE_PARAMS
 
     def template_labels(self, rng, templates):

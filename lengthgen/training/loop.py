@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 from lengthgen.diagnostics.rank import RankTracker
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.evaluate import check_fits, sequence_length, teacher_forced_exact
+from lengthgen.evaluation.thresholds import FIT_THRESHOLD
 from lengthgen.models.base import SequenceModel
 from lengthgen.tasks.base import Task
 from lengthgen.training.checkpoint import load_checkpoint, save_checkpoint
@@ -41,6 +42,10 @@ class TrainConfig:
     train_examples: int = 0  # > 0: a fixed training set of this many examples; 0: fresh batches every step
     track_rank: bool = False  # singular values of W_t - W_0 every rank_every steps
     rank_every: int = 0  # 0: at every evaluation (eval_every)
+    # End training once two consecutive evaluations reach FIT_THRESHOLD
+    # (teacher-forced exact match over the training range and at its longest
+    # length), so a suite spends its budget where it is needed.
+    stop_when_fitted: bool = False
 
     def validate(self) -> None:
         positive = ("steps", "batch_size", "eval_every", "eval_examples", "checkpoint_every")
@@ -69,6 +74,10 @@ class TrainState:
     # exactly what the uninterrupted run would
     window: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     rank_curve: list[dict[str, Any]] = field(default_factory=list)
+    cpu_seconds: float = 0.0  # process CPU time spent in training steps (all threads)
+    fitted_streak: int = 0  # consecutive evaluations at or above the fit threshold
+    stopped_early: bool = False
+    tokens_seen: int = 0  # padded batch tokens through the model (the compute actually spent)
 
 
 def build_optimizer(model: SequenceModel, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -152,6 +161,10 @@ class Trainer:
             "train_seconds": self.state.train_seconds,
             "window": list(self.state.window),
             "rank_curve": self.state.rank_curve,
+            "cpu_seconds": self.state.cpu_seconds,
+            "fitted_streak": self.state.fitted_streak,
+            "stopped_early": self.state.stopped_early,
+            "tokens_seen": self.state.tokens_seen,
             "rank_initial": self.rank_tracker.initial if self.rank_tracker else {},
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -184,6 +197,10 @@ class Trainer:
             train_seconds=ckpt["train_seconds"],
             window=list(ckpt["window"]),
             rank_curve=list(ckpt.get("rank_curve", [])),
+            cpu_seconds=float(ckpt.get("cpu_seconds", 0.0)),
+            fitted_streak=int(ckpt.get("fitted_streak", 0)),
+            stopped_early=bool(ckpt.get("stopped_early", False)),
+            tokens_seen=int(ckpt.get("tokens_seen", 0)),
         )
         if self.rank_tracker is not None:
             self.rank_tracker.initial = dict(ckpt["rank_initial"])
@@ -206,6 +223,7 @@ class Trainer:
                 self.task, self.rng, self.cfg.batch_size, self.lengths_for_step(self.state.step)
             )
         lm = to_lm_batch(batch)
+        self.state.tokens_seen += int(lm.tokens.size)
         tokens = torch.from_numpy(lm.tokens).to(self.device)
         labels = torch.from_numpy(lm.labels).to(self.device)
         mask = torch.from_numpy(lm.loss_mask).to(self.device)
@@ -236,6 +254,8 @@ class Trainer:
         rng = np.random.default_rng([self.seed, 1, self.state.step])
         batch = sample_mixed_lengths(self.task, rng, self.cfg.eval_examples, self.train_lengths)
         result = {"train_exact": teacher_forced_exact(self.model, batch, rng, self.device)}
+        longest = self.task.sample(rng, self.cfg.eval_examples, self.train_lengths[-1])
+        result["train_longest_exact"] = teacher_forced_exact(self.model, longest, rng, self.device)
         if self.probe_length is not None:
             long = self.probe_task.sample(rng, self.cfg.eval_examples, self.probe_length)
             result[f"exact@{self.probe_length}"] = teacher_forced_exact(self.model, long, rng, self.device)
@@ -267,11 +287,12 @@ class Trainer:
             leave=False,
         )
         try:
-            while self.state.step < self.cfg.steps:
-                start = time.perf_counter()
+            while self.state.step < self.cfg.steps and not self.state.stopped_early:
+                start, cpu_start = time.perf_counter(), time.process_time()
                 loss, exact = self.train_step()
                 self.state.step += 1
                 self.state.train_seconds += time.perf_counter() - start
+                self.state.cpu_seconds += time.process_time() - cpu_start
                 window = self.state.window
                 window[0], window[1], window[2] = window[0] + loss, window[1] + exact, window[2] + 1
                 bar.update(1)
@@ -282,10 +303,14 @@ class Trainer:
                     point.update(self.probe())
                     self.state.curve.append(point)
                     self.state.window = [0.0, 0.0, 0.0]
+                    fitted = min(point["train_exact"], point["train_longest_exact"]) >= FIT_THRESHOLD
+                    self.state.fitted_streak = self.state.fitted_streak + 1 if fitted else 0
+                    if self.cfg.stop_when_fitted and self.state.fitted_streak >= 2 and step < self.cfg.steps:
+                        self.state.stopped_early = True
                 rank_every = self.cfg.rank_every or self.cfg.eval_every
                 if self.rank_tracker is not None and (step % rank_every == 0 or step == self.cfg.steps):
                     self.state.rank_curve.append(self.rank_tracker.measure(step))
-                if step % self.cfg.checkpoint_every == 0 or step == self.cfg.steps:
+                if step % self.cfg.checkpoint_every == 0 or step == self.cfg.steps or self.state.stopped_early:
                     self.save()
                 if interrupted:
                     self.save()

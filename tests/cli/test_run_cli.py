@@ -60,10 +60,22 @@ def test_run_writes_complete_result(capsys, tmp_path):
     assert (
         result["environment"]["torch"] and result["environment"]["numpy"] and result["environment"]["device"] == "cpu"
     )
-    assert [r["length"] for r in result["results"]] == [4, 6, 8]
+    # every training length of a short range is evaluated, then the test lengths
+    assert [r["length"] for r in result["results"]] == [1, 2, 3, 4, 6, 8]
+    assert [r["in_train_range"] for r in result["results"]] == [True] * 4 + [False] * 2
     assert all(0 <= r["exact_ci"][0] <= r["exact"] <= r["exact_ci"][1] <= 1 for r in result["results"])
     assert result["training"]["steps"] == 6 and len(result["training"]["curve"]) == 2
     assert "exact % [95% CI]" in out
+    fit = result["fit"]
+    assert fit["longest"]["length"] == 4 and fit["range_mean"]["lengths"] == [1, 2, 3, 4]
+    assert fit["fitted"] == (result["results"][3]["exact"] >= fit["threshold"])
+    assert result["thresholds"]["fit"] == fit["threshold"]
+    # parity: chance is 50% at every length and each row names its best baseline
+    for row in result["results"]:
+        assert row["baseline"]["chance"]["exact"] == 0.5
+        assert row["baseline"]["best"]["name"] in row["baseline"]["all"]
+    assert result["compute"]["train_tokens"] > 0 and result["compute"]["train_flops"] > 0
+    assert ("NOT fitted" in out) != fit["fitted"]
 
 
 def test_config_file_and_flag_override(capsys, tmp_path):

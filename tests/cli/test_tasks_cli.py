@@ -89,3 +89,26 @@ def test_errors_are_one_line_exit_2(capsys, argv, message):
     code, _, err = run(capsys, *argv)
     assert code == 2
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_list_flags_shortcut_prone_tasks(capsys):
+    code, out, _ = run(capsys, "tasks", "list", "--format", "json")
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert code == 0
+    assert rows["c-pvr"]["shortcut (exact)"].startswith("input-mode-answer-token")
+    assert rows["parity"]["shortcut (exact)"] == "-"
+
+
+def test_baselines_command(capsys):
+    code, out, _ = run(capsys, "tasks", "baselines", "c-pvr", "--param", "cells=12", "--lengths", "4-6", "--n", "400")
+    assert code == 0
+    assert "input-mode-answer-token" in out and "(shortcut)" in out and "chance" in out
+    code, out, _ = run(capsys, "tasks", "baselines", "parity", "--lengths", "8", "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and data["lengths"][0]["chance"]["exact"] == 0.5
+
+
+@pytest.mark.parametrize("bad", [["--n", "0"], ["--lengths", "0-3"], ["--seed", "-1"], ["--param", "nope=1"]])
+def test_baselines_bad_input(capsys, bad):
+    code, _, err = run(capsys, "tasks", "baselines", "parity", *bad)
+    assert code == 2 and err.count("\n") == 1

@@ -217,3 +217,41 @@ def test_finite_training_set_reuses_the_same_examples():
     assert (again.dataset.inputs == dataset.inputs).all()
     with pytest.raises(LengthgenError):
         TrainConfig(train_examples=-1).validate()
+
+
+def _scripted_probe(trainer, values):
+    """Replace the probe with a script of in-range accuracies, one per evaluation."""
+    script = iter(values)
+
+    def probe():
+        value = next(script)
+        return {"train_exact": value, "train_longest_exact": value}
+
+    trainer.probe = probe
+
+
+@pytest.mark.parametrize(
+    "stop, script, steps",
+    [
+        (True, [1.0, 1.0, 1.0], 8),  # two consecutive fitted evaluations: stop at the second
+        (True, [1.0, 0.5, 1.0], 12),  # the streak resets; the run reaches its last step
+        (True, [0.96, 0.99, 1.0], 8),  # at or above the 95% threshold counts
+        (True, [0.94, 0.94, 1.0], 12),
+        (False, [1.0, 1.0, 1.0], 12),  # off: the full schedule
+    ],
+)
+def test_stop_when_fitted(tmp_path, stop, script, steps):
+    trainer = make_trainer(tiny_config(stop_when_fitted=stop), tmp_path / "run.ckpt.pt")
+    _scripted_probe(trainer, script)
+    state = trainer.run()
+    assert state.step == steps and state.stopped_early == (steps < 12)
+    assert state.cpu_seconds > 0 and state.tokens_seen > 0
+    # the decision is checkpointed: resuming a stopped run trains no further
+    again = make_trainer(tiny_config(stop_when_fitted=stop), tmp_path / "run.ckpt.pt")
+    assert again.try_resume() and again.run().step == steps
+
+
+def test_probe_measures_the_longest_training_length():
+    trainer = make_trainer(tiny_config())
+    point = trainer.probe()
+    assert 0.0 <= point["train_longest_exact"] <= 1.0 and "train_exact" in point and "exact@6" in point
