@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lengthgen.config import parse_lengths
 from lengthgen.errors import LengthgenError
-from lengthgen.reporting.leaderboard import FORMATS, aggregate, render
+from lengthgen.reporting.leaderboard import FORMATS, METRIC_CHOICES, aggregate, render
 from lengthgen.reporting.loading import load_results
 from lengthgen.results import check_name
 from lengthgen.suites import load_suite
@@ -40,35 +40,30 @@ def add_parser(sub) -> None:
     p.add_argument("--no-resume", dest="resume", action="store_false", help="rerun every cell")
     p.add_argument("--dry-run", action="store_true", help="list the cells and their estimated cost, run nothing")
     p.add_argument("--leaderboard", help="also write the leaderboard (markdown) to this file")
-    p.add_argument("--metric", default="exact", choices=("exact", "token"))
+    p.add_argument("--metric", default="declared", choices=METRIC_CHOICES, help="default: each benchmark's own")
     p.set_defaults(func=cmd_bench)
 
     lb = sub.add_parser("leaderboard", help="aggregate result files into tables")
     lb.add_argument("folder", help="a sweep folder, e.g. results/runs/quick")
     lb.add_argument("--format", default="github", choices=FORMATS)
-    lb.add_argument("--metric", default="exact", choices=("exact", "token"))
+    lb.add_argument("--metric", default="declared", choices=METRIC_CHOICES, help="default: each benchmark's own")
     lb.add_argument("--output", help="write to this file instead of stdout")
     lb.set_defaults(func=cmd_leaderboard)
 
-    cj = sub.add_parser("conjecture", help="RASP-L program length vs measured length generalization")
-    cj.add_argument("folder", help="a sweep folder, e.g. results/runs/quick")
+    cj = sub.add_parser("conjecture", help="RASP-L programs vs measured length generalization, gated on fit")
+    cj.add_argument("folder", help="a sweep folder, e.g. results/runs/conjecture")
     cj.add_argument("--model", default="transformer")
     cj.add_argument("--pe", help="only runs with this positional encoding")
-    cj.add_argument("--metric", default="exact", choices=("exact", "token"))
-    cj.add_argument(
-        "--measure",
-        default="extrapolation",
-        choices=("extrapolation", "accuracy"),
-        help="extrapolation factor (default, immune to chance-level accuracy) or accuracy beyond training",
-    )
+    cj.add_argument("--metric", default="declared", choices=METRIC_CHOICES, help="default: each benchmark's own")
     cj.add_argument("--permutations", type=int, default=10_000)
+    cj.add_argument("--bootstrap", type=int, default=2000, help="hierarchical bootstrap resamples")
     cj.add_argument("--format", default="text", choices=("text", "json"))
     cj.set_defaults(func=cmd_conjecture)
 
     pl = sub.add_parser("plot", help="accuracy-vs-length curves (needs lengthgen[plot])")
     pl.add_argument("folder")
     pl.add_argument("--out", help="output folder (default: FOLDER/plots)")
-    pl.add_argument("--metric", default="exact", choices=("exact", "token"))
+    pl.add_argument("--metric", default="declared", choices=METRIC_CHOICES, help="default: each benchmark's own")
     pl.add_argument("--format", default="png", help="png, svg or png,svg")
     pl.set_defaults(func=cmd_plot)
 
@@ -146,7 +141,8 @@ def cmd_plot(args) -> int:
 
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     out = Path(args.out) if args.out else Path(args.folder) / "plots"
-    written = plot_results(load_results(args.folder), out, args.metric, formats)
+    metric = None if args.metric == "declared" else args.metric
+    written = plot_results(load_results(args.folder), out, metric, formats)
     for path in written:
         print(path)
     return 0
@@ -154,16 +150,18 @@ def cmd_plot(args) -> int:
 
 def cmd_conjecture(args) -> int:
     import json
-    from dataclasses import asdict
 
-    from lengthgen.reporting.conjecture import conjecture_report, conjecture_rows, render_conjecture
+    from lengthgen.reporting.conjecture import conjecture_report, render_conjecture, report_json, select_runs
+    from lengthgen.reporting.leaderboard import program_lengths
 
-    if args.permutations < 1:
-        raise LengthgenError(f"--permutations must be >= 1, got {args.permutations}")
-    rows = conjecture_rows(load_results(args.folder), args.model, args.pe, args.metric)
-    report = conjecture_report(rows, args.permutations, measure=args.measure)
+    for flag, value in (("--permutations", args.permutations), ("--bootstrap", args.bootstrap)):
+        if not 1 <= value <= 1_000_000:
+            raise LengthgenError(f"{flag} must be in 1..1000000, got {value}")
+    metric = None if args.metric == "declared" else args.metric
+    runs = select_runs(load_results(args.folder), args.model, args.pe, metric)
+    report = conjecture_report(runs, program_lengths(), args.permutations, args.bootstrap)
     if args.format == "json":
-        print(json.dumps({"rows": [asdict(r) for r in rows], **report}, indent=2))
+        print(json.dumps(report_json(report), indent=2))
     else:
-        print(render_conjecture(rows, report, args.metric, args.model))
+        print(render_conjecture(report, args.model, args.metric))
     return 0

@@ -1,28 +1,54 @@
-"""The RASP-Generalization Conjecture, tested on a sweep's results.
+"""The RASP-Generalization Conjecture as a two-part test on a sweep's results.
 
-Per benchmark: the RASP-L program length of the library (``none`` when the
-manifest lists no program) joined with how far the chosen model
-length-generalizes.  Then the Spearman rank correlation between program
-length and generalization, with a permutation p-value, and the mean
-generalization of the two groups "has a short program" / "has none".
-Benchmarks without a program rank as longer than any program (ties among
-them share the top rank): the conjecture predicts they generalize worst.
+(a) **Learnability.** Program yes/no x fitted in range yes/no, counted over
+runs and over benchmarks.  Whether a small model fits a task at all is a
+different question from whether it extrapolates, and mixing them makes the
+test measure fit (a run that never learned the task scores 0 beyond the
+range whatever the conjecture says).
+
+(b) **Extrapolation among fitted runs only.**  Per benchmark, the mean
+extrapolation factor over its fitted seeds; then
+
+- program vs no program: difference of means (with minus without), an
+  exact or Monte-Carlo permutation p over benchmarks, and a hierarchical
+  bootstrap CI (benchmarks within each group, then seeds within a
+  benchmark);
+- Spearman rho of extrapolation against program length (no program ranks
+  longest), against program existence and against attention depth, each
+  with a hierarchical bootstrap CI and the number of benchmarks behind it;
+- matched pairs (a program task and its no-program twin) with a sign test
+  over pairs x seeds where both runs fitted.
+
+Extrapolation factors reaching the longest tested length are censored
+("at least"); rank statistics treat them as their lower bound.
+
+The verdict is "inconclusive" whenever fewer than ``MIN_PER_SIDE`` fitted
+benchmarks stand on either side, or the interval includes zero.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from tabulate import tabulate
 
 from lengthgen.errors import LengthgenError
-from lengthgen.rasp.score import score_library
-from lengthgen.reporting.leaderboard import beyond_score, extrapolation_factor
-from lengthgen.reporting.loading import benchmark_of
+from lengthgen.evaluation.thresholds import FIT_THRESHOLD, SOLVED_THRESHOLD
+from lengthgen.reporting.runs import RunSummary, summarize_runs
+from lengthgen.tables import render_table
+
+MIN_PER_SIDE = 3
+ALPHA = 0.05
+MATCHED_PAIRS = (
+    ("copy-unique", "copy-repeat"),
+    ("sort", "reverse"),
+    ("mode", "parity"),
+    ("addition-reversed-hints", "addition-reversed"),
+)
 
 
 def rankdata(x: list[float]) -> np.ndarray:
@@ -45,6 +71,8 @@ def rankdata(x: list[float]) -> np.ndarray:
 
 
 def spearman(x: list[float], y: list[float]) -> float:
+    if len(x) < 2:
+        return float("nan")
     rx, ry = rankdata(x), rankdata(y)
     if rx.std() == 0 or ry.std() == 0:
         return float("nan")
@@ -65,46 +93,101 @@ def permutation_p(x: list[float], y: list[float], n_perm: int = 10_000, seed: in
     return float((np.sum(np.abs(rhos) >= abs(observed) - 1e-12) + 1) / (n_perm + 1))
 
 
+def difference_p(with_values: list[float], without: list[float], n_perm: int = 10_000, seed: int = 0) -> float:
+    """Two-sided permutation p of the difference of group means: exact over
+    every relabelling when there are at most 20,000, else Monte Carlo."""
+    values = np.asarray(with_values + without, dtype=float)
+    k, n = len(with_values), len(values)
+    if k == 0 or k == n:
+        return float("nan")
+    observed = abs(np.mean(with_values) - np.mean(without))
+    if math.comb(n, k) <= 20_000:
+        diffs = []
+        for idx in itertools.combinations(range(n), k):
+            mask = np.zeros(n, dtype=bool)
+            mask[list(idx)] = True
+            diffs.append(abs(values[mask].mean() - values[~mask].mean()))
+        diffs = np.asarray(diffs)
+        return float(np.mean(diffs >= observed - 1e-12))
+    rng = np.random.default_rng(seed)
+    hits = 0
+    for _ in range(n_perm):
+        perm = rng.permutation(values)
+        hits += abs(perm[:k].mean() - perm[k:].mean()) >= observed - 1e-12
+    return float((hits + 1) / (n_perm + 1))
+
+
+def sign_test_p(wins: int, losses: int) -> float:
+    """Two-sided exact binomial sign test (ties dropped before calling)."""
+    n = wins + losses
+    if n == 0:
+        return float("nan")
+    k = min(wins, losses)
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
 @dataclass
-class ConjectureRow:
+class BenchmarkRow:
     benchmark: str
     program_length: int | None
     depth: int | None
     seeds: int
-    accuracy: float
-    accuracy_std: float
-    extrapolation: float
+    fitted: int
+    in_range: float | None
+    fitted_factors: list[float] = field(default_factory=list)
+    censored: int = 0
+
+    @property
+    def has_program(self) -> bool:
+        return self.program_length is not None
+
+    @property
+    def extrapolation(self) -> float | None:
+        return statistics.fmean(self.fitted_factors) if self.fitted_factors else None
 
 
-def conjecture_rows(
-    results: list[dict[str, Any]], model: str = "transformer", pe: str | None = None, metric: str = "exact"
-) -> list[ConjectureRow]:
-    scores = {row.benchmark: row for row in score_library(verify=False)}
-    by_bench: dict[str, list[dict[str, Any]]] = {}
+def select_runs(results: list[dict[str, Any]], model: str, pe: str | None, metric: str | None) -> list[RunSummary]:
+    chosen = []
     for result in results:
         cfg = result["config"]
         if cfg["model"] != model:
             continue
         if pe is not None and (cfg.get("model_options") or {}).get("pe") != pe:
             continue
-        by_bench.setdefault(benchmark_of(result), []).append(result)
-    if not by_bench:
+        chosen.append(result)
+    if not chosen:
         raise LengthgenError(f"no results for model {model!r}" + (f" with encoding {pe!r}" if pe else ""))
+    runs = summarize_runs(chosen, metric)
+    columns = sorted({r.column for r in runs})
+    if len(columns) > 1:
+        raise LengthgenError(
+            f"these results hold {len(columns)} configurations of {model!r} ({', '.join(columns)}); "
+            "choose one with --pe (the conjecture compares benchmarks, not models)"
+        )
+    return runs
+
+
+def benchmark_rows(runs: list[RunSummary], programs: dict[str, tuple[int | None, int | None]]) -> list[BenchmarkRow]:
+    by_bench: dict[str, list[RunSummary]] = {}
+    for run in runs:
+        if run.benchmark in programs:  # neither a program nor a manifest entry: the conjecture says nothing
+            by_bench.setdefault(run.benchmark, []).append(run)
     rows = []
-    for bench, runs in sorted(by_bench.items()):
-        score = scores.get(bench)
-        if score is None:
-            continue  # neither a program nor a manifest entry: the conjecture says nothing
-        accs = [beyond_score(r, metric) for r in runs]
+    for bench, seeds in sorted(by_bench.items()):
+        length, depth = programs[bench]
+        fitted = [r for r in seeds if r.fitted]
+        in_range = [r.in_range for r in seeds if r.in_range is not None]
         rows.append(
-            ConjectureRow(
+            BenchmarkRow(
                 benchmark=bench,
-                program_length=score.length,
-                depth=score.depth,
-                seeds=len(runs),
-                accuracy=statistics.fmean(accs),
-                accuracy_std=statistics.stdev(accs) if len(accs) > 1 else 0.0,
-                extrapolation=statistics.fmean(extrapolation_factor(r, metric) for r in runs),
+                program_length=length,
+                depth=depth,
+                seeds=len(seeds),
+                fitted=len(fitted),
+                in_range=statistics.fmean(in_range) if in_range else None,
+                fitted_factors=[r.extrapolation["factor"] for r in fitted],
+                censored=sum(1 for r in fitted if r.extrapolation["censored"]),
             )
         )
     if not rows:
@@ -112,70 +195,242 @@ def conjecture_rows(
     return rows
 
 
-MEASURES = ("extrapolation", "accuracy")
+def _bootstrap_groups(
+    groups: list[list[list[float]]], stat, n_boot: int, rng: np.random.Generator
+) -> tuple[float, float] | None:
+    """Percentile 95% CI of ``stat`` over hierarchical resamples: within each
+    group benchmarks with replacement, then each benchmark's seeds."""
+    values = []
+    for _ in range(n_boot):
+        sample = []
+        for group in groups:
+            picks = rng.integers(0, len(group), len(group))
+            sample.append([float(np.mean(rng.choice(group[i], len(group[i])))) for i in picks])
+        value = stat(sample)
+        if not math.isnan(value):
+            values.append(value)
+    if len(values) < n_boot // 2:
+        return None
+    return float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5))
+
+
+def _rank_stat(xs: list[float], rows_values: list[list[float]], n_boot: int, seed: int) -> dict[str, Any]:
+    means = [statistics.fmean(v) for v in rows_values]
+    rho = spearman(xs, means)
+    rng = np.random.default_rng(seed)
+    ci = None
+    if len(xs) >= 3 and not math.isnan(rho):
+        boot = []
+        for _ in range(n_boot):
+            picks = rng.integers(0, len(xs), len(xs))
+            x = [xs[i] for i in picks]
+            y = [float(np.mean(rng.choice(rows_values[i], len(rows_values[i])))) for i in picks]
+            r = spearman(x, y)
+            if not math.isnan(r):
+                boot.append(r)
+        if len(boot) >= n_boot // 2:
+            ci = (float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5)))
+    return {"rho": rho, "ci": ci, "n": len(xs), "p": permutation_p(xs, means, 5000, seed) if len(xs) >= 3 else None}
+
+
+def matched_pairs(runs: list[RunSummary]) -> dict[str, Any]:
+    by_key = {(r.benchmark, r.seed): r for r in runs}
+    wins = losses = ties = 0
+    detail = []
+    for prog, twin in MATCHED_PAIRS:
+        seeds = sorted({s for b, s in by_key if b == prog} & {s for b, s in by_key if b == twin})
+        for seed in seeds:
+            a, b = by_key[(prog, seed)], by_key[(twin, seed)]
+            if not (a.fitted and b.fitted):
+                detail.append({"pair": f"{prog} | {twin}", "seed": seed, "outcome": "not both fitted"})
+                continue
+            fa, fb = a.extrapolation["factor"], b.extrapolation["factor"]
+            outcome = "program longer" if fa > fb else "no-program longer" if fb > fa else "tie"
+            wins += fa > fb
+            losses += fb > fa
+            ties += fa == fb
+            detail.append({"pair": f"{prog} | {twin}", "seed": seed, "outcome": outcome, "factors": [fa, fb]})
+    return {"wins": wins, "losses": losses, "ties": ties, "p": sign_test_p(wins, losses), "detail": detail}
 
 
 def conjecture_report(
-    rows: list[ConjectureRow], n_perm: int = 10_000, seed: int = 0, measure: str = "extrapolation"
+    runs: list[RunSummary],
+    programs: dict[str, tuple[int | None, int | None]],
+    n_perm: int = 10_000,
+    n_boot: int = 2000,
+    seed: int = 0,
 ) -> dict[str, Any]:
-    """``measure``: the extrapolation factor (default; immune to chance-level
-    accuracy, e.g. 50% on parity) or the accuracy beyond the training range."""
-    if measure not in MEASURES:
-        raise LengthgenError(f"measure must be one of {', '.join(MEASURES)}, got {measure!r}")
-    longest = max((r.program_length for r in rows if r.program_length is not None), default=0)
-    lengths = [float(r.program_length) if r.program_length is not None else float(longest + 1) for r in rows]
-    values = [getattr(r, measure) for r in rows]
-    with_program = [v for r, v in zip(rows, values) if r.program_length is not None]
-    without = [v for r, v in zip(rows, values) if r.program_length is None]
+    rows = benchmark_rows(runs, programs)
+    scoped = [r for r in runs if r.benchmark in programs]
+    # (a) learnability
+    learn = {
+        side: {
+            "runs_fitted": sum(1 for r in scoped if bool(programs[r.benchmark][0] is not None) == side and r.fitted),
+            "runs": sum(1 for r in scoped if bool(programs[r.benchmark][0] is not None) == side),
+            "benchmarks_fitted": sum(1 for b in rows if b.has_program == side and b.fitted > 0),
+            "benchmarks": sum(1 for b in rows if b.has_program == side),
+        }
+        for side in (True, False)
+    }
+    # (b) among fitted runs
+    fitted = [b for b in rows if b.fitted_factors]
+    with_p = [b for b in fitted if b.has_program]
+    without = [b for b in fitted if not b.has_program]
+    diff = None
+    if with_p and without:
+        d = statistics.fmean(b.extrapolation for b in with_p) - statistics.fmean(b.extrapolation for b in without)
+        ci = _bootstrap_groups(
+            [[b.fitted_factors for b in with_p], [b.fitted_factors for b in without]],
+            lambda s: float(np.mean(s[0]) - np.mean(s[1])),
+            n_boot,
+            np.random.default_rng(seed),
+        )
+        diff = {
+            "difference": d,
+            "ci": ci,
+            "p": difference_p([b.extrapolation for b in with_p], [b.extrapolation for b in without], n_perm, seed),
+        }
+    longest = max((b.program_length for b in fitted if b.has_program), default=0)
+    deepest = max((b.depth for b in fitted if b.depth is not None), default=0)
+    values = [b.fitted_factors for b in fitted]
+    sensitivity = {
+        "program exists": _rank_stat([0.0 if b.has_program else 1.0 for b in fitted], values, n_boot, seed),
+        "program length (none = longest)": _rank_stat(
+            [float(b.program_length) if b.has_program else float(longest + 1) for b in fitted], values, n_boot, seed
+        ),
+        "program length (programs only)": _rank_stat(
+            [float(b.program_length) for b in with_p], [b.fitted_factors for b in with_p], n_boot, seed
+        ),
+        "attention depth (none = deepest)": _rank_stat(
+            [float(b.depth) if b.depth is not None else float(deepest + 1) for b in fitted], values, n_boot, seed
+        ),
+    }
+    pairs = matched_pairs(scoped)
+    verdict = _verdict(len(with_p), len(without), diff)
     return {
-        "measure": measure,
-        "spearman_rho": spearman(lengths, values),
-        "p_value": permutation_p(lengths, values, n_perm, seed),
-        "n_benchmarks": len(rows),
-        "mean_with_program": statistics.fmean(with_program) if with_program else None,
-        "mean_without_program": statistics.fmean(without) if without else None,
-        "n_with_program": len(with_program),
-        "n_without_program": len(without),
+        "rows": rows,
+        "learnability": learn,
+        "difference": diff,
+        "sensitivity": sensitivity,
+        "pairs": pairs,
+        "n_fitted_with": len(with_p),
+        "n_fitted_without": len(without),
+        "verdict": verdict,
+        "min_per_side": MIN_PER_SIDE,
     }
 
 
-def render_conjecture(rows: list[ConjectureRow], report: dict[str, Any], metric: str, model: str) -> str:
-    table = tabulate(
-        [
-            [
-                r.benchmark,
-                r.program_length if r.program_length is not None else "none",
-                r.depth if r.depth is not None else "-",
-                r.seeds,
-                f"{100 * r.accuracy:.1f} ± {100 * r.accuracy_std:.1f}",
-                f"{r.extrapolation:.2f}",
-            ]
-            for r in rows
-        ],
-        headers=["benchmark", "RASP-L length", "depth", "seeds", f"{metric} % beyond training", "extrapolation"],
-        tablefmt="github",
-        disable_numparse=True,
+def _verdict(n_with: int, n_without: int, diff: dict[str, Any] | None) -> str:
+    if n_with < MIN_PER_SIDE or n_without < MIN_PER_SIDE:
+        return (
+            f"inconclusive: {n_with} fitted benchmark(s) with a program and {n_without} without; "
+            f"the test needs at least {MIN_PER_SIDE} on each side"
+        )
+    if diff is None or diff["ci"] is None:
+        return "inconclusive: no interval could be computed"
+    lo, hi = diff["ci"]
+    if lo > 0 and diff["p"] < ALPHA:
+        return (
+            f"supported: among fitted runs, benchmarks with a RASP-L program extrapolate further "
+            f"(difference {diff['difference']:+.2f}x, 95% CI [{lo:+.2f}, {hi:+.2f}], p = {diff['p']:.3g})"
+        )
+    if hi < 0 and diff["p"] < ALPHA:
+        return (
+            f"contradicted: among fitted runs, benchmarks without a program extrapolate further "
+            f"(difference {diff['difference']:+.2f}x, 95% CI [{lo:+.2f}, {hi:+.2f}], p = {diff['p']:.3g})"
+        )
+    return (
+        f"inconclusive: difference {diff['difference']:+.2f}x with 95% CI [{lo:+.2f}, {hi:+.2f}] "
+        f"(p = {diff['p']:.3g}) does not exclude zero"
     )
 
-    measure = report["measure"]
 
-    def show(v):
-        if v is None:
-            return "-"
-        return f"{v:.2f}" if measure == "extrapolation" else f"{100 * v:.1f}%"
+def _fmt(v: float | None, spec: str = ".2f") -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
-    rho, p = report["spearman_rho"], report["p_value"]
+
+def render_conjecture(report: dict[str, Any], model: str, metric: str) -> str:
+    rows = report["rows"]
+    table = render_table(
+        ["benchmark", "RASP-L length", "depth", "fitted", "in-range %", "extrapolation (fitted seeds)", "censored"],
+        [
+            [
+                b.benchmark,
+                "none" if b.program_length is None else b.program_length,
+                "-" if b.depth is None else b.depth,
+                f"{b.fitted}/{b.seeds}",
+                _fmt(None if b.in_range is None else 100 * b.in_range, ".1f"),
+                "not fitted" if b.extrapolation is None else f"{b.extrapolation:.2f}",
+                f"{b.censored}/{b.fitted}" if b.fitted else "-",
+            ]
+            for b in rows
+        ],
+    )
+    learn = report["learnability"]
+    learn_table = render_table(
+        ["", "runs fitted", "benchmarks fitted (>= 1 seed)"],
+        [
+            [
+                "has a program" if side else "no program",
+                f"{learn[side]['runs_fitted']}/{learn[side]['runs']}",
+                f"{learn[side]['benchmarks_fitted']}/{learn[side]['benchmarks']}",
+            ]
+            for side in (True, False)
+        ],
+    )
     lines = [
-        f"RASP-Generalization Conjecture, model {model}: program length vs {measure} ({metric} match)",
+        f"RASP-Generalization Conjecture, model {model} ({metric} metric; fitted: >= {100 * FIT_THRESHOLD:.0f}% at the "
+        f"longest training length; extrapolation: longest length with every length >= {100 * SOLVED_THRESHOLD:.0f}%, "
+        "over the longest training length)",
         "",
         table,
         "",
-        f"Spearman rho (program length, {measure}) = {rho:+.3f}, permutation p = {p:.4f} "
-        f"({report['n_benchmarks']} benchmarks; 'none' ranks longest)"
-        if not math.isnan(rho)
-        else f"Spearman rho undefined (no variation in program length or {measure})",
-        f"has a RASP-L program: mean {measure} {show(report['mean_with_program'])} over {report['n_with_program']} benchmarks; "
-        f"has none: {show(report['mean_without_program'])} over {report['n_without_program']}",
-        "The conjecture predicts a negative rho and a higher mean for benchmarks with a program.",
+        "(a) Learnability: does a small model fit the task in range at all?",
+        "",
+        learn_table,
+        "",
+        "(b) Extrapolation among fitted runs only (per benchmark: mean over its fitted seeds)",
+        "",
     ]
+    diff = report["difference"]
+    if diff is None:
+        lines.append("program vs no program: not computable (a side has no fitted benchmark)")
+    else:
+        ci = "no CI" if diff["ci"] is None else f"95% CI [{diff['ci'][0]:+.2f}, {diff['ci'][1]:+.2f}]"
+        lines.append(
+            f"program vs no program: mean difference {diff['difference']:+.2f}x, {ci} (hierarchical bootstrap), "
+            f"permutation p = {_fmt(diff['p'], '.3g')}; {report['n_fitted_with']} vs {report['n_fitted_without']} "
+            "fitted benchmarks"
+        )
+    lines.append("")
+    sens_rows = []
+    for name, s in report["sensitivity"].items():
+        ci = "-" if s["ci"] is None else f"[{s['ci'][0]:+.2f}, {s['ci'][1]:+.2f}]"
+        sens_rows.append([name, _fmt(s["rho"], "+.2f"), ci, _fmt(s["p"], ".3g"), s["n"]])
+    lines += [
+        "Sensitivity: Spearman rho of extrapolation against each predictor (the conjecture predicts rho < 0)",
+        "",
+        render_table(["predictor", "rho", "95% CI", "permutation p", "benchmarks"], sens_rows),
+        "",
+    ]
+    pairs = report["pairs"]
+    if pairs["detail"]:
+        n = pairs["wins"] + pairs["losses"]
+        lines.append(
+            f"Matched pairs ({', '.join(f'{a} | {b}' for a, b in MATCHED_PAIRS)}), seeds where both fitted: "
+            f"program twin longer {pairs['wins']}, shorter {pairs['losses']}, ties {pairs['ties']}; "
+            f"sign test p = {_fmt(pairs['p'], '.3g')} over {n} untied pairs"
+        )
+        skipped = sum(1 for d in pairs["detail"] if d["outcome"] == "not both fitted")
+        if skipped:
+            lines.append(f"  ({skipped} pair x seed combinations skipped: not both fitted)")
+        lines.append("")
+    lines.append(f"Verdict: {report['verdict']}")
     return "\n".join(lines)
+
+
+def report_json(report: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in report.items() if k != "rows"}
+    out["learnability"] = {("program" if k else "no_program"): v for k, v in report["learnability"].items()}
+    out["rows"] = [{**b.__dict__, "extrapolation": b.extrapolation} for b in report["rows"]]
+    return out

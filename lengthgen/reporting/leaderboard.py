@@ -1,151 +1,311 @@
-"""Aggregating result files into leaderboard tables.
+"""Leaderboards: one row per benchmark and model column (model, encoding,
+variant), grouped by family, every accuracy next to what makes it mean
+something: chance and the best cheap baseline, the fit inside the training
+range, and the compute spent.
 
-Per benchmark (row) and model + encoding (column), over seeds:
-
-- **beyond-training accuracy**: the metric averaged over the test lengths
-  beyond the training range (for benchmarks whose test lengths all lie in
-  the training range, e.g. held-out symbols, over all test lengths);
-  reported as mean ± std over seeds, with the number of seeds reaching
-  >= 99% at the test length closest to twice the longest training length,
-  and the best seed;
-- **extrapolation factor**: the longest length L, scanning up from the
-  longest training length, such that every evaluated length up to L keeps
-  >= 95% accuracy, divided by the longest training length (0 when even the
-  longest training length is below 95%).
+Each benchmark is scored by the metric it declares (``--metric`` overrides
+it for every row); the other metric stays in the csv and json outputs.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import statistics
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from lengthgen.config import parse_lengths
 from lengthgen.errors import LengthgenError
-from lengthgen.reporting.loading import benchmark_of, column_of
+from lengthgen.evaluation.metrics import wilson_interval
+from lengthgen.evaluation.outcomes import format_extrapolation
+from lengthgen.evaluation.thresholds import FIT_THRESHOLD, SHORTCUT_MARGIN, SOLVED_THRESHOLD
+from lengthgen.reporting.runs import RunSummary, summarize_runs, train_max  # noqa: F401  (train_max re-exported)
 from lengthgen.tables import render_table
 
 FORMATS = ("github", "latex", "csv", "json")
-METRIC_KEYS = {"exact": "exact", "token": "token"}
+METRIC_CHOICES = ("declared", "exact", "token")
+
+GROUP_ORDER = (
+    "RASP-L, with a program",
+    "RASP-L, no program",
+    "Chomsky: regular",
+    "Chomsky: context-free",
+    "Chomsky: context-sensitive",
+    "pointer value retrieval",
+    "abstract symbols",
+    "other",
+)
+
+# two-sided 97.5% Student t quantiles by degrees of freedom (no scipy needed)
+_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
+         12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}  # fmt: skip
 
 
-def train_max(result: dict[str, Any]) -> int:
-    lengths = result["config"].get("train_lengths")
+def t_quantile(df: int) -> float:
+    for k in sorted(_T975, reverse=True):
+        if df >= k:
+            return _T975[k] if df <= 30 else 1.96
+    return _T975[1]
+
+
+def mean_ci(runs: list[RunSummary]) -> tuple[float, float, float]:
+    """Mean beyond-range accuracy over seeds with a 95% interval: Student t
+    over seeds for two or more, Wilson over the pooled examples for one."""
+    values = [r.beyond_mean for r in runs]
+    mean = statistics.fmean(values)
+    if len(values) == 1:
+        n = max(1, runs[0].beyond_examples)
+        lo, hi = wilson_interval(round(mean * n), n)
+        return mean, lo, hi
+    half = t_quantile(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return mean, max(0.0, mean - half), min(1.0, mean + half)
+
+
+def program_lengths() -> dict[str, tuple[int | None, int | None]]:
+    """benchmark -> (RASP-L program length or None, attention depth or None),
+    for every benchmark the program library knows."""
+    from lengthgen.rasp.score import score_library
+
     try:
-        return max(parse_lengths(lengths))
-    except (LengthgenError, TypeError, ValueError):
-        return max(r["length"] for r in result["results"] if r["in_train_range"])
+        return {row.benchmark: (row.length, row.depth) for row in score_library(verify=False)}
+    except LengthgenError:
+        return {}
 
 
-def beyond_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = result["results"]
-    beyond = [r for r in rows if r.get("test", True) and not r["in_train_range"]]
-    return beyond or [r for r in rows if r.get("test", True)] or rows
+def group_of(result: dict[str, Any], has_program: bool) -> str:
+    from lengthgen.tasks import TASKS
 
-
-def beyond_score(result: dict[str, Any], metric: str) -> float:
-    rows = beyond_rows(result)
-    return sum(r[metric] for r in rows) / len(rows)
-
-
-def at_twice(result: dict[str, Any], metric: str) -> tuple[int, float]:
-    target = 2 * train_max(result)
-    row = min(beyond_rows(result), key=lambda r: (abs(r["length"] - target), -r["length"]))
-    return row["length"], row[metric]
-
-
-def extrapolation_factor(result: dict[str, Any], metric: str, threshold: float = 0.95) -> float:
-    top = train_max(result)
-    best = 0
-    for row in sorted((r for r in result["results"] if r["length"] >= top), key=lambda r: r["length"]):
-        if row[metric] < threshold:
-            break
-        best = row["length"]
-    return best / top
+    name = (result.get("task") or {}).get("name") or result["config"].get("task")
+    if name not in TASKS:
+        return "other"
+    cls = TASKS.get(name)
+    if cls.family == "rasp-l":
+        return GROUP_ORDER[0] if has_program else GROUP_ORDER[1]
+    if cls.family == "chomsky":
+        return f"Chomsky: {cls.chomsky}"
+    return {"pvr": "pointer value retrieval", "symbolic": "abstract symbols"}.get(cls.family, "other")
 
 
 @dataclass
 class Entry:
+    group: str
     benchmark: str
     model: str
+    metric: str
     seeds: int
-    mean: float
-    std: float
-    best: float
+    program_length: int | None
+    chance: float | None
+    baseline: float | None
+    baseline_name: str | None
+    shortcut: bool
+    in_range: float | None
+    fitted: int
+    fit_known: int
+    beyond_mean: float
+    beyond_lo: float
+    beyond_hi: float
+    solved_2x: int
     length_2x: int
-    seeds_99_at_2x: int
-    extrapolation_mean: float
-    extrapolation_best: float
+    extrapolation: list[str]
+    parameters: int | None
+    cpu_seconds: float | None
+    wall_seconds: float | None
+    flops: float | None
+    best_seed: float
+    other_metric: str
+    other_in_range: float | None
+    other_beyond: float
+    per_seed: list[dict[str, Any]] = field(default_factory=list)
 
 
-def aggregate(results: list[dict[str, Any]], metric: str = "exact") -> list[Entry]:
-    if metric not in METRIC_KEYS:
-        raise LengthgenError(f"--metric must be one of {', '.join(METRIC_KEYS)}, got {metric!r}")
-    groups: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
-    for result in results:
-        key = (benchmark_of(result), column_of(result))
-        # one result per seed: a rerun with the same seed replaces the older file
-        seeds = groups.setdefault(key, {})
-        previous = seeds.get(result["seed"])
-        if previous is None or str(result.get("created", "")) >= str(previous.get("created", "")):
-            seeds[result["seed"]] = result
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.fmean(known) if known else None
+
+
+def aggregate(results: list[dict[str, Any]], metric: str = "declared") -> list[Entry]:
+    if metric not in METRIC_CHOICES:
+        raise LengthgenError(f"--metric must be one of {', '.join(METRIC_CHOICES)}, got {metric!r}")
+    runs = summarize_runs(results, None if metric == "declared" else metric)
+    programs = program_lengths()
+    groups: dict[tuple[str, str], list[RunSummary]] = {}
+    for run in runs:
+        groups.setdefault((run.benchmark, run.column), []).append(run)
     entries = []
-    for (bench, model), by_seed in sorted(groups.items()):
-        runs = [by_seed[s] for s in sorted(by_seed)]
-        scores = [beyond_score(r, metric) for r in runs]
-        twice = [at_twice(r, metric) for r in runs]
-        factors = [extrapolation_factor(r, metric) for r in runs]
+    for (bench, column), seeds in groups.items():
+        seeds.sort(key=lambda r: r.seed)
+        length = programs.get(bench, (None, None))[0]
+        mean, lo, hi = mean_ci(seeds)
+        with_baseline = [r for r in seeds if r.baseline is not None]
+        worst = max(with_baseline, key=lambda r: r.baseline[1] - r.chance) if with_baseline else None
         entries.append(
             Entry(
+                group=group_of(seeds[0].result, length is not None),
                 benchmark=bench,
-                model=model,
-                seeds=len(runs),
-                mean=statistics.fmean(scores),
-                std=statistics.stdev(scores) if len(scores) > 1 else 0.0,
-                best=max(scores),
-                length_2x=twice[0][0],
-                seeds_99_at_2x=sum(1 for _, acc in twice if acc >= 0.99),
-                extrapolation_mean=statistics.fmean(factors),
-                extrapolation_best=max(factors),
+                model=column,
+                metric=seeds[0].metric,
+                seeds=len(seeds),
+                program_length=length,
+                chance=worst.chance if worst else None,
+                baseline=worst.baseline[1] if worst else None,
+                baseline_name=worst.baseline[0] if worst else None,
+                shortcut=any(r.shortcut for r in seeds),
+                in_range=_mean([r.in_range for r in seeds]),
+                fitted=sum(1 for r in seeds if r.fitted),
+                fit_known=sum(1 for r in seeds if r.fitted is not None),
+                beyond_mean=mean,
+                beyond_lo=lo,
+                beyond_hi=hi,
+                solved_2x=sum(1 for r in seeds if r.solved_at_2x),
+                length_2x=seeds[0].length_2x,
+                extrapolation=[format_extrapolation(r.extrapolation, r.fitted) for r in seeds],
+                parameters=seeds[0].parameters,
+                cpu_seconds=_mean([r.cpu_seconds for r in seeds]),
+                wall_seconds=_mean([r.wall_seconds for r in seeds]),
+                flops=_mean([r.flops for r in seeds]),
+                best_seed=max(r.beyond_mean for r in seeds),
+                other_metric=seeds[0].other["metric"],
+                other_in_range=_mean([r.other["in_range"] for r in seeds]),
+                other_beyond=statistics.fmean(r.other["beyond_mean"] for r in seeds),
+                per_seed=[
+                    {
+                        "seed": r.seed,
+                        "fitted": r.fitted,
+                        "in_range": r.in_range,
+                        "beyond": r.beyond_mean,
+                        "extrapolation": r.extrapolation,
+                        "retention": r.retention,
+                    }
+                    for r in seeds
+                ],
             )
         )
+    order = {g: i for i, g in enumerate(GROUP_ORDER)}
+    entries.sort(key=lambda e: (order.get(e.group, len(order)), e.benchmark, e.model))
     return entries
 
 
-def _grid(entries: list[Entry], cell) -> tuple[list[str], list[list[str]]]:
-    models = sorted({e.model for e in entries})
-    benches = sorted({e.benchmark for e in entries})
-    index = {(e.benchmark, e.model): e for e in entries}
-    rows = []
-    for bench in benches:
-        rows.append([bench] + [cell(index[(bench, m)]) if (bench, m) in index else "-" for m in models])
-    return ["benchmark"] + models, rows
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}"
 
 
-def accuracy_cell(e: Entry) -> str:
-    return f"{100 * e.mean:.1f} ± {100 * e.std:.1f} [{e.seeds_99_at_2x}/{e.seeds}, best {100 * e.best:.1f}]"
+def _si(value: float | None) -> str:
+    if value is None:
+        return "-"
+    for unit, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.1f}{unit}"
+    return f"{value:.0f}"
 
 
-def extrapolation_cell(e: Entry) -> str:
-    return f"{e.extrapolation_mean:.2f} (best {e.extrapolation_best:.2f})"
+def _compute(e: Entry) -> str:
+    parts = []
+    if e.cpu_seconds is not None:
+        parts.append(f"{e.cpu_seconds:.0f} CPU-s")
+    elif e.wall_seconds is not None:  # results written before CPU time was recorded
+        parts.append(f"{e.wall_seconds:.0f} s wall")
+    if e.flops is not None:
+        parts.append(f"{_si(e.flops)}FLOP")
+    return ", ".join(parts) or "-"
 
 
-def render(entries: list[Entry], fmt: str = "github", metric: str = "exact") -> str:
+def _beyond(e: Entry) -> str:
+    return f"{pct(e.beyond_mean)} [{pct(e.beyond_lo)}, {pct(e.beyond_hi)}] ({e.seeds})"
+
+
+def _baseline(e: Entry) -> str:
+    if e.baseline is None:
+        return "-"
+    return f"{pct(e.baseline)}{' ⚠' if e.shortcut else ''}"
+
+
+def _fitted(e: Entry) -> str:
+    return f"{e.fitted}/{e.seeds}" if e.fit_known else "?"
+
+
+def _extrapolation(e: Entry) -> str:
+    return ", ".join(e.extrapolation)
+
+
+HEADERS = [
+    "group",
+    "benchmark",
+    "model",
+    "metric",
+    "program",
+    "chance",
+    "best baseline",
+    "in-range",
+    "fitted",
+    "beyond-range [95% CI] (seeds)",
+    "solved @2x",
+    "extrapolation",
+    "params",
+    "train compute",
+]
+
+
+def table_rows(entries: list[Entry]) -> list[list[str]]:
+    return [
+        [
+            e.group,
+            e.benchmark,
+            e.model,
+            e.metric,
+            "-" if e.program_length is None else str(e.program_length),
+            pct(e.chance),
+            _baseline(e),
+            pct(e.in_range),
+            _fitted(e),
+            _beyond(e),
+            f"{e.solved_2x}/{e.seeds}",
+            _extrapolation(e),
+            _si(e.parameters),
+            _compute(e),
+        ]
+        for e in entries
+    ]
+
+
+def legend() -> str:
+    return (
+        "Columns: metric = the benchmark's declared metric (the other is in csv/json); program = RASP-L program "
+        "length (- none); chance = uniform guess; best baseline = best cheap predictor (`lengthgen tasks baselines`), "
+        f"⚠ when it beats chance by > {100 * SHORTCUT_MARGIN:.0f} points; in-range = metric at the longest training "
+        f"length (mean over seeds); fitted = seeds with in-range >= {100 * FIT_THRESHOLD:.0f}%; beyond-range = mean "
+        "over the test lengths beyond training, 95% CI (t over seeds; Wilson over examples for one seed); solved @2x = "
+        f"seeds >= {100 * SOLVED_THRESHOLD:.0f}% at the test length nearest 2x the longest training length; "
+        f"extrapolation = per seed, longest length with every length >= {100 * SOLVED_THRESHOLD:.0f}% over the "
+        "longest training length (≥ when it reaches the longest length tested; 'not fitted' when in-range < "
+        f"{100 * FIT_THRESHOLD:.0f}%); train compute = mean per seed. All accuracies in %."
+    )
+
+
+def best_seed_table(entries: list[Entry], fmt: str) -> str:
+    rows = [[e.benchmark, e.model, pct(e.best_seed), pct(e.beyond_mean)] for e in entries]
+    return render_table(["benchmark", "model", "best seed", "mean"], rows, fmt)
+
+
+def render(entries: list[Entry], fmt: str = "github", metric: str = "declared") -> str:
     if fmt not in FORMATS:
         raise LengthgenError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     if fmt == "json":
-        return json.dumps({"metric": metric, "entries": [asdict(e) for e in entries]}, indent=2)
-    h1, r1 = _grid(entries, accuracy_cell)
-    h2, r2 = _grid(entries, extrapolation_cell)
-    label = "exact match" if metric == "exact" else "per-token accuracy"
+        payload = {
+            "metric": metric,
+            "thresholds": {"fit": FIT_THRESHOLD, "solved": SOLVED_THRESHOLD, "shortcut_margin": SHORTCUT_MARGIN},
+            "entries": [{k: v for k, v in e.__dict__.items()} for e in entries],
+        }
+        return json.dumps(payload, indent=2)
+    rows = table_rows(entries)
     if fmt == "csv":
-        return render_table(h1, r1, fmt) + "\n\n" + render_table(h2, r2, fmt)
-    title1 = (
-        f"{label} (%) beyond the training range: mean ± std over seeds "
-        f"[seeds >= 99% at ~2x the longest training length / seeds, best seed]"
-    )
-    title2 = f"extrapolation factor: longest length with {label} >= 95% / longest training length (mean over seeds)"
+        extra = ["best baseline name", "other metric", "other in-range", "other beyond-range", "best seed"]
+        rows = [
+            r + [e.baseline_name or "", e.other_metric, pct(e.other_in_range), pct(e.other_beyond), pct(e.best_seed)]
+            for r, e in zip(rows, entries)
+        ]
+        return render_table(HEADERS + extra, rows, fmt)
+    main = render_table(HEADERS, rows, fmt)
+    secondary = best_seed_table(entries, fmt)
     if fmt == "latex":
-        return f"% {title1}\n{render_table(h1, r1, fmt)}\n\n% {title2}\n{render_table(h2, r2, fmt)}"
-    return f"{title1}\n\n{render_table(h1, r1, fmt)}\n\n{title2}\n\n{render_table(h2, r2, fmt)}"
+        return f"% {legend()}\n{main}\n\n% best seed (beyond-range, NNCH style)\n{secondary}"
+    return f"{legend()}\n\n{main}\n\nBest seed (beyond-range accuracy, as Delétang et al. report):\n\n{secondary}"

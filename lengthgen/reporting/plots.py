@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import math
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from lengthgen.errors import LengthgenError
-from lengthgen.reporting.leaderboard import train_max
+from lengthgen.evaluation.outcomes import fit_block
+from lengthgen.evaluation.thresholds import FIT_THRESHOLD
+from lengthgen.reporting.leaderboard import t_quantile
 from lengthgen.reporting.loading import benchmark_of, column_of
+from lengthgen.reporting.runs import declared_metric, train_max
 
 PLOT_FORMATS = ("png", "svg")
 
@@ -26,78 +31,163 @@ def _pyplot():
     return plt
 
 
-def curves(results: list[dict[str, Any]], metric: str) -> dict[str, dict[str, dict[int, list[float]]]]:
-    """benchmark -> model column -> length -> accuracies over seeds."""
-    out: dict[str, dict[str, dict[int, list[float]]]] = {}
-    for result in results:
-        by_len = out.setdefault(benchmark_of(result), {}).setdefault(column_of(result), {})
+def safe_stem(name: str) -> str:
+    """A file name stem from a name read out of a result file: names that
+    could leave the output folder ('/', '..', hidden files) are rewritten."""
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", str(name))[:100].strip(".") or "unnamed"
+    return stem.replace("..", "_")
+
+
+@dataclass
+class Curve:
+    """One model column on one benchmark: per length, the metric over seeds
+    and the 95% interval of each single-seed row."""
+
+    values: dict[int, list[float]] = field(default_factory=dict)
+    row_ci: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
+
+
+@dataclass
+class Panel:
+    benchmark: str
+    metric: str
+    train_max: int
+    curves: dict[str, Curve] = field(default_factory=dict)
+    chance: dict[int, float] = field(default_factory=dict)
+    baseline: dict[int, tuple[str, float]] = field(default_factory=dict)
+    fitted: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def panels(results: list[dict[str, Any]], metric: str | None = None) -> dict[str, Panel]:
+    """benchmark -> what its figure shows (the latest result per seed)."""
+    from lengthgen.reporting.runs import _row_baseline, latest_per_seed
+
+    out: dict[str, Panel] = {}
+    for result in latest_per_seed(results):
+        m = metric or declared_metric(result)
+        bench = benchmark_of(result)
+        panel = out.setdefault(bench, Panel(bench, m, 0))
+        panel.train_max = max(panel.train_max, train_max(result))
+        curve = panel.curves.setdefault(column_of(result), Curve())
         for row in result["results"]:
-            by_len.setdefault(row["length"], []).append(row[metric])
+            curve.values.setdefault(row["length"], []).append(row[m])
+            ci = row.get(f"{m}_ci")
+            if isinstance(ci, list) and len(ci) == 2:
+                curve.row_ci.setdefault(row["length"], []).append((float(ci[0]), float(ci[1])))
+            if row["length"] not in panel.baseline:
+                found = _row_baseline(result, row, m)
+                if found is not None:
+                    panel.chance[row["length"]] = found[0]
+                    panel.baseline[row["length"]] = (found[1], found[2])
+        fit = fit_block(result["results"], m, train_max(result))
+        k, n = panel.fitted.get(column_of(result), (0, 0))
+        panel.fitted[column_of(result)] = (k + bool(fit["fitted"]), n + 1)
     return out
 
 
-def _draw(ax, bench: str, data: dict[str, dict[int, list[float]]], top_train: int, metric: str) -> None:
-    ax.axvspan(0, top_train, color="0.9", label="training range")
-    for model in sorted(data):
-        lengths = sorted(data[model])
-        values = [np.asarray(data[model][n]) for n in lengths]
-        mean = [v.mean() for v in values]
-        (line,) = ax.plot(lengths, mean, marker="o", ms=3, label=model)
-        if any(len(v) > 1 for v in values):
-            ax.fill_between(
-                lengths, [v.min() for v in values], [v.max() for v in values], color=line.get_color(), alpha=0.2
-            )
-    ax.set_title(bench, fontsize=10)
+def _band(curve: Curve, lengths: list[int]) -> tuple[list[float], list[float]]:
+    """95% band per length: t over seeds when there are several, else the
+    row's own binomial interval."""
+    lo, hi = [], []
+    for n in lengths:
+        v = np.asarray(curve.values[n])
+        if len(v) > 1:
+            half = t_quantile(len(v) - 1) * v.std(ddof=1) / math.sqrt(len(v))
+            lo.append(max(0.0, v.mean() - half))
+            hi.append(min(1.0, v.mean() + half))
+        elif curve.row_ci.get(n):
+            lo.append(curve.row_ci[n][0][0])
+            hi.append(curve.row_ci[n][0][1])
+        else:
+            lo.append(float(v.mean()))
+            hi.append(float(v.mean()))
+    return lo, hi
+
+
+def _draw(ax, panel: Panel) -> None:
+    ax.axvspan(0, panel.train_max + 0.5, color="0.9", label="training range")
+    for model in sorted(panel.curves):
+        curve = panel.curves[model]
+        lengths = sorted(curve.values)
+        mean = [float(np.mean(curve.values[n])) for n in lengths]
+        k, n = panel.fitted[model]
+        (line,) = ax.plot(lengths, mean, marker="o", ms=3, label=f"{model} (fitted {k}/{n})")
+        lo, hi = _band(curve, lengths)
+        ax.fill_between(lengths, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+    if panel.chance:
+        lengths = sorted(panel.chance)
+        ax.plot(lengths, [panel.chance[n] for n in lengths], ls=":", color="0.3", lw=1, label="chance")
+    if panel.baseline:
+        lengths = sorted(panel.baseline)
+        names = sorted({panel.baseline[n][0] for n in lengths})
+        label = "best baseline" + (f" ({names[0]})" if len(names) == 1 else "")
+        ax.plot(lengths, [panel.baseline[n][1] for n in lengths], ls="--", color="0.45", lw=1, label=label)
+    ax.axhline(FIT_THRESHOLD, color="0.75", lw=0.6)
+    ax.set_title(panel.benchmark, fontsize=10)
     ax.set_xlabel("length")
-    ax.set_ylabel("exact match" if metric == "exact" else "per-token accuracy")
+    ax.set_ylabel("exact match" if panel.metric == "exact" else "per-token accuracy")
     ax.set_ylim(-0.03, 1.03)
     ax.set_xlim(left=0)
 
 
 def plot_results(
-    results: list[dict[str, Any]], out_dir: str | Path, metric: str = "exact", formats: tuple[str, ...] = ("png",)
+    results: list[dict[str, Any]],
+    out_dir: str | Path,
+    metric: str | None = None,
+    formats: tuple[str, ...] = ("png",),
 ) -> list[Path]:
-    """One figure per benchmark plus ``all.<fmt>`` with every benchmark; returns the files."""
+    """One figure per benchmark plus ``all.<fmt>``; returns the files.
+
+    Each shows the metric against length over the training range (shaded)
+    and beyond, a 95% band, chance and the best cheap baseline; legends sit
+    outside the axes and the figure is saved tight around them, so nothing
+    is cut."""
     for fmt in formats:
         if fmt not in PLOT_FORMATS:
             raise LengthgenError(f"--format must be one of {', '.join(PLOT_FORMATS)}, got {fmt!r}")
     plt = _pyplot()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    data = curves(results, metric)
-    tops = {}
-    for result in results:
-        tops[benchmark_of(result)] = max(tops.get(benchmark_of(result), 0), train_max(result))
+    data = panels(results, metric)
     written = []
-    for bench, by_model in sorted(data.items()):
+    for bench, panel in sorted(data.items()):
         fig, ax = plt.subplots(figsize=(5, 3.4))
-        _draw(ax, bench, by_model, tops[bench], metric)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
+        _draw(ax, panel)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
         for fmt in formats:
-            path = out_dir / f"{bench}.{fmt}"
-            fig.savefig(path, dpi=120)
+            path = out_dir / f"{safe_stem(bench)}.{fmt}"
+            fig.savefig(path, dpi=120, bbox_inches="tight")
             written.append(path)
         plt.close(fig)
     n = len(data)
     cols = min(4, n)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
-    for ax, (bench, by_model) in zip(axes.flat, sorted(data.items())):
-        _draw(ax, bench, by_model, tops[bench], metric)
+    handles: dict[str, Any] = {}
+    for ax, (_bench, panel) in zip(axes.flat, sorted(data.items())):
+        _draw(ax, panel)
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            # one legend entry per model column, whatever its fitted count on this benchmark
+            handles.setdefault(label.split(" (")[0], h)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(5, len(labels)), fontsize=8)
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    fig.tight_layout()
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=min(3, len(handles)),
+        fontsize=8,
+    )
     for fmt in formats:
         path = out_dir / f"all.{fmt}"
-        fig.savefig(path, dpi=110)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
         written.append(path)
     plt.close(fig)
     for result in results:
         for fmt in formats:
-            name = result.get("name", "run")
+            name = safe_stem(result.get("name", "run"))
             for drawn in (
                 plot_rank_growth(result, out_dir / f"rank-{name}.{fmt}"),
                 plot_representation_rank(result, out_dir / f"representation-{name}.{fmt}"),
@@ -108,10 +198,9 @@ def plot_results(
 
 
 def _save(plt, fig, path: str | Path) -> Path:
-    fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
 

@@ -1,19 +1,47 @@
+"""The gated conjecture test on synthetic result sets with known answers."""
+
 import json
+import math
 
 import numpy as np
 import pytest
 
 from lengthgen.cli.main import main
 from lengthgen.reporting.conjecture import (
-    ConjectureRow,
     conjecture_report,
-    conjecture_rows,
+    difference_p,
     permutation_p,
     rankdata,
+    select_runs,
+    sign_test_p,
     spearman,
 )
+from lengthgen.reporting.leaderboard import program_lengths
 from lengthgen.reporting.loading import load_results
 from tests.reporting.test_leaderboard import make_result
+
+WITH_PROGRAM = ["sort", "count", "mode", "copy-unique"]
+WITHOUT = ["parity", "copy-repeat", "reverse", "odds-first"]
+
+
+def run_with(bench, seed, fitted, factor, created="2026-01-01T00:00:00"):
+    """A result trained to length 10, tested at 15, 20 and 30: solved
+    (>= 90%) exactly up to ``factor`` x 10; in range 100% or 50%."""
+    accs = {10: 1.0 if fitted else 0.5}
+    for n in (15, 20, 30):
+        accs[n] = 1.0 if fitted and n <= factor * 10 else 0.2
+    return make_result(bench, "transformer", seed, accs, created=created)
+
+
+def write(tmp_path, results):
+    for i, r in enumerate(results):
+        (tmp_path / f"{i}.json").write_text(json.dumps(r))
+    return tmp_path
+
+
+def report_for(tmp_path, results, **kw):
+    runs = select_runs(load_results(write(tmp_path, results)), "transformer", None, None)
+    return conjecture_report(runs, program_lengths(), n_perm=2000, n_boot=400, **kw)
 
 
 def test_rankdata_ties():
@@ -34,46 +62,77 @@ def test_spearman_known_values(x, y, rho):
 
 def test_permutation_p_value():
     x = list(range(8))
-    assert permutation_p(x, x[::-1], n_perm=4000) < 0.01  # perfect anti-correlation, 8! orders
-    rng = np.random.default_rng(0)
-    noise = rng.permutation(8).tolist()
-    assert permutation_p(x, noise, n_perm=2000) > 0.05 or abs(spearman(x, noise)) > 0.7
+    assert permutation_p(x, x[::-1], n_perm=4000) < 0.01
     assert np.isnan(permutation_p(x, [1.0] * 8))
 
 
-def test_report_groups_and_none_ranks_longest():
-    rows = [
-        ConjectureRow("sort", 7, 1, 1, 0.99, 0.0, 2.0),
-        ConjectureRow("count", 15, 1, 1, 0.8, 0.0, 1.5),
-        ConjectureRow("addition-reversed-hints", 29, 3, 1, 0.4, 0.0, 1.2),
-        ConjectureRow("parity", None, None, 1, 0.5, 0.0, 0.0),
-        ConjectureRow("copy-repeat", None, None, 1, 0.0, 0.0, 0.0),
-    ]
-    report = conjecture_report(rows, n_perm=2000)
-    assert report["spearman_rho"] == pytest.approx(spearman([7, 15, 29, 30, 30], [2.0, 1.5, 1.2, 0.0, 0.0]))
-    assert report["spearman_rho"] < -0.9
-    assert report["mean_with_program"] == pytest.approx((2.0 + 1.5 + 1.2) / 3)
-    assert report["mean_without_program"] == 0.0 and report["n_without_program"] == 2
-    by_acc = conjecture_report(rows, n_perm=100, measure="accuracy")
-    assert by_acc["mean_without_program"] == pytest.approx(0.25)
+def test_exact_tests_known_values():
+    # 3 vs 3 fully separated: 2 of the 20 relabellings are as extreme
+    assert difference_p([2.0, 2.0, 2.0], [1.0, 1.0, 1.0]) == pytest.approx(0.1)
+    assert difference_p([1.0, 2.0], [1.0, 2.0]) == pytest.approx(1.0)
+    assert sign_test_p(5, 0) == pytest.approx(2 / 32) and sign_test_p(3, 3) == 1.0
+    assert math.isnan(sign_test_p(0, 0))
 
 
-def test_conjecture_from_result_files(tmp_path, capsys):
-    runs = [
-        make_result("sort", "transformer", 0, {10: 1.0, 15: 1.0, 20: 0.99}),
-        make_result("count", "transformer", 0, {10: 1.0, 15: 0.97, 20: 0.5}),
-        make_result("parity", "transformer", 0, {10: 1.0, 15: 0.5, 20: 0.5}),
-        make_result("parity", "lstm", 0, {10: 1.0, 15: 1.0, 20: 1.0}, pe=None),
-        make_result("unknown-bench", "transformer", 0, {10: 1.0, 15: 1.0, 20: 1.0}),
-    ]
-    for i, r in enumerate(runs):
-        (tmp_path / f"{i}.json").write_text(json.dumps(r))
-    rows = conjecture_rows(load_results(tmp_path))
-    assert [r.benchmark for r in rows] == ["count", "parity", "sort"]
-    parity = next(r for r in rows if r.benchmark == "parity")
-    # parity holds up to the longest training length (10) and fails at 15
-    assert parity.program_length is None and parity.extrapolation == 1.0
-    assert main(["conjecture", str(tmp_path), "--permutations", "200"]) == 0
+def test_fully_confounded_set_is_inconclusive(tmp_path):
+    """Every program task fitted, no other task fitted: fit and program are
+    the same variable, so nothing can be said about extrapolation."""
+    results = [run_with(b, s, True, 2.0) for b in WITH_PROGRAM for s in range(3)]
+    results += [run_with(b, s, False, 0) for b in WITHOUT for s in range(3)]
+    report = report_for(tmp_path, results)
+    assert report["verdict"].startswith("inconclusive")
+    assert report["n_fitted_without"] == 0 and report["difference"] is None
+    learn = report["learnability"]
+    assert learn[True]["runs_fitted"] == 12 and learn[False]["runs_fitted"] == 0
+    assert learn[True]["benchmarks_fitted"] == 4 and learn[False]["benchmarks"] == 4
+
+
+def test_clean_effect_is_detected(tmp_path):
+    results = [run_with(b, s, True, 2.0 if s != 1 else 3.0) for b in WITH_PROGRAM for s in range(3)]
+    results += [run_with(b, s, True, 1.0 if s != 2 else 1.5) for b in WITHOUT for s in range(3)]
+    report = report_for(tmp_path, results)
+    assert report["verdict"].startswith("supported"), report["verdict"]
+    diff = report["difference"]
+    assert diff["difference"] == pytest.approx(7 / 3 - 7 / 6) and diff["ci"][0] > 0
+    assert diff["p"] == pytest.approx(2 / math.comb(8, 4))  # exact: 2 of the 70 relabellings
+    assert report["sensitivity"]["program exists"]["rho"] < -0.8
+    # matched pairs copy-unique|copy-repeat, sort|reverse, mode|parity: 3 pairs x 3 seeds, program longer in all
+    pairs = report["pairs"]
+    assert pairs["wins"] == 9 and pairs["losses"] == 0 and pairs["p"] == pytest.approx(2 / 2**9)
+
+
+def test_reversed_effect_is_contradicted(tmp_path):
+    results = [run_with(b, s, True, 1.0) for b in WITH_PROGRAM for s in range(3)]
+    results += [run_with(b, s, True, 2.0 + 0.5 * (s == 0)) for b in WITHOUT for s in range(3)]
+    assert report_for(tmp_path, results)["verdict"].startswith("contradicted")
+
+
+def test_noise_is_inconclusive(tmp_path):
+    factors = [1.0, 2.0, 1.5]
+    results = [run_with(b, s, True, factors[(i + s) % 3]) for i, b in enumerate(WITH_PROGRAM) for s in range(3)]
+    results += [run_with(b, s, True, factors[(i + s + 1) % 3]) for i, b in enumerate(WITHOUT) for s in range(3)]
+    assert report_for(tmp_path, results)["verdict"].startswith("inconclusive")
+
+
+def test_unfitted_seeds_are_left_out_and_reruns_counted_once(tmp_path):
+    results = [run_with("sort", 0, True, 2.0), run_with("sort", 1, False, 0)]
+    # a rerun of seed 0: the newer file replaces the older one
+    results.append(run_with("sort", 0, True, 1.5, created="2026-03-01T00:00:00"))
+    report = report_for(tmp_path, results)
+    (row,) = [r for r in report["rows"] if r.benchmark == "sort"]
+    assert row.seeds == 2 and row.fitted == 1 and row.fitted_factors == [1.5]
+
+
+def test_conjecture_cli(tmp_path, capsys):
+    results = [run_with(b, 0, True, 2.0) for b in WITH_PROGRAM] + [run_with("parity", 0, False, 0)]
+    results.append(make_result("unknown-bench", "transformer", 0, {10: 1.0, 15: 1.0}))
+    write(tmp_path, results)
+    assert main(["conjecture", str(tmp_path), "--permutations", "200", "--bootstrap", "100"]) == 0
     out = capsys.readouterr().out
-    assert "Spearman rho" in out and "none" in out
+    assert "Learnability" in out and "Verdict: inconclusive" in out and "not fitted" in out
+    assert "unknown-bench" not in out
+    assert main(["conjecture", str(tmp_path), "--format", "json", "--bootstrap", "100"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["verdict"].startswith("inconclusive") and data["learnability"]["no_program"]["runs"] == 1
     assert main(["conjecture", str(tmp_path), "--model", "gpt"]) == 2
+    assert main(["conjecture", str(tmp_path), "--bootstrap", "0"]) == 2

@@ -3,12 +3,14 @@
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 
 from lengthgen.cli.main import main
 from lengthgen.errors import LengthgenError
-from lengthgen.reporting.leaderboard import aggregate, extrapolation_factor, render
+from lengthgen.evaluation.outcomes import extrapolation
+from lengthgen.reporting.leaderboard import aggregate, render
 from lengthgen.reporting.loading import load_results
 
 
@@ -69,19 +71,64 @@ def test_aggregation_arithmetic(folder):
     e = entry(entries, "count", "transformer+rope")
     seed_means = [(1.0 + 0.995 + 0.5) / 3, (0.9 + 0.5 + 0.1) / 3, (0.6 + 0.3 + 0.0) / 3]
     mean = sum(seed_means) / 3
-    std = (sum((m - mean) ** 2 for m in seed_means) / 2) ** 0.5
-    assert e.seeds == 3 and e.mean == pytest.approx(mean) and e.std == pytest.approx(std)
-    assert e.best == pytest.approx(max(seed_means))
-    assert e.length_2x == 20 and e.seeds_99_at_2x == 1
-    # seed 0: >= 95% through 20 -> 2.0; seed 1: 15 fails -> 1.0; seed 2: the training max fails -> 0
-    assert e.extrapolation_mean == pytest.approx((2.0 + 1.0 + 0.0) / 3) and e.extrapolation_best == 2.0
+    sd = (sum((m - mean) ** 2 for m in seed_means) / 2) ** 0.5
+    half = 4.303 * sd / 3**0.5  # Student t, 2 degrees of freedom
+    assert e.seeds == 3 and e.beyond_mean == pytest.approx(mean)
+    assert e.beyond_lo == pytest.approx(max(0.0, mean - half)) and e.beyond_hi == pytest.approx(min(1.0, mean + half))
+    assert e.best_seed == pytest.approx(max(seed_means))
+    # fitted: >= 95% at the longest training length (10): seeds 0 and 1
+    assert e.fitted == 2 and e.in_range == pytest.approx((1.0 + 1.0 + 0.9) / 3)
+    assert e.length_2x == 20 and e.solved_2x == 1
+    # seed 0 solves (>= 90%) 15 and 20, fails 30; seed 1 solves 15 (exactly 90%), fails 20; seed 2 is not fitted
+    assert e.extrapolation == ["2.00", "1.50", "not fitted"]
     lstm = entry(entries, "parity", "lstm")
-    assert lstm.mean == 1.0 and lstm.extrapolation_best == 3.0 and lstm.std == 0.0
+    assert lstm.beyond_mean == 1.0 and lstm.extrapolation == ["≥ 3.00"]  # censored at the longest length tested
 
 
-def test_token_metric(folder):
-    e = entry(aggregate(load_results(folder), "token"), "parity", "transformer+rope")
-    assert e.mean == pytest.approx(0.6)
+def test_one_seed_gets_a_binomial_interval_not_plus_minus(folder):
+    entries = aggregate(load_results(folder))
+    text = render(entries, "github")
+    assert "±" not in text
+    lstm = entry(entries, "parity", "lstm")
+    assert lstm.seeds == 1 and 0.98 < lstm.beyond_lo < 0.99 and lstm.beyond_hi == pytest.approx(1.0)  # Wilson, 300
+
+
+def test_never_learned_and_collapsed_are_told_apart(tmp_path):
+    never = make_result("count", "transformer", 0, {10: 0.0, 15: 0.0, 20: 0.0})
+    collapsed = make_result("count", "lstm", 0, {10: 1.0, 15: 0.0, 20: 0.0}, pe=None)
+    for i, r in enumerate((never, collapsed)):
+        (tmp_path / f"{i}.json").write_text(json.dumps(r))
+    entries = aggregate(load_results(tmp_path))
+    assert entry(entries, "count", "transformer+rope").extrapolation == ["not fitted"]
+    assert entry(entries, "count", "lstm").extrapolation == ["1.00"]
+    assert entry(entries, "count", "transformer+rope").fitted == 0 and entry(entries, "count", "lstm").fitted == 1
+
+
+def test_declared_metric_per_benchmark_and_override(folder):
+    r = make_result("bucket-sort", "transformer", 0, {10: 0.5, 15: 0.5})
+    r["metric"] = "token"
+    (folder / "token.json").write_text(json.dumps(r))
+    entries = aggregate(load_results(folder))
+    bucket = entry(entries, "bucket-sort", "transformer+rope")
+    assert bucket.metric == "token" and bucket.in_range == pytest.approx(0.6) and bucket.other_metric == "exact"
+    assert entry(entries, "count", "transformer+rope").metric == "exact"
+    assert entry(aggregate(load_results(folder), "token"), "count", "transformer+rope").metric == "token"
+    assert entry(aggregate(load_results(folder), "token"), "parity", "transformer+rope").beyond_mean == pytest.approx(
+        0.6
+    )
+
+
+def test_groups_and_baselines(folder):
+    entries = aggregate(load_results(folder))
+    parity = entry(entries, "parity", "transformer+rope")
+    count = entry(entries, "count", "transformer+rope")
+    assert parity.group == "RASP-L, no program" and count.group == "RASP-L, with a program"
+    assert count.program_length is not None and parity.program_length is None
+    assert [e.group for e in entries].index("RASP-L, with a program") < [e.group for e in entries].index(
+        "RASP-L, no program"
+    )
+    # baselines recomputed for result files that do not carry them
+    assert parity.chance == pytest.approx(0.5) and abs(parity.baseline - 0.5) < 0.1 and not parity.shortcut
 
 
 def test_newer_rerun_of_a_seed_replaces_older(tmp_path):
@@ -89,12 +136,12 @@ def test_newer_rerun_of_a_seed_replaces_older(tmp_path):
     newer = make_result("count", "ut", 0, {10: 1.0, 20: 0.8}, created="2026-02-01T00:00:00")
     (tmp_path / "b.json").write_text(json.dumps(newer))
     e = aggregate(load_results(tmp_path))[0]
-    assert e.seeds == 1 and e.mean == pytest.approx(0.8)
+    assert e.seeds == 1 and e.beyond_mean == pytest.approx(0.8)
 
 
 def test_extrapolation_is_relative_to_longest_training_length():
     r = make_result("x", "m", 0, {10: 1.0, 12: 1.0, 18: 0.97, 25: 0.2})
-    assert extrapolation_factor(r, "exact") == pytest.approx(1.8)
+    assert extrapolation(r["results"], 10, "exact") == {"length": 18, "factor": 1.8, "censored": False}
 
 
 @pytest.mark.parametrize("fmt", ["github", "latex", "csv", "json"])
@@ -103,13 +150,28 @@ def test_every_format(folder, fmt):
     if fmt == "json":
         data = json.loads(text)
         assert {e["benchmark"] for e in data["entries"]} == {"count", "parity"}
+        first = data["entries"][0]
+        for key in (
+            "in_range",
+            "fitted",
+            "chance",
+            "baseline",
+            "beyond_lo",
+            "solved_2x",
+            "extrapolation",
+            "parameters",
+        ):
+            assert key in first
     elif fmt == "csv":
-        rows = list(csv.reader(io.StringIO(text.split("\n\n")[0])))
-        assert rows[0][0] == "benchmark" and len(rows) == 3
+        rows = list(csv.reader(io.StringIO(text)))
+        assert rows[0][:2] == ["group", "benchmark"] and len(rows) == 4
+        for column in ("in-range", "fitted", "best baseline", "chance", "extrapolation", "train compute"):
+            assert column in rows[0]
+        assert "other beyond-range" in rows[0]
     elif fmt == "latex":
-        assert "\\begin{tabular}" in text and "count" in text
+        assert "\\begin{tabular}" in text and "count" in text and "fitted" in text
     else:
-        assert "| count" in text and "extrapolation factor" in text
+        assert "| count" in text and "in-range" in text and text.startswith("Columns:")
 
 
 BAD_FILES = {
@@ -146,7 +208,7 @@ def test_leaderboard_cli(folder, capsys, tmp_path):
     (folder / "broken.json").write_text("{")
     assert main(["leaderboard", str(folder), "--format", "csv", "--metric", "token"]) == 0
     out, err = capsys.readouterr()
-    assert out.startswith("benchmark,") and "broken.json" in err
+    assert out.startswith("group,benchmark,") and "broken.json" in err
     target = tmp_path / "lb.md"
     assert main(["leaderboard", str(folder), "--output", str(target)]) == 0
     assert "count" in target.read_text()
@@ -174,3 +236,31 @@ def test_plot_draws_diagnostics(tmp_path, capsys):
     assert main(["plot", str(tmp_path), "--out", str(out)]) == 0
     names = {p.name for p in out.iterdir()}
     assert {"rank-count-transformer-0.png", "representation-count-transformer-0.png"} <= names
+
+
+def test_plot_names_from_files_cannot_leave_the_output_folder(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    evil = make_result("count", "transformer", 0, {10: 1.0, 15: 0.9})
+    evil["config"]["benchmark"] = "../../escaped"
+    evil["name"] = "../../escaped-run"
+    evil["results"][0].update({"rankme": 2.0, "lidar": 1.0})
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "r.json").write_text(json.dumps(evil))
+    out = tmp_path / "a" / "b" / "plots"
+    assert main(["plot", str(src), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed and all(Path(p).resolve().parent == out.resolve() for p in printed)
+    assert not list(tmp_path.glob("escaped*")) and not list((tmp_path / "a").glob("escaped*"))
+
+
+def test_plot_panels_carry_chance_baseline_and_fit(folder):
+    from lengthgen.reporting.plots import panels
+
+    data = panels(load_results(folder))
+    parity = data["parity"]
+    assert parity.train_max == 10 and parity.chance[15] == pytest.approx(0.5)
+    assert parity.fitted == {"transformer+rope": (1, 1), "lstm": (1, 1)}
+    assert data["count"].fitted["transformer+rope"] == (2, 3)
+    # in-range lengths are drawn too
+    assert 10 in data["count"].curves["transformer+rope"].values

@@ -153,7 +153,7 @@ def test_bench_cli_prints_leaderboard(tiny_suite, tmp_path, capsys):
         ]
     )
     out = capsys.readouterr().out
-    assert code == 0 and "extrapolation factor" in out and "| parity" in out
+    assert code == 0 and "extrapolation" in out and "fitted" in out and "| parity" in out
     assert board.read_text().startswith("# Leaderboard: suite `tiny`")
 
 
