@@ -241,9 +241,15 @@ def run_experiment(cfg: RunConfig, resume: bool = True, progress: bool | None = 
     eval_started = time.perf_counter()
     rows = []
     top = max(cfg.train_lengths)
-    for length in sorted(set(fit_lengths(cfg.train_lengths) + cfg.test_lengths)):
-        rng = np.random.default_rng([cfg.seed, 2, length])
-        eval_task = test_task if length in cfg.test_lengths else task
+    heldout = bool(cfg.test_params)
+    fit_set = set(fit_lengths(cfg.train_lengths))
+    plan = [(n, True) for n in cfg.test_lengths]
+    # Fit is measured on the training distribution: where test rows use other
+    # parameters (held-out symbols), in-range lengths get a training row too.
+    plan += [(n, False) for n in sorted(fit_set) if heldout or n not in cfg.test_lengths]
+    for length, is_test in sorted(plan):
+        rng = np.random.default_rng([cfg.seed, 2, length] + ([] if is_test or not heldout else [1]))
+        eval_task = test_task if is_test else task
         baselines = BaselineAccumulator(eval_task, length)
         counts = evaluate_length(
             model, eval_task, length, cfg.eval_examples, rng, device, cfg.eval_batch_size, on_batch=baselines.add
@@ -252,8 +258,10 @@ def run_experiment(cfg: RunConfig, resume: bool = True, progress: bool | None = 
             "length": length,
             "multiple": round(length / top, 4),
             "in_train_range": length <= top,
-            "test": length in cfg.test_lengths,
+            "test": is_test,
         }
+        if heldout:
+            row["heldout"] = is_test  # evaluated with the benchmark's test_params
         row.update(counts.summary())
         row["baseline"] = summarize(baselines.result(), cfg.metric)
         if cfg.representation_rank:

@@ -33,7 +33,9 @@ def fit_lengths(train_lengths: list[int]) -> list[int]:
 
 
 def in_range_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted((r for r in rows if r["in_train_range"]), key=lambda r: r["length"])
+    """Rows inside the training range on the training distribution (rows
+    evaluated with held-out parameters, e.g. unseen symbols, do not count)."""
+    return sorted((r for r in rows if r["in_train_range"] and not r.get("heldout")), key=lambda r: r["length"])
 
 
 def beyond_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -70,7 +72,10 @@ def extrapolation(rows: list[dict[str, Any]], train_max: int, metric: str) -> di
     training length up to L is solved, as L and L / train_max.  ``censored``
     when L is the longest length evaluated (the truth is "at least").
     ``length`` is None when the longest training length itself is not solved."""
-    scan = sorted((r for r in rows if r["length"] >= train_max), key=lambda r: r["length"])
+    scan = sorted(
+        (r for r in rows if r["length"] >= train_max and (r["length"] > train_max or not r.get("heldout"))),
+        key=lambda r: r["length"],
+    )
     best = None
     for row in scan:
         if row[metric] < SOLVED_THRESHOLD:
@@ -92,7 +97,7 @@ def format_extrapolation(ext: dict[str, Any], fitted: bool | None = True) -> str
 def retention(rows: list[dict[str, Any]], train_max: int, metric: str) -> dict[str, float | None]:
     """acc(kL) / acc(L) for every evaluated length kL beyond L = train_max,
     keyed by k rounded to 2 decimals (None where acc(L) is 0)."""
-    base = next((r[metric] for r in rows if r["length"] == train_max), None)
+    base = next((r[metric] for r in in_range_rows(rows) if r["length"] == train_max), None)
     out: dict[str, float | None] = {}
     for r in sorted(rows, key=lambda r: r["length"]):
         if r["length"] > train_max:

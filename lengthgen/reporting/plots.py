@@ -69,7 +69,10 @@ def panels(results: list[dict[str, Any]], metric: str | None = None) -> dict[str
         panel = out.setdefault(bench, Panel(bench, m, 0))
         panel.train_max = max(panel.train_max, train_max(result))
         curve = panel.curves.setdefault(column_of(result), Curve())
+        tested = {r["length"] for r in result["results"] if r.get("test", True)}
         for row in result["results"]:
+            if not row.get("test", True) and row["length"] in tested:
+                continue  # the training-distribution row of a held-out benchmark: the curve shows the test split
             curve.values.setdefault(row["length"], []).append(row[m])
             ci = row.get(f"{m}_ci")
             if isinstance(ci, list) and len(ci) == 2:

@@ -11,7 +11,7 @@ from lengthgen.config import parse_lengths
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.baselines import baselines_for_result_row, best_baseline
 from lengthgen.evaluation.outcomes import at_multiple, beyond_rows, extrapolation, fit_block, retention
-from lengthgen.evaluation.thresholds import SHORTCUT_MARGIN, SOLVED_THRESHOLD
+from lengthgen.evaluation.thresholds import FIT_THRESHOLD, SHORTCUT_MARGIN, SOLVED_THRESHOLD
 from lengthgen.reporting.loading import benchmark_of, column_of
 
 METRICS = ("exact", "token")
@@ -100,17 +100,43 @@ def _row_baseline(result: dict[str, Any], row: dict[str, Any], metric: str) -> t
     return entry["chance"][metric], best, value
 
 
+def probe_fit(result: dict[str, Any], metric: str) -> dict[str, Any] | None:
+    """Fit from the training curve's last probe (teacher-forced exact match
+    over the training range, which equals greedy exact match) for result
+    files without an in-range evaluation on the training distribution."""
+    curve = (result.get("training") or {}).get("curve") or []
+    value = curve[-1].get("train_exact") if curve and isinstance(curve[-1], dict) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or metric != "exact":
+        return None
+    point = {"length": None, "exact": float(value), "token": float(value)}
+    return {
+        "metric": metric,
+        "longest": point,
+        "range_mean": point,
+        "fitted": value >= FIT_THRESHOLD,
+        "source": "probe",
+    }
+
+
 def summarize_run(result: dict[str, Any], metric: str | None = None) -> RunSummary:
     metric = metric or declared_metric(result)
     other_metric = "token" if metric == "exact" else "exact"
     rows = result["results"]
     top = train_max(result)
+    if (result.get("task") or {}).get("test_params") and not any("heldout" in r for r in rows):
+        # written before training rows were kept apart: every row used the
+        # held-out parameters, so none of them measures fit
+        rows = [dict(r, heldout=True) for r in rows]
     fit = fit_block(rows, metric, top)
+    if fit["fitted"] is None:
+        fit = probe_fit(result, metric) or fit
     beyond = beyond_rows(rows)
     twice = at_multiple(rows, top)
     baselines = [b for b in (_row_baseline(result, r, metric) for r in beyond) if b is not None]
     worst = max(baselines, key=lambda b: b[2] - b[0]) if baselines else None
     other_fit = fit_block(rows, other_metric, top)
+    if other_fit["fitted"] is None:
+        other_fit = probe_fit(result, other_metric) or other_fit
     return RunSummary(
         result=result,
         benchmark=benchmark_of(result),

@@ -175,3 +175,20 @@ def test_bad_config_keys(capsys, tmp_path):
 def test_models_list(capsys):
     code, out, _ = run(capsys, "models", "list")
     assert code == 0 and all(m in out for m in ("transformer", "transformer-modattn", "ut", "hyper-ut", "lstm"))
+
+
+def test_heldout_benchmark_measures_fit_on_training_symbols(capsys, tmp_path):
+    """same-different tests on held-out symbols at lengths inside the training
+    range; fit must come from training symbols, not from the held-out rows."""
+    code, out, err = run(
+        capsys, "run", "--benchmark", "tasks/same-different.yaml", "--test-lengths", "4,8", "--out", str(tmp_path),
+        *TINY,
+    )  # fmt: skip
+    assert code == 0, err
+    result = json.loads(next(tmp_path.glob("*.json")).read_text())
+    rows = [(r["length"], r["test"], r["heldout"]) for r in result["results"]]
+    # training rows (fit lengths 2..6 subsampled) on training symbols, test rows on held-out symbols
+    assert (4, True, True) in rows and (4, False, False) in rows and (8, True, True) in rows
+    assert all(not h for n, t, h in rows if not t) and all(h for n, t, h in rows if t)
+    fit_lengths = result["fit"]["range_mean"]["lengths"]
+    assert fit_lengths == sorted(n for n, t, h in rows if not t)
