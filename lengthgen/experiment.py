@@ -21,6 +21,7 @@ import torch
 from tabulate import tabulate
 
 from lengthgen.config import check_keys, format_lengths, parse_lengths
+from lengthgen.data import find_benchmark
 from lengthgen.diagnostics.representation import representation_ranks
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.baselines import BaselineAccumulator, summarize
@@ -115,10 +116,10 @@ def apply_settings(cfg: RunConfig, data: dict[str, Any], source: str, base_dir: 
     check_keys(data, RUN_KEYS, source)
     if data.get("benchmark"):
         path = Path(data["benchmark"])
-        if not path.suffix and not path.exists():
-            path = Path("tasks") / f"{data['benchmark']}.yaml"
-        elif base_dir is not None and not path.is_absolute() and not path.exists():
+        if base_dir is not None and not path.is_absolute() and not path.exists() and (base_dir / path).is_file():
             path = base_dir / path
+        elif not path.exists():
+            path = find_benchmark(data["benchmark"])
         bench = load_benchmark(path)
         cfg.benchmark, cfg.task, cfg.params, cfg.test_params = (
             bench.name,

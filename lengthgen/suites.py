@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from lengthgen.config import check_keys, load_yaml, parse_lengths
+from lengthgen.data import find_benchmark
 from lengthgen.errors import LengthgenError
 from lengthgen.registry import close_matches_hint
 from lengthgen.tasks import TASKS, make_task
@@ -158,12 +159,13 @@ def load_suite(path: str | Path) -> Suite:
         if entry.endswith((".yaml", ".yml")):
             file = (path.parent / entry).resolve()
         else:
+            # beside the suite first (a suite folder carries its benchmarks), then the data resolver
             file = tasks_dir / f"{entry}.yaml"
             if not file.exists():
-                known = sorted(p.stem for p in tasks_dir.glob("*.yaml"))
-                raise LengthgenError(
-                    f"{path}: unknown benchmark {entry!r}{close_matches_hint(entry, known)} (looked in {tasks_dir})"
-                )
+                try:
+                    file = find_benchmark(entry)
+                except LengthgenError as exc:
+                    raise LengthgenError(f"{path}: {exc}") from None
         benchmarks.append(load_benchmark(file))
     names = [b.name for b in benchmarks]
     dupes = {n for n in names if names.count(n) > 1}

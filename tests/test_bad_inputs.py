@@ -91,7 +91,7 @@ YAML_CASES = {
     "wrong type params": ("task: parity\nparams: [1, 2]", "", "'params' expects dict"),
     "bool as int": ("task: parity\nseed: true", "", "'seed' expects int"),
     "python object tag": ("task: !!python/object/apply:os.system [echo]", "", "invalid YAML"),
-    "missing benchmark file": ("benchmark: nonexistent-benchmark-file", "", "file not found"),
+    "missing benchmark file": ("benchmark: nonexistent-benchmark-file", "", "unknown benchmark"),
 }
 
 

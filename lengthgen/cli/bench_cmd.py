@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from lengthgen.config import parse_lengths
+from lengthgen.data import find_suite
 from lengthgen.errors import LengthgenError
 from lengthgen.reporting.leaderboard import FORMATS, METRIC_CHOICES, aggregate, render
 from lengthgen.reporting.loading import load_results
@@ -23,7 +24,7 @@ def _csv(value: str | None) -> list[str] | None:
 
 def add_parser(sub) -> None:
     p = sub.add_parser("bench", help="run a suite: every benchmark x model x encoding x seed")
-    p.add_argument("--suite", required=True, help="suite YAML, e.g. tasks/suites/quick.yaml")
+    p.add_argument("--suite", required=True, help="suite name (quick) or YAML file (tasks/suites/quick.yaml)")
     p.add_argument("--tasks", help="comma-separated benchmark or task names (wildcards allowed)")
     p.add_argument("--models", help="comma-separated model names")
     p.add_argument("--pe", help="comma-separated positional encodings")
@@ -85,7 +86,7 @@ def make_executor(args, sweep_dir: Path):
 
 
 def cmd_bench(args) -> int:
-    suite = load_suite(args.suite)
+    suite = load_suite(find_suite(args.suite))
     sweep_dir = Path(args.out) / check_name(suite.name, "suite name")
     seeds = parse_lengths(args.seeds, "--seeds", minimum=0) if args.seeds else None
     cells = expand(

@@ -8,11 +8,12 @@ import sys
 import traceback
 
 from lengthgen import __version__
-from lengthgen.cli import bench_cmd, models_cmd, rasp_cmd, run_cmd, tasks_cmd
+from lengthgen.cli import bench_cmd, info_cmd, models_cmd, rasp_cmd, run_cmd, tasks_cmd
+from lengthgen.data import add_include_path, clear_include_paths
 from lengthgen.errors import LengthgenError
 from lengthgen.rasp.errors import RaspError
 
-COMMANDS = (tasks_cmd, models_cmd, run_cmd, bench_cmd, rasp_cmd)
+COMMANDS = (tasks_cmd, models_cmd, run_cmd, bench_cmd, rasp_cmd, info_cmd)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -26,6 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lengthgen", description="Length-generalization benchmark suite.")
     parser.add_argument("--version", action="version", version=f"lengthgen {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument(
+        "--include-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="extra folder of benchmarks (tasks/), suites and RASP programs (rasp/); searched first",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in COMMANDS:
         module.add_parser(sub)
@@ -38,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        clear_include_paths()
+        for folder in args.include_path:
+            add_include_path(folder)
         if not getattr(args, "func", None):
             parser.print_help()
             return 2

@@ -8,11 +8,22 @@ from pathlib import Path
 
 import yaml
 
+from lengthgen.data import rasp_dirs
 from lengthgen.errors import LengthgenError
 from lengthgen.rasp.compiler import header_of
 
-# A source checkout keeps the library beside the package.
-LIBRARY_DIR = Path(__file__).resolve().parents[2] / "rasp"
+
+def library_dir() -> Path:
+    """The first program folder of the data resolver (user folders, then the
+    checkout, then the installed copy)."""
+    dirs = rasp_dirs()
+    if not dirs:
+        raise LengthgenError("no RASP-L program library found (add one with --include-path or LENGTHGEN_PATH)")
+    return dirs[0]
+
+
+def _folders(folder: Path | None) -> list[Path]:
+    return [Path(folder)] if folder is not None else rasp_dirs()
 
 
 @dataclass(frozen=True)
@@ -23,21 +34,34 @@ class ProgramEntry:
     params: str  # the raw "# params:" header
 
 
-def programs(folder: Path = LIBRARY_DIR) -> list[ProgramEntry]:
-    entries = []
-    for path in sorted(folder.glob("*.rasp")):
-        header = header_of(path.read_text(encoding="utf-8", errors="replace"))
-        task = header.get("task")
-        entries.append(ProgramEntry(path.stem, path, task or None, header.get("params", "")))
-    return entries
+def programs(folder: Path | None = None) -> list[ProgramEntry]:
+    """Every program of the library; a program in an earlier folder hides
+    one of the same name in a later folder (a user's version wins)."""
+    entries: dict[str, ProgramEntry] = {}
+    for directory in _folders(folder):
+        for path in sorted(directory.glob("*.rasp")):
+            if path.stem in entries:
+                continue
+            header = header_of(path.read_text(encoding="utf-8", errors="replace"))
+            task = header.get("task")
+            entries[path.stem] = ProgramEntry(path.stem, path, task or None, header.get("params", ""))
+    return [entries[k] for k in sorted(entries)]
 
 
-def task_programs(folder: Path = LIBRARY_DIR) -> list[ProgramEntry]:
+def task_programs(folder: Path | None = None) -> list[ProgramEntry]:
     return [e for e in programs(folder) if e.task]
 
 
-def no_program(folder: Path = LIBRARY_DIR) -> dict[str, str]:
-    path = folder / "MANIFEST.yaml"
+def no_program(folder: Path | None = None) -> dict[str, str]:
+    """Benchmarks listed as having no program, merged over the library's
+    folders (an earlier folder's entry wins)."""
+    merged: dict[str, str] = {}
+    for directory in reversed(_folders(folder)):
+        merged.update(_manifest(directory / "MANIFEST.yaml"))
+    return merged
+
+
+def _manifest(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     try:
@@ -50,7 +74,7 @@ def no_program(folder: Path = LIBRARY_DIR) -> dict[str, str]:
     return {str(k): " ".join(str(v).split()) for k, v in entries.items()}
 
 
-def programs_by_task(folder: Path = LIBRARY_DIR) -> dict[str, list[str]]:
+def programs_by_task(folder: Path | None = None) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for entry in task_programs(folder):
         out.setdefault(entry.task, []).append(entry.name)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from lengthgen.data import find_benchmark
 from lengthgen.errors import LengthgenError
 from lengthgen.rasp.check import check_program, compile_for_task, program_task
-from lengthgen.rasp.library import LIBRARY_DIR, no_program, task_programs
+from lengthgen.rasp.library import no_program, task_programs
 from lengthgen.suites import load_benchmark
 from lengthgen.tables import render_table
 
@@ -30,16 +31,13 @@ class ScoreRow:
 
 def benchmark_task(name: str) -> str:
     """The task behind a benchmark name (``tasks/<name>.yaml``), else the name itself."""
-    path = LIBRARY_DIR.parent / "tasks" / f"{name}.yaml"
-    if path.exists():
-        try:
-            return load_benchmark(path).task
-        except LengthgenError:
-            pass
-    return name
+    try:
+        return load_benchmark(find_benchmark(name)).task
+    except LengthgenError:
+        return name
 
 
-def score_library(verify: bool = True, max_length: int = 50, n: int = 200, folder=LIBRARY_DIR) -> list[ScoreRow]:
+def score_library(verify: bool = True, max_length: int = 50, n: int = 200, folder=None) -> list[ScoreRow]:
     rows = []
     for entry in task_programs(folder):
         task = program_task(entry.path)

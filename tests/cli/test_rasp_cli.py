@@ -4,8 +4,10 @@ import pytest
 
 from lengthgen.cli.main import main
 from lengthgen.rasp.codes import TokenCodes
-from lengthgen.rasp.library import LIBRARY_DIR
+from lengthgen.rasp.library import library_dir
 from lengthgen.rasp.repl import Repl
+
+LIBRARY_DIR = library_dir()
 
 
 def run(capsys, *argv):

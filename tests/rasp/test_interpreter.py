@@ -12,10 +12,12 @@ from lengthgen.errors import LengthgenError
 from lengthgen.rasp import Builder, Interpreter, compile_file, compile_source
 from lengthgen.rasp.check import check_program, compile_for_task, program_task
 from lengthgen.rasp.codes import TokenCodes
-from lengthgen.rasp.library import LIBRARY_DIR, no_program, programs, task_programs
+from lengthgen.rasp.library import library_dir, no_program, programs, task_programs
 from lengthgen.rasp.reference import evaluate_one
 from lengthgen.tasks import TASKS
 from tests.rasp.cases import CASES, GENERAL_CASES
+
+LIBRARY_DIR = library_dir()
 
 PRELUDE_HELPERS = [
     "kqv",
