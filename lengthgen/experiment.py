@@ -29,6 +29,7 @@ from lengthgen.evaluation.evaluate import check_fits, evaluate_length, sequence_
 from lengthgen.evaluation.outcomes import fit_block, fit_lengths, format_extrapolation, outcome_block
 from lengthgen.evaluation.thresholds import thresholds_dict
 from lengthgen.models import MODELS, build_model, resolve_model_options
+from lengthgen.plugins import ensure_model, ensure_task
 from lengthgen.results import check_name, environment, write_json_atomic
 from lengthgen.suites import METRICS, load_benchmark
 from lengthgen.tasks import make_task
@@ -76,7 +77,9 @@ class RunConfig:
             return check_name(self.name)
         pe = self.model_options.get("pe")
         parts = (
-            [self.benchmark or self.task, self.model] + ([pe] if pe else []) + [f"s{self.seed}", self.fingerprint()[:8]]
+            [(self.benchmark or self.task).replace(":", "-"), self.model.replace(":", "-")]
+            + ([pe] if pe else [])
+            + [f"s{self.seed}", self.fingerprint()[:8]]
         )
         return check_name("-".join(parts))
 
@@ -111,9 +114,20 @@ def _train_types() -> dict[str, Any]:
     return out
 
 
-def apply_settings(cfg: RunConfig, data: dict[str, Any], source: str, base_dir: Path | None = None) -> RunConfig:
-    """Merge a mapping of run settings (from YAML or flags) into ``cfg``."""
+def apply_settings(
+    cfg: RunConfig, data: dict[str, Any], source: str, base_dir: Path | None = None, allow_code: bool = False
+) -> RunConfig:
+    """Merge a mapping of run settings (from YAML or flags) into ``cfg``.
+
+    ``allow_code``: a model or task given as ``package.module:Class`` may be
+    imported (command-line flags, or a config the user trusts)."""
     check_keys(data, RUN_KEYS, source)
+    for key, ensure in (("model", ensure_model), ("task", ensure_task)):
+        if isinstance(data.get(key), str):
+            try:
+                ensure(data[key], allow_code)
+            except LengthgenError as exc:
+                raise LengthgenError(f"{source}: {exc}") from None
     if data.get("benchmark"):
         path = Path(data["benchmark"])
         if base_dir is not None and not path.is_absolute() and not path.exists() and (base_dir / path).is_file():
@@ -156,6 +170,10 @@ def apply_settings(cfg: RunConfig, data: dict[str, Any], source: str, base_dir: 
 def validate(cfg: RunConfig) -> None:
     if not cfg.task:
         raise LengthgenError("no task given (use --task, --benchmark or a config file)")
+    # a RunConfig already passed the trust check where it was read; a worker
+    # process re-imports the user's code here
+    ensure_model(cfg.model)
+    ensure_task(cfg.task)
     if not cfg.train_lengths or not cfg.test_lengths:
         raise LengthgenError("both training lengths and test lengths are needed (--train-lengths, --test-lengths)")
     if cfg.metric not in METRICS:
@@ -367,8 +385,10 @@ def fit_line(result: dict[str, Any]) -> str:
         f"{status} (threshold {100 * fit['threshold']:.0f}% {metric}): {100 * longest[metric]:.1f}% at the longest "
         f"training length {longest['length']}, {100 * fit['range_mean'][metric]:.1f}% over the range"
     )
-    if out:
-        text += f"; extrapolation {format_extrapolation(out['extrapolation'], fit['fitted'])} x the training range"
+    if out and fit["fitted"]:
+        text += f"; extrapolation {format_extrapolation(out['extrapolation'])} x the longest training length"
+    elif out:
+        text += "; extrapolation not measured (not fitted in range)"
     if "train_cpu" in result.get("wall_time_s", {}):
         text += f"; {result['wall_time_s']['train_cpu']:.0f} CPU-s, {result['training']['steps']} steps"
         text += " (stopped when fitted)" if result["training"].get("stopped_early") else ""

@@ -30,6 +30,9 @@ def add_parser(sub) -> None:
     p.add_argument("--pe", help="comma-separated positional encodings")
     p.add_argument("--seeds", help="seeds, e.g. 0-2 or 0,3")
     p.add_argument("--limit", type=int, help="run at most this many cells (smoke runs)")
+    p.add_argument(
+        "--trust-config", action="store_true", help="let the suite name Python code (models: [package.module:Class])"
+    )
     p.add_argument("--out", default="results/runs", help="results root; cells go to OUT/<suite>/")
     p.add_argument("--executor", default="local", choices=EXECUTORS)
     p.add_argument("--workers", type=int, help="local executor: parallel cells (default: one per core)")
@@ -97,6 +100,7 @@ def cmd_bench(args) -> int:
         pes=_csv(args.pe),
         seeds=seeds,
         limit=args.limit,
+        allow_code=args.trust_config,
     )
     if args.dry_run:
         print(dry_run_table(cells))

@@ -11,6 +11,7 @@ from lengthgen import __version__
 from lengthgen.cli import bench_cmd, info_cmd, models_cmd, rasp_cmd, run_cmd, tasks_cmd
 from lengthgen.data import add_include_path, clear_include_paths
 from lengthgen.errors import LengthgenError
+from lengthgen.plugins import load_entry_points
 from lengthgen.rasp.errors import RaspError
 
 COMMANDS = (tasks_cmd, models_cmd, run_cmd, bench_cmd, rasp_cmd, info_cmd)
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         clear_include_paths()
         for folder in args.include_path:
             add_include_path(folder)
+        load_entry_points()
         if not getattr(args, "func", None):
             parser.print_help()
             return 2

@@ -43,6 +43,11 @@ def add_parser(sub) -> None:
     p.add_argument("--eval-every", type=int)
     p.add_argument("--curriculum", action="store_true", default=None)
     p.add_argument(
+        "--trust-config",
+        action="store_true",
+        help="let --config name Python code (model: package.module:Class); flags may always",
+    )
+    p.add_argument(
         "--stop-when-fitted",
         action="store_true",
         default=None,
@@ -71,7 +76,7 @@ def config_from_args(args) -> RunConfig:
     cfg = RunConfig()
     if args.config:
         path = Path(args.config)
-        cfg = apply_settings(cfg, load_yaml(path), str(path), base_dir=path.parent)
+        cfg = apply_settings(cfg, load_yaml(path), str(path), base_dir=path.parent, allow_code=args.trust_config)
     flags = {
         "benchmark": args.benchmark,
         "task": args.task,
@@ -109,7 +114,7 @@ def config_from_args(args) -> RunConfig:
     training = {k: v for k, v in training.items() if v is not None}
     if training:
         flags["training"] = training
-    return apply_settings(cfg, {k: v for k, v in flags.items() if v is not None}, "command line")
+    return apply_settings(cfg, {k: v for k, v in flags.items() if v is not None}, "command line", allow_code=True)
 
 
 def cmd_run(args) -> int:

@@ -172,14 +172,33 @@ def cmd_show(args) -> int:
     return 0
 
 
+SAMPLE_CHUNK = 10_000
+SAMPLE_TOKENS = 2_000_000
+MAX_SAMPLE_LENGTH = 1_000_000
+
+
+def iter_sample_lines(task, length: int, n: int, seed: int):
+    """JSON Lines for ``n`` examples, generated in chunks so memory stays flat
+    however large ``n`` is; identical for identical arguments (the chunks
+    draw from one generator, so ``n <= SAMPLE_CHUNK`` gives the same lines as
+    one batch)."""
+    task.check_length(length)
+    if length > MAX_SAMPLE_LENGTH:
+        raise LengthgenError(f"--length {length}: at most {MAX_SAMPLE_LENGTH:,} for sampling")
+    # about SAMPLE_TOKENS tokens per chunk, whatever the length
+    chunk = max(1, min(SAMPLE_CHUNK, SAMPLE_TOKENS // max(1, length)))
+    rng = np.random.default_rng(seed)
+    remaining = n
+    while remaining > 0:
+        batch = task.sample(rng, min(chunk, remaining), length)
+        remaining -= len(batch)
+        for i in range(len(batch)):
+            x, y = batch.example(i)
+            yield json.dumps({"input": task.decode(x), "target": task.decode(y)}, separators=(", ", ": "))
+
+
 def sample_lines(task, length: int, n: int, seed: int) -> list[str]:
-    """JSON Lines for ``n`` examples; identical for identical arguments."""
-    batch = task.sample(np.random.default_rng(seed), n, length)
-    lines = []
-    for i in range(len(batch)):
-        x, y = batch.example(i)
-        lines.append(json.dumps({"input": task.decode(x), "target": task.decode(y)}, separators=(", ", ": ")))
-    return lines
+    return list(iter_sample_lines(task, length, n, seed))
 
 
 def cmd_sample(args) -> int:
@@ -189,7 +208,7 @@ def cmd_sample(args) -> int:
         raise LengthgenError(f"--seed must be >= 0, got {args.seed}")
     task = make_task(args.name, **parse_params(args.param))
     out = sys.stdout
-    for line in sample_lines(task, args.length, args.n, args.seed):
+    for line in iter_sample_lines(task, args.length, args.n, args.seed):
         out.write(line + "\n")
     out.flush()
     return 0

@@ -27,10 +27,17 @@ class ModelSpec:
     cls: type[SequenceModel]
     description: str
     fixed: dict[str, Any] = field(default_factory=dict)
+    signature_of: type | None = None  # a wrapped user module: its own constructor defines the options
 
     def options(self) -> dict[str, Any]:
         """Constructor options a user may set, with their defaults."""
         out: dict[str, Any] = {}
+        if self.signature_of is not None:
+            for name, param in inspect.signature(self.signature_of.__init__).parameters.items():
+                if name in ("self", "vocab_size") or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+                    continue
+                out[name] = None if param.default is param.empty else param.default
+            return out
         for klass in self.cls.__mro__:
             if not (isinstance(klass, type) and issubclass(klass, SequenceModel)) or klass is SequenceModel:
                 continue
@@ -114,4 +121,13 @@ def build_model(name: str, vocab_size: int, **options: Any) -> SequenceModel:
     return spec.cls(vocab_size, **resolved, **spec.fixed)
 
 
-__all__ = ["MODELS", "KVCache", "ModelOutput", "ModelSpec", "SequenceModel", "build_model", "resolve_model_options"]
+__all__ = [
+    "MODELS",
+    "KVCache",
+    "ModelOutput",
+    "ModelSpec",
+    "SequenceModel",
+    "build_model",
+    "register_model",
+    "resolve_model_options",
+]

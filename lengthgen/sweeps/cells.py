@@ -14,6 +14,7 @@ from lengthgen.config import check_keys
 from lengthgen.errors import LengthgenError
 from lengthgen.experiment import RunConfig, apply_settings, validate
 from lengthgen.models import MODELS, build_model
+from lengthgen.plugins import ensure_model
 from lengthgen.registry import close_matches_hint
 from lengthgen.suites import Suite
 from lengthgen.tasks import make_task
@@ -113,12 +114,17 @@ def expand(
     pes: list[str] | None = None,
     seeds: list[int] | None = None,
     limit: int | None = None,
+    allow_code: bool = False,
 ) -> list[Cell]:
     """All cells of ``suite`` after filters, in a stable order."""
     settings = suite.settings
     source = suite.source
     model_names = _as_list(settings.get("models"), source, "models") or ["transformer"]
     for name in model_names:
+        try:
+            ensure_model(name, allow_code)
+        except LengthgenError as exc:
+            raise LengthgenError(f"{source}: {exc}") from None
         MODELS.get(name)
     pe_list = _as_list(settings.get("pe"), source, "pe")
     seed_list = seeds_of(settings.get("seeds"), source)
@@ -169,7 +175,7 @@ def expand(
                             data["eval_examples"] = evaluation["examples"]
                         if "batch_size" in evaluation:
                             data["eval_batch_size"] = evaluation["batch_size"]
-                        cfg = apply_settings(cfg, data, source)
+                        cfg = apply_settings(cfg, data, source, allow_code=allow_code)
                         cfg.benchmark = bench.name
                         cfg.variant = ",".join(f"{k}={v}" for k, v in variant)
                         validate(cfg)

@@ -14,6 +14,30 @@ from lengthgen.tasks import (  # noqa: F401  (imported for registration)
     regular,
     symbolic,
 )
-from lengthgen.tasks.base import EOS, PAD, SEP, SPECIALS, TASKS, Batch, Param, Task, concat_batches, make_task
+from lengthgen.tasks.base import (
+    EOS,
+    PAD,
+    SEP,
+    SPECIALS,
+    TASKS,
+    Batch,
+    Param,
+    Task,
+    concat_batches,
+    make_task,
+    register_task,
+)
 
-__all__ = ["EOS", "PAD", "SEP", "SPECIALS", "TASKS", "Batch", "Param", "Task", "concat_batches", "make_task"]
+__all__ = [
+    "EOS",
+    "PAD",
+    "SEP",
+    "SPECIALS",
+    "TASKS",
+    "Batch",
+    "Param",
+    "Task",
+    "concat_batches",
+    "make_task",
+    "register_task",
+]

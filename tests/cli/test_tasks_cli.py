@@ -112,3 +112,37 @@ def test_baselines_command(capsys):
 def test_baselines_bad_input(capsys, bad):
     code, _, err = run(capsys, "tasks", "baselines", "parity", *bad)
     assert code == 2 and err.count("\n") == 1
+
+
+def test_sample_streams_with_flat_memory():
+    """Memory of `tasks sample` must not grow with --n (it streams chunks)."""
+    import tracemalloc
+
+    from lengthgen.cli.tasks_cmd import SAMPLE_CHUNK, iter_sample_lines
+
+    task = make_task("copy-repeat")
+
+    def peak(n):
+        tracemalloc.start()
+        count = sum(1 for _ in iter_sample_lines(task, 8, n, 0))
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert count == n
+        return top
+
+    small, large = peak(SAMPLE_CHUNK), peak(5 * SAMPLE_CHUNK)
+    assert large < 1.5 * small
+
+
+def test_sample_chunks_are_one_stream():
+    from lengthgen.cli import tasks_cmd
+
+    task = make_task("sort")
+    whole = tasks_cmd.sample_lines(task, 5, 30, 3)
+    original = tasks_cmd.SAMPLE_CHUNK
+    try:
+        tasks_cmd.SAMPLE_CHUNK = 7
+        chunked = tasks_cmd.sample_lines(task, 5, 30, 3)
+    finally:
+        tasks_cmd.SAMPLE_CHUNK = original
+    assert len(chunked) == 30 and chunked[:7] == whole[:7]  # the first chunk is the same draw
