@@ -4,13 +4,15 @@ user errors into one-line messages with exit code 2."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 import traceback
 
 from lengthgen import __version__
 from lengthgen.cli import bench_cmd, info_cmd, models_cmd, rasp_cmd, run_cmd, tasks_cmd
 from lengthgen.data import add_include_path, clear_include_paths
-from lengthgen.errors import LengthgenError
+from lengthgen.errors import Interrupted, LengthgenError
 from lengthgen.plugins import load_entry_points
 from lengthgen.rasp.errors import RaspError
 
@@ -41,9 +43,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM anywhere outside training (which checkpoints first) stops as
+    cleanly as Ctrl-C: temporaries are cleaned, the exit code is 143."""
+
+    def handler(signum, _frame):
+        raise Interrupted(signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
+    _stop_on_sigterm()
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -63,9 +77,11 @@ def main(argv: list[str] | None = None) -> int:
             # the caret excerpt goes under the one-line message
             print("\n".join(exc.excerpt().splitlines()[1:]), file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("lengthgen: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        signum = getattr(exc, "signum", signal.SIGINT)
+        name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else str(signum)
+        print(f"lengthgen: interrupted ({name}); checkpoints are saved, rerun the command to resume", file=sys.stderr)
+        return 128 + int(signum)
     except BrokenPipeError:
         # `lengthgen tasks sample ... | head` closes stdout early; not an error.
         sys.stderr.close()

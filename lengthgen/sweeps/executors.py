@@ -9,8 +9,11 @@ Optional backends are imported lazily.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lengthgen.errors import LengthgenError
+from lengthgen.errors import Interrupted, LengthgenError
 from lengthgen.experiment import RunConfig
 from lengthgen.sweeps.cells import Cell
 
@@ -59,6 +62,23 @@ def run_cell(cfg: RunConfig, threads: int | None = None) -> Outcome:
 OnDone = Callable[[Cell, Outcome], None]
 
 
+def _forward_sigterm(pool: ProcessPoolExecutor) -> Callable[[], None]:
+    """While the pool runs, a SIGTERM to this process (``timeout``, ``kill``)
+    is passed on to the workers, which checkpoint and stop, then stops the
+    sweep.  Returns the function restoring the previous handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum, _frame):
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(ProcessLookupError, OSError):
+                os.kill(process.pid, signal.SIGTERM)
+        raise Interrupted(signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 class LocalExecutor:
     """A process pool sized to the machine, torch threads split among workers."""
 
@@ -82,6 +102,7 @@ class LocalExecutor:
         ctx = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
         pending = {pool.submit(run_cell, cell.config, threads): cell for cell in cells}
+        restore = _forward_sigterm(pool)
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -97,7 +118,9 @@ class LocalExecutor:
                 future.cancel()
             raise
         finally:
+            # workers finish their step and checkpoint before they exit
             pool.shutdown(wait=True, cancel_futures=True)
+            restore()
 
 
 class _SubmititCell:

@@ -16,7 +16,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lengthgen.diagnostics.rank import RankTracker
-from lengthgen.errors import LengthgenError
+from lengthgen.errors import Interrupted, LengthgenError
 from lengthgen.evaluation.evaluate import check_fits, sequence_length, teacher_forced_exact
 from lengthgen.evaluation.thresholds import FIT_THRESHOLD
 from lengthgen.models.base import SequenceModel
@@ -24,6 +24,8 @@ from lengthgen.tasks.base import Task
 from lengthgen.training.checkpoint import load_checkpoint, save_checkpoint
 from lengthgen.training.data import sample_mixed_lengths, to_lm_batch
 from lengthgen.training.schedule import warmup_cosine
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass
@@ -263,20 +265,22 @@ class Trainer:
 
     # --- the loop ------------------------------------------------------------
     def run(self) -> TrainState:
-        """Train to ``cfg.steps``.  Ctrl-C (SIGINT) finishes the current step,
-        writes a checkpoint, then raises KeyboardInterrupt; rerunning resumes."""
-        interrupted: list[bool] = []
-        previous = None
+        """Train to ``cfg.steps``.  SIGINT (Ctrl-C) or SIGTERM (preemption,
+        ``timeout``) finishes the current step, writes a checkpoint, then
+        raises :class:`Interrupted`; rerunning resumes."""
+        interrupted: list[int] = []
+        previous = {}
         if threading.current_thread() is threading.main_thread():
-            previous = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
+            for sig in STOP_SIGNALS:
+                previous[sig] = signal.signal(sig, lambda signum, _frame: interrupted.append(signum))
         try:
             self._loop(interrupted)
         finally:
-            if previous is not None:
-                signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         return self.state
 
-    def _loop(self, interrupted: list[bool]) -> None:
+    def _loop(self, interrupted: list[int]) -> None:
         self.model.to(self.device).train()
         bar = tqdm(
             total=self.cfg.steps,
@@ -314,7 +318,7 @@ class Trainer:
                     self.save()
                 if interrupted:
                     self.save()
-                    raise KeyboardInterrupt
+                    raise Interrupted(interrupted[0])
         finally:
             bar.close()
 

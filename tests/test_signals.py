@@ -1,0 +1,68 @@
+"""SIGTERM (Slurm preemption, `timeout`, container stop) stops as cleanly as
+Ctrl-C: the current step finishes, a checkpoint is written, the exit code is
+143, and rerunning resumes.  The tests wait on events (a checkpoint
+appearing), never on fixed sleeps."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow  # real processes and signals: about a minute; run in .ci/run after the fast suite
+
+ROOT = Path(__file__).resolve().parents[1]
+LONG = ["--steps", "100000", "--eval-every", "50", "--batch-size", "4", "--eval-examples", "4"]
+TINY_MODEL = ["--model-opt", "d_model=16", "--model-opt", "n_heads=2", "--model-opt", "n_layers=1"]
+
+
+def wait_for(predicate, proc, seconds=120):
+    deadline = time.time() + seconds
+    while time.time() < deadline and proc.poll() is None:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_run_stops_cleanly_on_sigterm_and_resumes(tmp_path):
+    out = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "lengthgen", "run", "--benchmark", "count", "--out", str(out), "--name", "r", *LONG]
+    proc = subprocess.Popen(cmd + TINY_MODEL, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # the trainer checkpoints every 250 steps: once one exists it is mid-training
+    assert wait_for(lambda: (out / "r.ckpt.pt").exists(), proc), proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "SIGTERM" in err and "Traceback" not in err
+    assert (out / "r.ckpt.pt").exists() and not list(out.glob(".*tmp"))
+    # the rerun picks the checkpoint up; stop it once it has written a newer one
+    stamp = (out / "r.ckpt.pt").stat().st_mtime_ns
+    proc = subprocess.Popen(cmd + TINY_MODEL, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert wait_for(lambda: (out / "r.ckpt.pt").stat().st_mtime_ns != stamp, proc)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert "resumed r from step" in err
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_bench_forwards_sigterm_to_its_workers(tmp_path, workers):
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(
+        f"name: sig\nbenchmarks: [{ROOT / 'tasks' / 'count.yaml'}, {ROOT / 'tasks' / 'sort.yaml'}]\n"
+        "models: [transformer]\npe: [none]\nseeds: 1\n"
+        "training: {steps: 100000, batch_size: 4, eval_every: 50, checkpoint_every: 50, eval_examples: 4}\n"
+        "model_config: {transformer: {d_model: 16, n_heads: 2, n_layers: 1}}\nevaluation: {examples: 4}\n"
+    )
+    out = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "lengthgen", "bench", "--suite", str(suite), "--out", str(out), "--workers", workers]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    want = int(workers)
+    assert wait_for(lambda: len(list((out / "sig").glob("*.ckpt.pt"))) >= want, proc), proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert len(list((out / "sig").glob("*.ckpt.pt"))) >= want and not list((out / "sig").glob("*.json"))
