@@ -178,8 +178,8 @@ def validate(cfg: RunConfig) -> None:
         raise LengthgenError("both training lengths and test lengths are needed (--train-lengths, --test-lengths)")
     if cfg.metric not in METRICS:
         raise LengthgenError(f"metric must be one of {', '.join(METRICS)}, got {cfg.metric!r}")
-    if cfg.seed < 0:
-        raise LengthgenError(f"seed must be >= 0, got {cfg.seed}")
+    if not 0 <= cfg.seed < 2**63:
+        raise LengthgenError(f"seed must be in 0..2^63-1, got {cfg.seed}")
     if cfg.eval_examples < 1 or cfg.eval_batch_size < 1:
         raise LengthgenError("eval_examples and eval_batch_size must be >= 1")
     task = make_task(cfg.task, **cfg.params)

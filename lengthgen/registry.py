@@ -52,8 +52,9 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            hint = close_matches_hint(name, list(self._entries))
-            raise LengthgenError(f"unknown {self.kind} {name!r}{hint}") from None
+            shown = repr(name) if len(repr(name)) <= 80 else repr(name)[:77] + "..."
+            hint = close_matches_hint(str(name)[:100], list(self._entries))
+            raise LengthgenError(f"unknown {self.kind} {shown}{hint}") from None
 
     def names(self, pattern: str = "*") -> list[str]:
         return sorted(n for n in self._entries if fnmatch.fnmatch(n, pattern))

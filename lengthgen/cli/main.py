@@ -16,6 +16,7 @@ from lengthgen.errors import Interrupted, LengthgenError
 from lengthgen.plugins import load_entry_points
 from lengthgen.rasp.errors import RaspError
 
+MAX_ERROR_CHARS = 1000
 COMMANDS = (tasks_cmd, models_cmd, run_cmd, bench_cmd, rasp_cmd, info_cmd)
 
 
@@ -72,7 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     except LengthgenError as exc:
         if debug:
             traceback.print_exc()
-        print(f"lengthgen: error: {exc}", file=sys.stderr)
+        message = " ".join(str(exc).split("\n")[:1]) if not isinstance(exc, RaspError) else str(exc)
+        if len(message) > MAX_ERROR_CHARS:  # a value copied into a message must not flood the terminal
+            message = message[: MAX_ERROR_CHARS - 20] + " ... (truncated)"
+        print(f"lengthgen: error: {message}", file=sys.stderr)
         if isinstance(exc, RaspError) and exc.line:
             # the caret excerpt goes under the one-line message
             print("\n".join(exc.excerpt().splitlines()[1:]), file=sys.stderr)
@@ -82,10 +86,22 @@ def main(argv: list[str] | None = None) -> int:
         name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else str(signum)
         print(f"lengthgen: interrupted ({name}); checkpoints are saved, rerun the command to resume", file=sys.stderr)
         return 128 + int(signum)
+    except (MemoryError, RecursionError) as exc:
+        if debug:
+            traceback.print_exc()
+        what = "out of memory" if isinstance(exc, MemoryError) else "input nested too deeply"
+        print(f"lengthgen: error: {what}; reduce the sizes involved (--debug shows where)", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         # `lengthgen tasks sample ... | head` closes stdout early; not an error.
         sys.stderr.close()
         return 0
+    except OSError as exc:
+        if debug:
+            traceback.print_exc()
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        print(f"lengthgen: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

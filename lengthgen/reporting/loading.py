@@ -12,6 +12,9 @@ from typing import Any
 from lengthgen.errors import LengthgenError
 
 ROW_FIELDS = {"length": int, "in_train_range": bool, "exact": (int, float), "token": (int, float)}
+MAX_RESULT_BYTES = 64 << 20  # a result with a long rank curve is a few MB
+MAX_ROWS = 10_000
+OPTIONAL_STRINGS = ("benchmark", "variant", "metric", "name")
 
 
 def _valid_row(row: Any) -> bool:
@@ -21,11 +24,19 @@ def _valid_row(row: Any) -> bool:
         value = row.get(key)
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             return False
+    if not 1 <= row["length"] <= 10**9:
+        return False
+    for key in ("test", "heldout"):
+        if key in row and not isinstance(row[key], bool):
+            return False
+    if "n" in row and (not isinstance(row["n"], int) or isinstance(row["n"], bool) or row["n"] < 0):
+        return False
     return all(math.isfinite(row[k]) and 0.0 <= row[k] <= 1.0 for k in ("exact", "token"))
 
 
 def check_result(data: Any) -> str | None:
-    """Why ``data`` is not a usable result, or None when it is."""
+    """Why ``data`` is not a usable result, or None when it is.  Checks
+    everything the readers use, so one bad file cannot break a report."""
     if not isinstance(data, dict):
         return "not a JSON object"
     for key in ("config", "results", "seed", "model", "task"):
@@ -34,17 +45,52 @@ def check_result(data: Any) -> str | None:
     cfg = data["config"]
     if not isinstance(cfg, dict) or not isinstance(cfg.get("task"), str) or not isinstance(cfg.get("model"), str):
         return "config lacks task/model"
+    for key in OPTIONAL_STRINGS:
+        if cfg.get(key) is not None and not isinstance(cfg[key], str):
+            return f"config.{key} is not a string"
+        if key in ("metric", "name") and data.get(key) is not None and not isinstance(data[key], str):
+            return f"{key} is not a string"
+    if cfg.get("model_options") is not None and not isinstance(cfg["model_options"], dict):
+        return "config.model_options is not a mapping"
+    if not isinstance(cfg.get("train_lengths", ""), (str, int, list)):
+        return "config.train_lengths is malformed"
+    for key in ("model", "task", "training", "wall_time_s", "compute", "diagnostics"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            return f"{key} is not a mapping"
     if not isinstance(data["results"], list) or not data["results"]:
         return "no results"
+    if len(data["results"]) > MAX_ROWS:
+        return f"more than {MAX_ROWS} result rows"
     if not all(_valid_row(r) for r in data["results"]):
         return "a results row is malformed"
     if not isinstance(data["seed"], int) or isinstance(data["seed"], bool):
         return "seed is not an integer"
+    schema = data.get("schema", 1)
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema > KNOWN_SCHEMA:
+        return f"unknown result schema {schema!r} (this lengthgen reads up to {KNOWN_SCHEMA}; upgrade it)"
     return None
 
 
+KNOWN_SCHEMA = 2
+
+
+def read_result(path: Path) -> Any:
+    """Parse one result file, refusing what cannot be a result before reading
+    it whole (a FIFO, a device such as /dev/zero, a 2 GB file)."""
+    if not path.is_file():
+        raise ValueError("not a regular file")
+    if path.stat().st_size > MAX_RESULT_BYTES:
+        raise ValueError(f"larger than {MAX_RESULT_BYTES >> 20} MiB")
+    with open(path, "rb") as fh:
+        raw = fh.read(MAX_RESULT_BYTES + 1)
+    if len(raw) > MAX_RESULT_BYTES:
+        raise ValueError(f"larger than {MAX_RESULT_BYTES >> 20} MiB")
+    return json.loads(raw.decode("utf-8"))
+
+
 def load_results(folder: str | Path, warn: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
-    """Every usable ``*.json`` result under ``folder`` (recursively), sorted by path."""
+    """Every usable ``*.json`` result under ``folder`` (recursively), sorted by
+    path; a bad file is skipped with a warning that names it."""
     warn = warn or (lambda m: print(f"lengthgen: warning: {m}", file=sys.stderr))
     folder = Path(folder)
     if not folder.exists():
@@ -53,9 +99,10 @@ def load_results(folder: str | Path, warn: Callable[[str], None] | None = None) 
     results = []
     for path in files:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            warn(f"skipping {path}: unreadable JSON ({type(exc).__name__})")
+            data = read_result(path)
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            reason = str(exc) if isinstance(exc, ValueError) and "JSON" not in type(exc).__name__ else ""
+            warn(f"skipping {path}: unreadable ({reason or type(exc).__name__})")
             continue
         problem = check_result(data)
         if problem:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,10 +192,17 @@ def plot_results(
     for result in results:
         for fmt in formats:
             name = safe_stem(result.get("name", "run"))
-            for drawn in (
-                plot_rank_growth(result, out_dir / f"rank-{name}.{fmt}"),
-                plot_representation_rank(result, out_dir / f"representation-{name}.{fmt}"),
-            ):
+            for draw, stem in ((plot_rank_growth, "rank"), (plot_representation_rank, "representation")):
+                try:
+                    drawn = draw(result, out_dir / f"{stem}-{name}.{fmt}")
+                except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+                    plt.close("all")
+                    print(
+                        f"lengthgen: warning: skipping the {stem} plot of {result.get('_path', name)}: "
+                        f"malformed diagnostics ({type(exc).__name__})",
+                        file=sys.stderr,
+                    )
+                    continue
                 if drawn is not None:
                     written.append(drawn)
     return written

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from lengthgen.config import parse_lengths
+from lengthgen.config import max_length_of
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.baselines import baselines_for_result_row, best_baseline
 from lengthgen.evaluation.outcomes import at_multiple, beyond_rows, extrapolation, fit_block, retention
@@ -18,12 +18,11 @@ METRICS = ("exact", "token")
 
 
 def train_max(result: dict[str, Any]) -> int:
-    lengths = result["config"].get("train_lengths")
-    try:
-        return max(parse_lengths(lengths))
-    except (LengthgenError, TypeError, ValueError):
-        inside = [r["length"] for r in result["results"] if r["in_train_range"]]
-        return max(inside) if inside else min(r["length"] for r in result["results"]) - 1
+    top = max_length_of(result["config"].get("train_lengths"))
+    if top:
+        return top
+    inside = [r["length"] for r in result["results"] if r["in_train_range"]]
+    return max(inside) if inside else max(1, min(r["length"] for r in result["results"]) - 1)
 
 
 def declared_metric(result: dict[str, Any]) -> str:

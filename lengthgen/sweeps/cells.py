@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import fnmatch
 import itertools
-import json
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from lengthgen.experiment import RunConfig, apply_settings, validate
 from lengthgen.models import MODELS, build_model
 from lengthgen.plugins import ensure_model
 from lengthgen.registry import close_matches_hint
+from lengthgen.reporting.loading import read_result
 from lengthgen.suites import Suite
 from lengthgen.tasks import make_task
 from lengthgen.training.loop import TrainConfig
@@ -195,8 +195,8 @@ def is_complete(cell: Cell) -> bool:
     """A result file counts only if it parses, is whole and belongs to this cell."""
     path = cell.result_path()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = read_result(path)
+    except (OSError, ValueError, RecursionError):
         return False
     return (
         isinstance(data, dict)

@@ -9,6 +9,7 @@ follow in the order of :attr:`Task.tokens`.
 from __future__ import annotations
 
 import inspect
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -114,6 +115,9 @@ def concat_batches(batches: Sequence[Batch]) -> Batch:
     )
 
 
+MAX_INT_PARAM = 1_000_000
+
+
 @dataclass(frozen=True)
 class Param:
     """A task parameter: default value, help text and optional allowed values."""
@@ -152,6 +156,9 @@ def _coerce(name: str, value: Any, param: Param) -> Any:
         raise LengthgenError(f"parameter {name!r} must be one of {', '.join(map(str, param.choices))}; got {value!r}")
     if param.minimum is not None and value < param.minimum:
         raise LengthgenError(f"parameter {name!r} must be >= {param.minimum}, got {value!r}")
+    if kind in (int, float) and not math.isfinite(value) or kind is int and abs(value) > MAX_INT_PARAM:
+        # vocabularies and template banks grow with these: refuse before allocating
+        raise LengthgenError(f"parameter {name!r} must be a finite number up to {MAX_INT_PARAM:,}, got {value!r}")
     return value
 
 

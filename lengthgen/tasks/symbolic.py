@@ -177,7 +177,7 @@ TEMPLATE_PARAMS = {
     **SYMBOL_PARAMS,
     "num_templates": Param(4, "number of templates per length", minimum=1),
     "wildcards": Param(3, "number of distinct wildcards a template draws from", minimum=1),
-    "template_seed": Param(0, "seed of the fixed template set"),
+    "template_seed": Param(0, "seed of the fixed template set", minimum=0),
 }
 
 

@@ -1,0 +1,122 @@
+"""Hostile inputs: every bad file or value gives a one-line error (exit 2) or
+a warning naming the skipped file, in bounded time and memory."""
+
+import json
+import os
+import time
+
+import pytest
+
+from lengthgen.cli.main import main
+from tests.reporting.test_leaderboard import make_result
+
+
+def run(capsys, *argv):
+    start = time.perf_counter()
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert time.perf_counter() - start < 60
+    return code, out, err
+
+
+def alias_bomb(levels=9, width=10):
+    lines = [f"a0: &a0 [{', '.join(['x'] * width)}]"]
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * width)}]")
+    return "\n".join(lines) + f"\nmodel: *a{levels - 1}\n"
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        (alias_bomb(), "alias bomb"),
+        (alias_bomb(levels=3, width=120), "aliases"),
+        ("model: lstm\nseed: 1\nmodel: transformer\n", "duplicate key 'model'"),
+        ("seed: " + "[" * 5000 + "]" * 5000 + "\n", "YAML"),
+        ("benchmark: count\nmodel: " + "x" * 100_000 + "\n", "unknown model"),
+    ],
+    ids=["alias-bomb", "many-aliases", "duplicate-key", "deep-nesting", "huge-value"],
+)
+@pytest.mark.parametrize("command", ["run", "bench"])
+def test_hostile_yaml(capsys, tmp_path, text, fragment, command):
+    path = tmp_path / "x.yaml"
+    if command == "bench":
+        text = "benchmarks: [count]\n" + text.replace("model:", "models:", 1).replace("seed:", "seeds:")
+    path.write_text(text)
+    argv = ["run", "--config", path] if command == "run" else ["bench", "--suite", path, "--dry-run"]
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1 and len(err) < 600, err[:300]
+    if command == "run":
+        assert fragment in err
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo", "folder"])
+def test_config_that_is_not_a_regular_file(capsys, tmp_path, special):
+    if special == "fifo":
+        path = tmp_path / "x.yaml"
+        os.mkfifo(path)
+    elif special == "folder":
+        path = tmp_path
+    else:
+        path = special
+    code, _, err = run(capsys, "run", "--config", path)
+    assert code == 2 and "regular file" in err
+
+
+POISON = {
+    "deep.json": "[" * 100_000 + "]" * 100_000,
+    "zero-length.json": make_result("count", "m", 0, {0: 1.0, 12: 0.5}),
+    "no-in-range.json": make_result("count", "m", 1, {12: 0.5, 20: 0.1}),
+    "huge-range.json": make_result("count", "m", 2, {10: 1.0, 12: 0.5}, train="1-99999999999"),
+    "list-name.json": make_result("count", "m", 3, {10: 1.0}) | {"name": ["a"]},
+    "list-benchmark.json": {
+        **make_result("count", "m", 4, {10: 1.0}),
+        "config": {"task": "count", "model": "m", "benchmark": ["x"]},
+    },
+    "bad-rank-curve.json": make_result("count", "m", 5, {10: 1.0, 12: 0.5}) | {"diagnostics": {"rank_curve": [{}]}},
+    "future-schema.json": make_result("count", "m", 6, {10: 1.0}) | {"schema": 999},
+    "evil-name.json": make_result("count", "m", 7, {10: 1.0}) | {"name": "../../../escaped"},
+}
+
+
+@pytest.fixture
+def poisoned(tmp_path):
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    (folder / "good.json").write_text(json.dumps(make_result("count", "transformer", 0, {10: 1.0, 15: 0.9})))
+    for name, data in POISON.items():
+        (folder / name).write_text(data if isinstance(data, str) else json.dumps(data))
+    os.symlink("/dev/zero", folder / "zero.json")
+    os.mkfifo(folder / "fifo.json")
+    return folder
+
+
+@pytest.mark.parametrize("command", ["leaderboard", "conjecture", "plot"])
+def test_poisoned_result_files_are_skipped(capsys, poisoned, tmp_path, command):
+    if command == "plot":
+        pytest.importorskip("matplotlib")
+    argv = [command, poisoned] + (["--out", tmp_path / "plots"] if command == "plot" else [])
+    argv += ["--model", "m", "--bootstrap", "50", "--permutations", "50"] if command == "conjecture" else []
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    for name in ("deep.json", "zero-length.json", "list-benchmark.json", "future-schema.json", "zero.json"):
+        assert f"{name}: " in err, name
+    assert "fifo.json" in err and "Traceback" not in err
+    assert not list(tmp_path.glob("escaped*")) and not (tmp_path.parent / "escaped.png").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["run", "--benchmark", "count", "--train-lengths", "1-10000000000"], "too large"),
+        (["bench", "--suite", "quick", "--seeds", "0-10000000000", "--dry-run"], "too large"),
+        (["run", "--benchmark", "count", "--seed", "99999999999999999999999"], "seed must be"),
+        (["tasks", "sample", "count", "--length", "4", "--param", "max_value=1000000000"], "up to 1,000,000"),
+        (["tasks", "sample", "symbol-template", "--length", "4", "--param", "template_seed=-1"], ">= 0"),
+        (["run", "--benchmark", "count", "--param", "max_value=nan"], "expects an integer"),
+        (["rasp", "check", "rasp/sort.rasp", "--lengths", "1-10000000000"], "too large"),
+    ],
+)
+def test_bad_values_are_one_line_errors(capsys, argv, fragment):
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and fragment in err and err.count("\n") == 1, err[:300]
