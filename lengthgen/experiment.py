@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
@@ -30,7 +31,7 @@ from lengthgen.evaluation.outcomes import fit_block, fit_lengths, format_extrapo
 from lengthgen.evaluation.thresholds import thresholds_dict
 from lengthgen.models import MODELS, build_model, resolve_model_options
 from lengthgen.plugins import ensure_model, ensure_task
-from lengthgen.results import check_name, environment, write_json_atomic
+from lengthgen.results import cell_lock, check_name, environment, write_json_atomic
 from lengthgen.suites import METRICS, load_benchmark
 from lengthgen.tasks import make_task
 from lengthgen.training.loop import TrainConfig, Trainer
@@ -223,11 +224,54 @@ def build(cfg: RunConfig):
     return task, test_task, model
 
 
-def run_experiment(cfg: RunConfig, resume: bool = True, progress: bool | None = None, log=print) -> dict[str, Any]:
+def run_experiment(
+    cfg: RunConfig, resume: bool = True, progress: bool | None = None, log=print, reuse_complete: bool = False
+) -> dict[str, Any]:
+    """Train and evaluate one run.  Two processes asking for the same run
+    (same ``out`` and name) take turns on a lock; with ``reuse_complete`` the
+    second one returns the first one's result instead of training again."""
     validate(cfg)
-    device = resolve_device(cfg.device)
     out_dir = Path(cfg.out)
     name = cfg.run_name()
+    check_output_folder(out_dir)
+    with cell_lock(out_dir, name):
+        if reuse_complete:
+            done = _complete_result(out_dir / f"{name}.json", cfg.fingerprint())
+            if done is not None:
+                return done
+        return _run_locked(cfg, name, resume, progress, log)
+
+
+def check_output_folder(out_dir: Path) -> None:
+    """Fail before training, not at the first checkpoint, when results
+    cannot be written there."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise LengthgenError(f"--out {out_dir}: exists and is not a folder")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / f".write-test-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise LengthgenError(f"--out {out_dir}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _complete_result(path: Path, fingerprint: str) -> dict[str, Any] | None:
+    from lengthgen.reporting.loading import check_result, read_result
+
+    try:
+        data = read_result(path)
+    except (OSError, ValueError, RecursionError):
+        return None
+    if check_result(data) is None and data.get("fingerprint") == fingerprint:
+        data["_path"], data["_reused"] = str(path), True
+        return data
+    return None
+
+
+def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, log) -> dict[str, Any]:
+    device = resolve_device(cfg.device)
+    out_dir = Path(cfg.out)
     result_path = out_dir / f"{name}.json"
     ckpt_path = out_dir / f"{name}.ckpt.pt"
     task, test_task, model = build(cfg)
@@ -248,6 +292,7 @@ def run_experiment(cfg: RunConfig, resume: bool = True, progress: bool | None = 
         checkpoint_path=ckpt_path,
         fingerprint=fingerprint,
         progress=progress,
+        log=log,
     )
     if resume and trainer.try_resume():
         log(f"resumed {name} from step {trainer.state.step}")

@@ -120,3 +120,22 @@ def test_poisoned_result_files_are_skipped(capsys, poisoned, tmp_path, command):
 def test_bad_values_are_one_line_errors(capsys, argv, fragment):
     code, _, err = run(capsys, *argv)
     assert code == 2 and fragment in err and err.count("\n") == 1, err[:300]
+
+
+@pytest.mark.parametrize("target", ["file", "/proc/lengthgen-nope"])
+def test_bad_output_path_fails_before_training(capsys, tmp_path, target):
+    out = tmp_path / "a-file" if target == "file" else target
+    if target == "file":
+        out.write_text("x")
+    code, _, err = run(capsys, "run", "--benchmark", "count", "--steps", "100000", "--out", out)
+    assert code == 2 and "--out" in err and err.count("\n") == 1
+
+
+def test_run_logs_one_line_per_evaluation_without_a_tty(capsys, tmp_path):
+    code, _, err = run(
+        capsys, "run", "--benchmark", "parity", "--steps", "4", "--eval-every", "2", "--eval-examples", "4",
+        "--batch-size", "4", "--model-opt", "d_model=16", "--model-opt", "n_heads=2", "--out", tmp_path,
+    )  # fmt: skip
+    assert code == 0
+    lines = [line for line in err.splitlines() if line.startswith("step ")]
+    assert [line.split()[1] for line in lines] == ["2/4", "4/4"] and "in-range exact" in lines[0]

@@ -182,6 +182,11 @@ def expand(
                         cfg.name = cfg.fingerprint()[:16]
                         resolved_pe = cfg.model_options.get("pe") if takes_pe else None
                         cells.append(Cell(bench.name, model, resolved_pe, seed, cfg))
+    # a vary list that repeats a value gives the same configuration twice: one cell
+    unique: dict[str, Cell] = {}
+    for cell in cells:
+        unique.setdefault(cell.key, cell)
+    cells = list(unique.values())
     if limit is not None:
         if limit < 1:
             raise LengthgenError(f"--limit must be >= 1, got {limit}")

@@ -45,13 +45,14 @@ def run_cell(cfg: RunConfig, threads: int | None = None) -> Outcome:
         torch.set_num_threads(threads)
     start = time.perf_counter()
     try:
-        result = run_experiment(cfg, resume=True, progress=False, log=lambda m: None)
+        result = run_experiment(cfg, resume=True, progress=False, log=lambda m: None, reuse_complete=True)
         ckpt = Path(cfg.out) / f"{cfg.run_name()}.ckpt.pt"
         ckpt.unlink(missing_ok=True)  # the result is final; checkpoints only serve resumption
         beyond = [r for r in result["results"] if not r["in_train_range"]] or result["results"]
         key = "exact" if cfg.metric == "exact" else "token"
         score = sum(r[key] for r in beyond) / len(beyond)
-        return Outcome(True, time.perf_counter() - start, {"score": score, "metric": key})
+        summary = {"score": score, "metric": key, "reused": bool(result.get("_reused"))}
+        return Outcome(True, time.perf_counter() - start, summary)
     except BaseException as exc:  # a failing cell must not take the sweep down
         if isinstance(exc, KeyboardInterrupt):
             raise

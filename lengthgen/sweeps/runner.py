@@ -61,7 +61,9 @@ def run_sweep(
             report.skipped += 1
         else:
             if not resume:
+                # rerun from scratch: neither a checkpoint nor the old result may be reused
                 Path(cell.config.out, f"{cell.key}.ckpt.pt").unlink(missing_ok=True)
+                cell.result_path().unlink(missing_ok=True)
             todo.append(cell)
     if report.skipped:
         log(f"{report.skipped} of {len(cells)} cells already complete; running {len(todo)}")
@@ -80,7 +82,8 @@ def run_sweep(
         if outcome.ok:
             report.done.append(cell.key)
             s = outcome.summary
-            line = f"[{finished}/{len(cells)}] done   {cell.label}  {s['metric']} beyond training: {100 * s['score']:.1f}%  ({outcome.seconds:.0f}s)"
+            how = "reused " if s.get("reused") else "done   "  # another process finished it meanwhile
+            line = f"[{finished}/{len(cells)}] {how}{cell.label}  {s['metric']} beyond training: {100 * s['score']:.1f}%  ({outcome.seconds:.0f}s)"
         else:
             report.failed.append((cell.label, outcome.error))
             line = f"[{finished}/{len(cells)}] FAILED {cell.label}: {outcome.error.splitlines()[-1] if outcome.error else '?'}"

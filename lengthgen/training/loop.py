@@ -122,6 +122,7 @@ class Trainer:
         checkpoint_path: str | Path | None = None,
         fingerprint: str = "",
         progress: bool | None = None,
+        log=None,
     ):
         cfg.validate()
         self.model, self.task, self.cfg, self.seed, self.device = model, task, cfg, seed, device
@@ -131,6 +132,7 @@ class Trainer:
         self.checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
         self.fingerprint = fingerprint
         self.progress = progress
+        self.log = log  # one line per evaluation when there is no progress bar (a log file, a batch job)
         self.optimizer = build_optimizer(model, cfg)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: warmup_cosine(s, cfg.warmup, cfg.steps, cfg.min_lr_ratio)
@@ -307,6 +309,12 @@ class Trainer:
                     point.update(self.probe())
                     self.state.curve.append(point)
                     self.state.window = [0.0, 0.0, 0.0]
+                    if self.log is not None and bar.disable:
+                        self.log(
+                            f"step {step}/{self.cfg.steps}  loss {point['loss']:.4f}  in-range exact "
+                            f"{100 * point['train_exact']:.1f}% (at L {100 * point['train_longest_exact']:.1f}%)  "
+                            f"{self.state.train_seconds:.0f}s"
+                        )
                     fitted = min(point["train_exact"], point["train_longest_exact"]) >= FIT_THRESHOLD
                     self.state.fitted_streak = self.state.fitted_streak + 1 if fitted else 0
                     if self.cfg.stop_when_fitted and self.state.fitted_streak >= 2 and step < self.cfg.steps:

@@ -1,6 +1,7 @@
 """Cell expansion, hashing, resume and interruption of sweeps."""
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -182,3 +183,31 @@ def test_bad_vary(tiny_suite, tmp_path):
     tiny_suite.write_text(tiny_suite.read_text().replace("vary: {d_model: 16}", "vary: {d_modle: [16]}"))
     with pytest.raises(LengthgenError, match="d_modle"):
         expand(load_suite(tiny_suite), tmp_path)
+
+
+def test_two_concurrent_sweeps_train_every_cell_once(tiny_suite, tmp_path):
+    """Two `bench` processes on one folder: both exit 0, every cell has one
+    result, and each cell was trained by exactly one of them (the other
+    waited on the cell's lock and reused the result)."""
+    out = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "lengthgen", "bench", "--suite", str(tiny_suite), "--out", str(out), "--workers", "2"]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    logs = [p.communicate(timeout=600) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [e[-500:] for _, e in logs]
+    n = len(expand(load_suite(tiny_suite), out / "tiny"))
+    results = list((out / "tiny").glob("[!.]*.json"))
+    assert len(results) == n
+    trained = sum(err.count("] done ") for _, err in logs)
+    reused = sum(err.count("] reused ") for _, err in logs)
+    skipped = sum(int(m) for _, err in logs for m in re.findall(rf"^(\d+) of {n} cells already complete", err, re.M))
+    assert trained == n and trained + reused + skipped == 2 * n
+    assert not list((out / "tiny").glob(".*.tmp"))
+
+
+def test_repeated_vary_values_are_one_cell(tiny_suite):
+    tiny_suite.write_text(
+        "name: tiny\nbenchmarks: [parity, count]\nmodels: [transformer]\npe: [none, alibi]\nseeds: 2\n"
+        "training: {steps: 4, batch_size: 4}\nvary: {d_model: [16, 16]}\n"
+    )
+    cells = expand(load_suite(tiny_suite), tiny_suite.parent / "out")
+    assert len(cells) == len({c.key for c in cells}) == 8
