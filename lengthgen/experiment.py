@@ -181,8 +181,8 @@ def validate(cfg: RunConfig) -> None:
         raise LengthgenError(f"metric must be one of {', '.join(METRICS)}, got {cfg.metric!r}")
     if not 0 <= cfg.seed < 2**63:
         raise LengthgenError(f"seed must be in 0..2^63-1, got {cfg.seed}")
-    if cfg.eval_examples < 1 or cfg.eval_batch_size < 1:
-        raise LengthgenError("eval_examples and eval_batch_size must be >= 1")
+    if not 1 <= cfg.eval_examples <= 1_000_000 or not 1 <= cfg.eval_batch_size <= 100_000:
+        raise LengthgenError("eval_examples must be in 1..1,000,000 and eval_batch_size in 1..100,000")
     task = make_task(cfg.task, **cfg.params)
     test_task = make_task(cfg.task, **{**cfg.params, **cfg.test_params})
     for length in cfg.train_lengths:
@@ -209,6 +209,10 @@ def resolve_device(spec: str) -> torch.device:
         raise LengthgenError("--device cuda requested but CUDA is not available (use --device auto or cpu)")
     if device.type not in ("cpu", "cuda"):
         raise LengthgenError(f"unsupported device {spec!r} (use auto, cpu, cuda or cuda:N)")
+    if device.type == "cpu" and device.index not in (None, 0):
+        raise LengthgenError(f"unsupported device {spec!r}: the CPU is 'cpu'")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise LengthgenError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) present")
     return device
 
 
@@ -277,6 +281,16 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
     task, test_task, model = build(cfg)
     for length in cfg.test_lengths:  # fail before training, not after
         check_fits(model, sequence_length(test_task, length), 1, f"evaluation at length {length}")
+    if model.pe.bounded:
+        longest = max(
+            [sequence_length(task, n) for n in cfg.train_lengths[-1:]]
+            + [sequence_length(test_task, n) for n in cfg.test_lengths[-1:]]
+        )
+        if longest > model.pe.max_positions:
+            raise LengthgenError(
+                f"sequences of up to {longest} tokens need max_positions >= {longest} for '{model.pe.kind}' "
+                f"encodings (got {model.pe.max_positions}); raise --model-opt max_positions"
+            )
     model.to(device)
     fingerprint = cfg.fingerprint()
     longer = [n for n in cfg.test_lengths if n > max(cfg.train_lengths)]

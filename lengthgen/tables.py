@@ -21,4 +21,7 @@ def render_table(headers: list[str], rows: list[list], fmt: str = "github") -> s
         writer.writerow(headers)
         writer.writerows(rows)
         return buf.getvalue().rstrip("\n")
+    if fmt == "github":
+        # a '|' or a line break inside a name would break the markdown table
+        rows = [[str(c).replace("|", "\\|").replace("\n", " ").replace("\r", " ") for c in row] for row in rows]
     return tabulate(rows, headers=headers, tablefmt="latex_booktabs" if fmt == "latex" else fmt, disable_numparse=True)

@@ -139,3 +139,55 @@ def test_run_logs_one_line_per_evaluation_without_a_tty(capsys, tmp_path):
     assert code == 0
     lines = [line for line in err.splitlines() if line.startswith("step ")]
     assert [line.split()[1] for line in lines] == ["2/4", "4/4"] and "in-range exact" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["--model-opt", "d_ff=2.5"], "positive integer"),
+        (["--model-opt", "d_model=1048576"], "<= 16,384"),
+        (["--pe", "randomized", "--model-opt", "max_positions=8", "--train-lengths", "10"], "max_positions >="),
+        (["--pe", "learned", "--model-opt", "max_positions=30"], "max_positions >="),
+        (["--device", "cpu:99"], "unsupported device"),
+        (["--lr", "nan"], "finite"),
+        (["--eval-examples", "100000000"], "eval_examples"),
+    ],
+)
+def test_bad_run_values_fail_before_training(capsys, tmp_path, argv, fragment):
+    code, _, err = run(capsys, "run", "--benchmark", "count", "--steps", "100000", "--out", tmp_path, *argv)
+    assert code == 2 and fragment in err and err.count("\n") == 1, err[:300]
+
+
+def test_checkpoint_with_the_right_fingerprint_but_wrong_shapes(capsys, tmp_path):
+    import torch
+
+    args = [
+        "run",
+        "--benchmark",
+        "count",
+        "--steps",
+        "2",
+        "--eval-every",
+        "1",
+        "--eval-examples",
+        "2",
+        "--out",
+        tmp_path,
+    ]
+    args += ["--name", "r", "--model-opt", "d_model=16", "--model-opt", "n_heads=2"]
+    assert run(capsys, *args)[0] == 0
+    ckpt = torch.load(tmp_path / "r.ckpt.pt", weights_only=True)
+    ckpt["model"] = {k: v[..., :1] if v.dim() else v for k, v in ckpt["model"].items()}
+    del ckpt["optimizer"]
+    torch.save(ckpt, tmp_path / "r.ckpt.pt")
+    code, _, err = run(capsys, *args)
+    assert code == 2 and "does not match this model or is incomplete" in err
+
+
+def test_markdown_tables_survive_pipes_in_names(tmp_path, capsys):
+    r = make_result("count", "transformer", 0, {10: 1.0, 15: 0.9})
+    r["config"]["benchmark"] = "a|b\nc"
+    (tmp_path / "r.json").write_text(json.dumps(r))
+    code, out, _ = run(capsys, "leaderboard", tmp_path)
+    row = next(line for line in out.splitlines() if "a\\|b c" in line)
+    assert code == 0 and row.count(" | ") == out.splitlines()[2].count(" | ")

@@ -119,7 +119,7 @@ def cmd_check(args) -> int:
 
 
 def cmd_score(args) -> int:
-    if args.max_length < 1 or args.n < 1:
+    if not 1 <= args.max_length <= 100_000 or not 1 <= args.n <= 1_000_000:
         raise LengthgenError("--max-length and --n must be >= 1")
     rows = score_library(verify=not args.no_verify, max_length=args.max_length, n=args.n)
     print(render_scores(rows, args.format))

@@ -71,17 +71,29 @@ register_model(ModelSpec("hyper-ut", HyperUT, "Hyper-UT: hypernetwork mixes weig
 register_model(ModelSpec("lstm", LSTMModel, "LSTM baseline"))
 
 
+# sizes that allocate memory up front: refuse what cannot fit before building
+SIZE_CAPS = {"d_model": 16_384, "d_ff": 65_536, "n_layers": 256, "n_heads": 256, "max_positions": 1 << 20}
+
+
 def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
     if key == "pe" and value not in PE_KINDS:
         hint = close_matches_hint(str(value), list(PE_KINDS))
         raise LengthgenError(f"unknown positional encoding {value!r}{hint}; choose from {', '.join(PE_KINDS)}")
     if value is None or default is None:
         if (
-            key in ("d_ff", "identity_scale")
+            key == "d_ff"
             and value is not None
-            and (not isinstance(value, (int, float)) or value <= 0)
+            and (isinstance(value, bool) or not isinstance(value, int) or value <= 0)
         ):
-            raise LengthgenError(f"model {model!r}: option {key!r} must be a positive number, got {value!r}")
+            raise LengthgenError(f"model {model!r}: option 'd_ff' must be a positive integer, got {value!r}")
+        if (
+            key == "identity_scale"
+            and value is not None
+            and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"))
+        ):
+            raise LengthgenError(f"model {model!r}: option 'identity_scale' must be a positive number, got {value!r}")
+        if key in SIZE_CAPS and isinstance(value, int) and value > SIZE_CAPS[key]:
+            raise LengthgenError(f"model {model!r}: option {key!r} must be <= {SIZE_CAPS[key]:,}, got {value}")
         return value
     kind = type(default)
     if kind is bool and not isinstance(value, bool):
@@ -92,6 +104,12 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
         raise LengthgenError(f"model {model!r}: option {key!r} expects a number, got {value!r}")
     if kind is int and key != "halting_bias" and value < 1:
         raise LengthgenError(f"model {model!r}: option {key!r} must be >= 1, got {value}")
+    if kind is int and value > SIZE_CAPS.get(key, 1_000_000):
+        raise LengthgenError(
+            f"model {model!r}: option {key!r} must be <= {SIZE_CAPS.get(key, 1_000_000):,}, got {value}"
+        )
+    if kind is float and not abs(value) < float("inf") or kind is float and value != value:
+        raise LengthgenError(f"model {model!r}: option {key!r} must be a finite number, got {value}")
     if kind is float and key in ("dropout",) and not 0.0 <= value < 1.0:
         raise LengthgenError(f"model {model!r}: option {key!r} must be in [0, 1), got {value}")
     return kind(value) if kind is float else value

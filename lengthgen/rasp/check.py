@@ -65,6 +65,9 @@ def generate(interpreter: Interpreter, codes: TokenCodes, prompt: list[str], max
     return out
 
 
+MAX_CHECK_EXAMPLES = 1_000_000
+
+
 def check_program(program: CompiledProgram, task: Task, lengths: list[int], n: int, seed: int = 0) -> CheckReport:
     """Per length: the fraction of target tokens (and the closing <eos>) the
     program predicts given the true prefix, and of whole examples it gets
@@ -72,8 +75,10 @@ def check_program(program: CompiledProgram, task: Task, lengths: list[int], n: i
     teacher-forced predictions are right, so "exact" is also the greedy
     exact-match rate.  The first failing example is kept, with the program's
     greedy output."""
-    if n < 1:
-        raise LengthgenError(f"--n must be >= 1, got {n}")
+    if not 1 <= n <= MAX_CHECK_EXAMPLES:
+        raise LengthgenError(f"--n must be in 1..{MAX_CHECK_EXAMPLES:,}, got {n}")
+    if seed < 0:
+        raise LengthgenError(f"--seed must be >= 0, got {seed}")
     codes = program.codes
     if codes.vocab != task.vocab:
         raise LengthgenError("program was compiled for another vocabulary; compile it with the task's TokenCodes")

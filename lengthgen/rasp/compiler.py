@@ -18,6 +18,9 @@ from lengthgen.rasp.lambdas import Lambda, LambdaError
 from lengthgen.registry import close_matches_hint
 
 MAX_CALL_DEPTH = 40
+# Inlining work is bounded too: 31 functions each calling the previous one
+# twice expand to 2^31 statements while staying 31 calls deep.
+MAX_INLINED_STATEMENTS = 100_000
 PRELUDE = Path(__file__).with_name("prelude.rasp")
 OPERATORS = {
     "+": "x + y",
@@ -104,6 +107,7 @@ class Compiler:
             **{name: Builtin(name) for name in BUILTINS},
         }
         self.call_depth = 0
+        self.inlined = 0
         self.output_loc = (0, 0)
         # what a function body sees: built-ins and functions, never the
         # caller's variables (lexical scope)
@@ -272,6 +276,15 @@ class Compiler:
         if self.call_depth > MAX_CALL_DEPTH:
             raise RaspError(
                 f"function calls nested deeper than {MAX_CALL_DEPTH} (recursion is not supported)", e.line, e.col
+            )
+        self.inlined += len(fn.body) + 1
+        if self.inlined > MAX_INLINED_STATEMENTS:
+            self.call_depth -= 1
+            raise RaspError(
+                f"inlining function calls expands to more than {MAX_INLINED_STATEMENTS:,} statements "
+                "(a function called many times by functions called many times?)",
+                e.line,
+                e.col,
             )
         try:
             local: dict[str, Value] = dict(self.function_scope)

@@ -24,6 +24,8 @@ from lengthgen.training.loop import TrainConfig
 # small models (measured with benchmarks/model_throughput.py on 2 cores), used
 # only for --dry-run estimates.
 ASSUMED_FLOPS_PER_THREAD = 40e9
+MAX_CELLS = 100_000
+MAX_SEEDS = 10_000
 
 
 @dataclass
@@ -77,9 +79,13 @@ def variants_of(vary: dict[str, Any], source: str) -> list[tuple[tuple[str, Any]
     if not isinstance(vary, dict):
         raise LengthgenError(f"{source}: key 'vary' expects a mapping of option -> list of values")
     keys = sorted(vary)
+    total = 1
     for key in keys:
         if not isinstance(vary[key], list) or not vary[key]:
             raise LengthgenError(f"{source}: vary.{key} expects a non-empty list of values")
+        total *= len(vary[key])
+    if total > MAX_CELLS:
+        raise LengthgenError(f"{source}: the vary grid has {total:,} combinations (at most {MAX_CELLS:,})")
     return [tuple(zip(keys, combo)) for combo in itertools.product(*(vary[k] for k in keys))]
 
 
@@ -89,6 +95,8 @@ def seeds_of(setting: Any, source: str) -> list[int]:
     if isinstance(setting, int) and not isinstance(setting, bool):
         if setting < 1:
             raise LengthgenError(f"{source}: key 'seeds' must be >= 1 (a count) or a list of seeds")
+        if setting > MAX_SEEDS:
+            raise LengthgenError(f"{source}: key 'seeds' must be at most {MAX_SEEDS:,}")
         return list(range(setting))
     if isinstance(setting, list) and all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in setting):
         return setting

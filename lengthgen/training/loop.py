@@ -58,6 +58,13 @@ class TrainConfig:
         for key in positive:
             if getattr(self, key) < 1:
                 raise LengthgenError(f"training option {key!r} must be >= 1, got {getattr(self, key)}")
+        for key in ("lr", "weight_decay", "grad_clip", "min_lr_ratio"):
+            if not math.isfinite(getattr(self, key)):
+                raise LengthgenError(f"training option {key!r} must be a finite number, got {getattr(self, key)}")
+        if self.train_examples > 10_000_000 or self.steps > 100_000_000 or self.batch_size > 1_000_000:
+            raise LengthgenError(
+                "training options out of range: train_examples <= 10,000,000, steps <= 100,000,000, batch_size <= 1,000,000"
+            )
         if not self.lr > 0 or not math.isfinite(self.lr):
             raise LengthgenError(f"training option 'lr' must be a positive number, got {self.lr}")
         for key in ("weight_decay", "grad_clip", "warmup"):
@@ -186,15 +193,21 @@ class Trainer:
         if self.checkpoint_path is None or not self.checkpoint_path.exists():
             return False
         ckpt = load_checkpoint(self.checkpoint_path)
-        if ckpt.get("fingerprint") != self.fingerprint:
+        if not isinstance(ckpt, dict) or ckpt.get("fingerprint") != self.fingerprint:
             raise LengthgenError(
                 f"{self.checkpoint_path}: checkpoint belongs to a different configuration; delete it or use another --name"
             )
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.scheduler.load_state_dict(ckpt["scheduler"])
-        self.rng.bit_generator.state = ckpt["rng"]
-        torch.set_rng_state(ckpt["torch_rng"])
+        try:
+            self.model.load_state_dict(ckpt["model"])
+            self.optimizer.load_state_dict(ckpt["optimizer"])
+            self.scheduler.load_state_dict(ckpt["scheduler"])
+            self.rng.bit_generator.state = ckpt["rng"]
+            torch.set_rng_state(ckpt["torch_rng"])
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise LengthgenError(
+                f"{self.checkpoint_path}: checkpoint does not match this model or is incomplete "
+                f"({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}); delete it to start over"
+            ) from None
         self.state = TrainState(
             step=ckpt["step"],
             curve=list(ckpt["curve"]),

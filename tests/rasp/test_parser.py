@@ -129,3 +129,21 @@ def test_token_literals_follow_the_task_vocabulary():
     assert program.stats.length == 1
     with pytest.raises(RaspError, match="did you mean: push_a"):
         compile_source('output = tokens == "push-a";', codes=TokenCodes(task.vocab))
+
+
+def test_exponential_inlining_is_refused_quickly(tmp_path):
+    """31 functions each calling the previous twice: 2^31 inlined statements
+    while only 31 calls deep; refused with a located error, in bounded time."""
+    import time
+
+    from lengthgen.rasp.compiler import compile_file
+    from lengthgen.rasp.errors import RaspError
+
+    lines = ["def f0(x) { return x + 1; }"]
+    lines += [f"def f{i}(x) {{ y = f{i - 1}(x); return f{i - 1}(y); }}" for i in range(1, 31)]
+    path = tmp_path / "bomb.rasp"
+    path.write_text("\n".join(lines + ["output = f30(tokens);"]) + "\n")
+    start = time.perf_counter()
+    with pytest.raises(RaspError, match="inlining function calls expands"):
+        compile_file(path)
+    assert time.perf_counter() - start < 60
