@@ -36,6 +36,7 @@ from lengthgen.evaluation.metrics import AccuracyCounts
 from lengthgen.evaluation.outcomes import fit_block, fit_lengths, outcome_block
 from lengthgen.evaluation.thresholds import thresholds_dict
 from lengthgen.tasks import EOS, SEP, Batch, Task, make_task
+from lengthgen.tasks.base import iter_batches
 
 Generate = Callable[[np.ndarray, int], np.ndarray]
 
@@ -80,10 +81,7 @@ def evaluate_length(
     rng = np.random.default_rng([seed, 2, length])
     counts = AccuracyCounts()
     baselines = BaselineAccumulator(task, length)
-    remaining = n
-    while remaining > 0:
-        batch = task.sample(rng, min(batch_size, remaining), length)
-        remaining -= len(batch)
+    for batch in iter_batches(task, length, n, rng, batch_size):
         baselines.add(batch)
         steps = int(batch.target_lengths.max()) + 1
         for li in np.unique(batch.input_lengths):

@@ -31,7 +31,7 @@ import numpy as np
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.metrics import AccuracyCounts
 from lengthgen.evaluation.thresholds import SHORTCUT_MARGIN
-from lengthgen.tasks.base import EOS, OFFSET, PAD, Batch, Task
+from lengthgen.tasks.base import EOS, OFFSET, PAD, Batch, Task, iter_batches
 
 # The reference sample a constant predictor is fitted on: independent of any
 # run's evaluation examples, the same for every run.
@@ -216,10 +216,7 @@ def baselines_at(task: Task, length: int, n: int, rng: np.random.Generator, batc
     ``rng`` yields when drawn in chunks of ``batch_size`` (as the evaluator
     draws them)."""
     acc = BaselineAccumulator(task, length)
-    remaining = n
-    while remaining > 0:
-        batch = task.sample(rng, min(batch_size, remaining), length)
-        remaining -= len(batch)
+    for batch in iter_batches(task, length, n, rng, batch_size):
         acc.add(batch)
     return acc.result()
 

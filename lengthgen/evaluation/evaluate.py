@@ -9,7 +9,7 @@ from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.decode import greedy_decode
 from lengthgen.evaluation.metrics import AccuracyCounts
 from lengthgen.models.base import SequenceModel
-from lengthgen.tasks.base import EOS, SEP, Batch, Task
+from lengthgen.tasks.base import EOS, SEP, Batch, Task, iter_batches
 from lengthgen.training.data import to_lm_batch
 
 # Attention scores [batch, heads, length, length] dominate eval memory; chunks
@@ -83,10 +83,7 @@ def evaluate_length(
     was_training = model.training
     model.eval()
     counts = AccuracyCounts()
-    remaining = n
-    while remaining > 0:
-        batch = task.sample(rng, min(batch_size, remaining), length)
-        remaining -= len(batch)
+    for batch in iter_batches(task, length, n, rng, batch_size):
         if on_batch is not None:
             on_batch(batch)
         for li in np.unique(batch.input_lengths):

@@ -278,6 +278,17 @@ def make_task(name: str, **params: Any) -> Task:
     return TASKS.get(name)(**params)
 
 
+def iter_batches(task: Task, length: int, n: int, rng: np.random.Generator, batch_size: int):
+    """``n`` examples at ``length`` as batches of at most ``batch_size``, drawn
+    in order from ``rng`` (the evaluator, the baselines and the Python API
+    draw the same examples this way)."""
+    remaining = n
+    while remaining > 0:
+        batch = task.sample(rng, min(batch_size, remaining), length)
+        remaining -= len(batch)
+        yield batch
+
+
 def distinct_rows(rng: np.random.Generator, batch_size: int, length: int, alphabet: int) -> np.ndarray:
     """``batch_size`` rows of ``length`` distinct values in ``[0, alphabet)``."""
     keys = rng.random((batch_size, alphabet))
