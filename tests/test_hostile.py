@@ -191,3 +191,29 @@ def test_markdown_tables_survive_pipes_in_names(tmp_path, capsys):
     code, out, _ = run(capsys, "leaderboard", tmp_path)
     row = next(line for line in out.splitlines() if "a\\|b c" in line)
     assert code == 0 and row.count(" | ") == out.splitlines()[2].count(" | ")
+
+
+@pytest.mark.parametrize(
+    "source, fragment",
+    [
+        ("output = tokens + 10000000000;\n", "too large"),
+        ("output = tokens + " + "9" * 400 + ";\n", "too large"),
+    ],
+)
+def test_huge_rasp_constants(capsys, tmp_path, source, fragment):
+    path = tmp_path / "p.rasp"
+    path.write_text(source)
+    code, _, err = run(capsys, "rasp", "run", path, "--input", "1 2 3")
+    assert code == 2 and fragment in err and "Traceback" not in err
+
+
+def test_huge_rasp_input_token_and_binary_program(capsys, tmp_path, monkeypatch):
+    code, _, err = run(capsys, "rasp", "run", "rasp/sort.rasp", "--input", "7" * 5000 + " 2 <sep>")
+    assert code == 2 and len(err) < 1200
+    bad = tmp_path / "bad.rasp"
+    bad.write_bytes(b"\xff\xfe not utf-8")
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO(":quit\n"))
+    code, out, err = run(capsys, "rasp", "repl", "--load", bad)
+    assert "not UTF-8" in out + err and "Traceback" not in out + err

@@ -246,7 +246,10 @@ class Compiler:
                 if seq_first
                 else OPERATORS[op].replace("x", repr(const)).replace("y", "x")
             )
-            fn = Lambda.parse(("x",), body)
+            try:
+                fn = Lambda.parse(("x",), body)
+            except LambdaError as exc:
+                raise RaspError(str(exc), e.line, e.col) from None
             vkind = "index" if node.vkind == "index" and not comparison else "token"
             return self.graph.make("map", (node,), (("fn", fn),), vkind, loc=(e.line, e.col))
         left, right = self.seq(a, e, f"the left operand of '{op}'"), self.seq(b, e, f"the right operand of '{op}'")

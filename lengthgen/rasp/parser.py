@@ -50,6 +50,7 @@ SYMBOLS = (
     ";",
 )
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
+MAX_NUMBER = 10**9  # the map-expression constant limit: a program's numbers are token values and offsets
 NUMBER_RE = re.compile(r"\d+(\.\d+)?")
 
 
@@ -372,6 +373,12 @@ class Parser:
         tok = self.tok
         if tok.kind == "NUMBER":
             self.pos += 1
+            if len(tok.text) > 12 or float(tok.text) > MAX_NUMBER:
+                raise RaspError(
+                    f"number {tok.text[:20]}{'...' if len(tok.text) > 20 else ''} is too large (at most {MAX_NUMBER:.0e})",
+                    tok.line,
+                    tok.col,
+                )
             return Num(tok.line, tok.col, float(tok.text))
         if tok.kind == "STRING":
             self.pos += 1

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from lengthgen.config import read_text_bounded
 from lengthgen.errors import LengthgenError
 from lengthgen.rasp.codes import TokenCodes
 from lengthgen.rasp.compiler import compile_source
@@ -72,7 +73,7 @@ class Repl:
                 self.statements = []
             elif text.startswith(":load"):
                 path = Path(text[len(":load") :].strip())
-                source = path.read_text(encoding="utf-8")
+                source = read_text_bounded(path, 1 << 20, "program")
                 compile_source(source, str(path), self.codes, require_output=False)
                 self.statements = [source]
                 self.say(f"loaded {path}")

@@ -130,8 +130,9 @@ def test_sample_streams_with_flat_memory():
         assert count == n
         return top
 
-    small, large = peak(SAMPLE_CHUNK), peak(5 * SAMPLE_CHUNK)
-    assert large < 1.5 * small
+    # the peak holds about two chunks (the one being written and the next); it must not grow with --n
+    small, large = peak(2 * SAMPLE_CHUNK), peak(8 * SAMPLE_CHUNK)
+    assert large < 1.3 * small
 
 
 def test_sample_chunks_are_one_stream():

@@ -90,8 +90,19 @@ def volatile_free(path):
     return data
 
 
-@pytest.mark.parametrize("kill_signal", [signal.SIGINT, signal.SIGKILL])
-@pytest.mark.parametrize("after_files", [0, 1, 3])  # 0: mid-way through the first cell
+# One kill point stays in the fast suite; the other five run with `-m slow`
+# (each starts real processes: 13-20 s on 2 cores).
+KILL_POINTS = [
+    pytest.param(signal.SIGKILL, 1),
+    pytest.param(signal.SIGINT, 0, marks=pytest.mark.slow),
+    pytest.param(signal.SIGKILL, 0, marks=pytest.mark.slow),
+    pytest.param(signal.SIGINT, 1, marks=pytest.mark.slow),
+    pytest.param(signal.SIGINT, 3, marks=pytest.mark.slow),
+    pytest.param(signal.SIGKILL, 3, marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("kill_signal, after_files", KILL_POINTS)  # after_files 0: mid-way through the first cell
 def test_killed_sweep_resumes_to_identical_results(tiny_suite, tmp_path, kill_signal, after_files):
     """Kill a real `lengthgen bench` process part-way, resume it, and compare
     with an uninterrupted sweep: the same set of results, byte for byte
@@ -185,6 +196,7 @@ def test_bad_vary(tiny_suite, tmp_path):
         expand(load_suite(tiny_suite), tmp_path)
 
 
+@pytest.mark.slow
 def test_two_concurrent_sweeps_train_every_cell_once(tiny_suite, tmp_path):
     """Two `bench` processes on one folder: both exit 0, every cell has one
     result, and each cell was trained by exactly one of them (the other
