@@ -44,6 +44,15 @@ def add_parser(sub) -> None:
     bl.add_argument("--format", default="github", choices=("github", "plain", "csv", "json"))
     bl.set_defaults(func=cmd_baselines)
 
+    ex = tsub.add_parser("export", help="a benchmark as train/test files (JSON Lines or Parquet) with metadata")
+    ex.add_argument("benchmark", help="benchmark name (count) or YAML file")
+    ex.add_argument("--out", required=True, help="output folder")
+    ex.add_argument("--format", default="jsonl", choices=("jsonl", "parquet"))
+    ex.add_argument("--train-examples", type=int, default=10_000)
+    ex.add_argument("--test-examples", type=int, default=1_000, help="per test length")
+    ex.add_argument("--seed", type=int, default=0)
+    ex.set_defaults(func=cmd_export)
+
     sample = tsub.add_parser("sample", help="examples as JSON Lines on stdout")
     sample.add_argument("name")
     sample.add_argument("--length", type=int, required=True)
@@ -211,4 +220,15 @@ def cmd_sample(args) -> int:
     for line in iter_sample_lines(task, args.length, args.n, args.seed):
         out.write(line + "\n")
     out.flush()
+    return 0
+
+
+def cmd_export(args) -> int:
+    from lengthgen.data import find_benchmark
+    from lengthgen.export import export_benchmark
+    from lengthgen.suites import load_benchmark
+
+    bench = load_benchmark(find_benchmark(args.benchmark))
+    for path in export_benchmark(bench, args.out, args.format, args.train_examples, args.test_examples, args.seed):
+        print(path)
     return 0
