@@ -66,3 +66,23 @@ def test_bench_forwards_sigterm_to_its_workers(tmp_path, workers):
     assert proc.returncode == 143, err
     assert "Traceback" not in err
     assert len(list((out / "sig").glob("*.ckpt.pt"))) >= want and not list((out / "sig").glob("*.json"))
+
+
+def test_file_size_limit_while_writing_is_a_clean_error(tmp_path):
+    """A full disk or a file-size limit during a checkpoint write: one-line
+    error, exit 2, no temporary file left behind."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))
+
+    out = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "lengthgen", "run", "--benchmark", "count", "--steps", "2", "--eval-every", "1"]
+    proc = subprocess.run(
+        cmd + ["--eval-examples", "2", "--out", str(out)], cwd=ROOT, preexec_fn=limit, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-500:]
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("lengthgen: error")]
+    assert len(errors) == 1 and "cannot write the checkpoint" in errors[0] and "Traceback" not in proc.stderr
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
