@@ -64,8 +64,9 @@ def representation_ranks(model, task, length: int, n: int, rng: np.random.Genera
     from lengthgen.evaluation.evaluate import chunk_size
     from lengthgen.training.data import to_lm_batch
 
-    lm = to_lm_batch(task.sample(rng, n, length))
-    positions = model.sample_positions(rng, *lm.tokens.shape)
+    batch = task.sample(rng, n, length)
+    lm = to_lm_batch(batch)
+    positions = model.sample_positions(rng, *lm.tokens.shape, batch.input_lengths + batch.target_lengths + 2)
     was_training = model.training
     model.eval()
     hidden = []

@@ -124,7 +124,7 @@ def teacher_forced_exact(model: SequenceModel, batch: Batch, rng: np.random.Gene
     model.eval()
     lm = to_lm_batch(batch)
     check_fits(model, lm.tokens.shape[1], 1, "teacher-forced evaluation")
-    positions = model.sample_positions(rng, *lm.tokens.shape)
+    positions = model.sample_positions(rng, *lm.tokens.shape, batch.input_lengths + batch.target_lengths + 2)
     step = chunk_size(model, lm.tokens.shape[1], len(lm.tokens))
     preds = []
     for start in range(0, len(lm.tokens), step):

@@ -83,8 +83,10 @@ class SequenceModel(nn.Module):
         self.head = nn.Linear(d_model, vocab_size, bias=False)
 
     # --- positions ---------------------------------------------------------
-    def sample_positions(self, rng: np.random.Generator | None, batch: int, length: int) -> torch.Tensor | None:
-        pos = self.pe.sample_positions(rng, batch, length)
+    def sample_positions(
+        self, rng: np.random.Generator | None, batch: int, length: int, row_lengths: np.ndarray | None = None
+    ) -> torch.Tensor | None:
+        pos = self.pe.sample_positions(rng, batch, length, row_lengths)
         return None if pos is None else torch.from_numpy(pos).to(self.embedding.weight.device)
 
     def resolve_positions(self, tokens: torch.Tensor, positions: torch.Tensor | None, offset: int = 0) -> torch.Tensor:

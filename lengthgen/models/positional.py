@@ -102,12 +102,32 @@ class PositionalEncoding(nn.Module):
         """Whether positions beyond ``max_positions`` are impossible (learned table, randomized range)."""
         return self.kind in ("learned", "randomized")
 
-    def sample_positions(self, rng: np.random.Generator | None, batch: int, length: int) -> np.ndarray | None:
-        """Position ids [batch, length] for a fresh sequence, or None for 0..length-1."""
+    def sample_positions(
+        self, rng: np.random.Generator | None, batch: int, length: int, row_lengths: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """Position ids [batch, length] for fresh sequences, or None for 0..length-1.
+
+        Randomized encodings draw a sorted random subset of ``0..max_positions-1``.
+        With ``row_lengths`` (a padded batch of sequences of different
+        lengths) each row's subset is drawn for its own length, as evaluation
+        draws it; columns past a row's length repeat its last position
+        (padding, never attended to by real tokens)."""
         if self.kind != "randomized":
             return None
         if rng is None:
             raise ValueError("randomized positions need a numpy Generator")
+        if row_lengths is not None:
+            rows = np.asarray(row_lengths, dtype=np.int64)
+            if rows.max() > self.max_positions:
+                raise ValueError(f"sequences of {int(rows.max())} tokens exceed max_positions={self.max_positions}")
+            keys = rng.random((batch, self.max_positions))
+            width = max(length, int(rows.max()))
+            # the first k entries of a random permutation are a uniform k-subset
+            cand = np.argsort(keys, axis=1)[:, :width]
+            inside = np.arange(width)[None, :] < rows[:, None]
+            picked = np.sort(np.where(inside, cand, self.max_positions), axis=1)
+            last = picked[np.arange(batch), rows - 1]
+            return np.where(inside, picked, last[:, None])[:, :length]
         keys = rng.random((batch, self.max_positions))
         picked = (
             np.argpartition(keys, length - 1, axis=1)[:, :length]

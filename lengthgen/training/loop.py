@@ -244,7 +244,10 @@ class Trainer:
         tokens = torch.from_numpy(lm.tokens).to(self.device)
         labels = torch.from_numpy(lm.labels).to(self.device)
         mask = torch.from_numpy(lm.loss_mask).to(self.device)
-        positions = self.model.sample_positions(self.rng, *lm.tokens.shape)
+        # each row's positions are drawn for its own full sequence (input <sep> target <eos>)
+        positions = self.model.sample_positions(
+            self.rng, *lm.tokens.shape, batch.input_lengths + batch.target_lengths + 2
+        )
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             out = self.model(tokens, positions)
             logits = out.logits.float()

@@ -187,3 +187,23 @@ def test_tied_embeddings_share_one_matrix():
     assert model.num_parameters() == tiny("transformer", 20).num_parameters() - 20 * 16
     with pytest.raises(LengthgenError, match="muP"):
         build_model("transformer", 20, d_model=16, n_heads=2, tie_embeddings=True, parametrization="mup")
+
+
+def test_randomized_positions_are_drawn_per_row_for_its_own_length():
+    """A short row in a batch padded for a long one must see the positions it
+    would get alone (evaluation draws per row): with range 256, the last
+    position of a 6-token sequence averages about 6/7 of 256, not the ~43 it
+    got as the first 6 of 34 draws."""
+    import numpy as np
+
+    from lengthgen.models.positional import PositionalEncoding
+
+    pe = PositionalEncoding("randomized", 16, 2, 256)
+    rng = np.random.default_rng(0)
+    rows = np.array([6] * 500 + [34] * 500)
+    pos = pe.sample_positions(rng, len(rows), 34, rows)
+    short_last = pos[:500, 5]
+    alone = pe.sample_positions(np.random.default_rng(1), 500, 6)[:, -1]
+    assert abs(short_last.mean() - alone.mean()) < 8 and short_last.mean() > 200
+    assert (np.diff(pos, axis=1) >= 0).all() and (pos[:500, 6:] == pos[:500, 5:6]).all()  # padding repeats the last
+    assert (np.diff(pos[500:], axis=1) > 0).all() and pos.max() < 256
