@@ -18,12 +18,21 @@ SCORE_BUDGET = 64 * 2**20
 
 
 def score_predictions(pred: np.ndarray, batch: Batch, rows: np.ndarray, steps: np.ndarray | None) -> AccuracyCounts:
-    """Compare generated tokens [len(rows), T] with the targets of ``rows``."""
+    """Compare generated tokens [len(rows), T] with the targets of ``rows``.
+
+    Exact: every target token right and ``<eos>`` right after.  Per-token:
+    scored target positions right, where the answer ends at the first
+    ``<eos>`` (anything generated after it counts as wrong)."""
     counts = AccuracyCounts()
     for k, i in enumerate(rows):
         tlen = int(batch.target_lengths[i])
         target = batch.targets[i, :tlen]
-        got = pred[k, :tlen]
+        got = pred[k, :tlen].copy()
+        # generation ends at the first <eos>: tokens emitted after an early
+        # <eos> are not part of the answer and count as wrong
+        early = np.nonzero(got == EOS)[0]
+        if len(early):
+            got[early[0] :] = -1
         correct = got == target
         ok = bool(correct.all()) and pred.shape[1] > tlen and pred[k, tlen] == EOS
         counts.examples += 1

@@ -104,3 +104,17 @@ def test_counts_accumulate():
     a = AccuracyCounts(examples=2, exact=1, tokens=4, tokens_correct=3)
     a.add(AccuracyCounts(examples=2, exact=2, tokens=4, tokens_correct=4))
     assert a.summary()["exact"] == 0.75 and a.summary()["token"] == 7 / 8
+
+
+def test_tokens_after_an_early_eos_count_as_wrong():
+    import numpy as np
+
+    from lengthgen.evaluation.evaluate import score_predictions
+    from lengthgen.tasks import EOS, Batch
+
+    targets = np.array([[5, 6, 7]])
+    batch = Batch.fixed(np.array([[3, 4]]), targets)
+    early = score_predictions(np.array([[5, EOS, 7, EOS]]), batch, np.array([0]), None)
+    assert early.tokens_correct == 1 and early.exact == 0  # the 7 after <eos> is not an answer token
+    right = score_predictions(np.array([[5, 6, 7, EOS]]), batch, np.array([0]), None)
+    assert right.tokens_correct == 3 and right.exact == 1
