@@ -26,7 +26,9 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     except (OSError, RuntimeError) as exc:  # torch reports a failed write as a RuntimeError
         tmp.unlink(missing_ok=True)
         reason = getattr(exc, "strerror", None) or str(exc).splitlines()[0][:120]
-        raise LengthgenError(f"{path}: cannot write the checkpoint ({reason}); disk full or a file-size limit?") from None
+        raise LengthgenError(
+            f"{path}: cannot write the checkpoint ({reason}); disk full or a file-size limit?"
+        ) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
