@@ -110,6 +110,8 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
         )
     if kind is float and not abs(value) < float("inf") or kind is float and value != value:
         raise LengthgenError(f"model {model!r}: option {key!r} must be a finite number, got {value}")
+    if key == "identity_scale" and value <= 0:
+        raise LengthgenError(f"model {model!r}: option 'identity_scale' must be a positive number, got {value!r}")
     if kind is float and key in ("dropout",) and not 0.0 <= value < 1.0:
         raise LengthgenError(f"model {model!r}: option {key!r} must be in [0, 1), got {value}")
     return kind(value) if kind is float else value

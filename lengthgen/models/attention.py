@@ -8,8 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lengthgen.errors import LengthgenError
 from lengthgen.models.base import LayerCache
 from lengthgen.models.positional import PositionalEncoding
+
+IDENTITY_TERMS = ("both", "qk", "ov")
 
 
 class CausalSelfAttention(nn.Module):
@@ -24,7 +27,10 @@ class CausalSelfAttention(nn.Module):
     computing exactly what the plain one does.
 
     The identity value term is computed in the same fused attention call by
-    appending ``x`` to every head's values.
+    appending ``x`` to every head's values.  ``identity`` picks the terms:
+    ``both`` (default), ``qk`` (only ``+aI``) or ``ov`` (only ``+bI``).
+    ``identity_scale`` is the fixed multiplier; 1 as in the authors' code
+    (a scale of ``d_model**-0.5`` makes the terms learn sqrt(d) times slower).
     """
 
     def __init__(
@@ -35,17 +41,24 @@ class CausalSelfAttention(nn.Module):
         identity_scale: float | None = None,
         linear: Callable[[int, int], nn.Module] = nn.Linear,
         scale: float | None = None,
+        identity: str = "both",
     ):
         super().__init__()
         self.d_model, self.n_heads, self.head_dim = d_model, n_heads, d_model // n_heads
         self.scale = scale  # None: the standard 1/sqrt(head_dim)
         self.qkv = linear(d_model, 3 * d_model)
         self.proj = linear(d_model, d_model)
+        if identity not in IDENTITY_TERMS:
+            raise LengthgenError(f"identity must be one of {', '.join(IDENTITY_TERMS)}, got {identity!r}")
         self.modified = modified
-        if modified:
+        self.use_qk = modified and identity in ("both", "qk")
+        self.use_ov = modified and identity in ("both", "ov")
+        if self.use_qk:
             self.a = nn.Parameter(torch.zeros(n_heads))
+        if self.use_ov:
             self.b = nn.Parameter(torch.zeros(n_heads))
-            self.identity_scale = identity_scale if identity_scale is not None else d_model**-0.5
+        if modified:
+            self.identity_scale = 1.0 if identity_scale is None else identity_scale
 
     def forward(
         self,
@@ -61,14 +74,14 @@ class CausalSelfAttention(nn.Module):
         h, dh = self.n_heads, self.head_dim
         q, k, v = self.qkv(x).view(batch, length, 3, h, dh).permute(2, 0, 3, 1, 4).unbind(0)
         q, k = pe.rotate(q, q_pos), pe.rotate(k, q_pos)
-        if self.modified:
+        if self.use_ov:
             v = torch.cat([v, x.unsqueeze(1).expand(batch, h, length, self.d_model)], dim=-1)
         keys_x = x
         if cache is not None:
             k, v, keys_x = cache.extend(k, v, x if self.modified else None)
         n_keys = k.shape[2]
 
-        if self.modified:
+        if self.use_qk:
             same = torch.einsum("bid,bjd->bij", x, keys_x).unsqueeze(1)
             ident = (self.a * self.identity_scale).view(1, h, 1, 1) * same
             bias = ident if bias is None else bias + ident
@@ -83,8 +96,8 @@ class CausalSelfAttention(nn.Module):
             mask = torch.zeros(length, n_keys, device=x.device, dtype=q.dtype).masked_fill(hidden, float("-inf"))
             mask = mask if bias is None else bias.to(q.dtype) + mask
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, scale=self.scale)
-        if self.modified:
+        if self.use_ov:
             out, copied = out.split([dh, self.d_model], dim=-1)
             extra = ((self.b * self.identity_scale).view(1, h, 1, 1) * copied).sum(dim=1)
         y = self.proj(out.transpose(1, 2).reshape(batch, length, self.d_model))
-        return y + extra if self.modified else y
+        return y + extra if self.use_ov else y

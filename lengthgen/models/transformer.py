@@ -31,10 +31,11 @@ class Block(nn.Module):
         identity_scale: float | None = None,
         linear: Callable[[int, int], nn.Module] = nn.Linear,
         attention_scale: float | None = None,
+        identity: str = "both",
     ):
         super().__init__()
         self.norm1 = nn.LayerNorm(d_model)
-        self.attn = CausalSelfAttention(d_model, n_heads, modified, identity_scale, linear, attention_scale)
+        self.attn = CausalSelfAttention(d_model, n_heads, modified, identity_scale, linear, attention_scale, identity)
         self.norm2 = nn.LayerNorm(d_model)
         self.mlp = nn.Sequential(linear(d_model, d_ff), nn.GELU(), linear(d_ff, d_model))
         self.drop = nn.Dropout(dropout)
@@ -73,7 +74,8 @@ class Transformer(SequenceModel):
         max_positions: int = 512,
         dropout: float = 0.0,
         modified_heads: bool = False,
-        identity_scale: float | None = None,
+        identity_scale: float = 1.0,
+        identity: str = "both",
         parametrization: str = "standard",
         base_width: int = 64,
         tie_embeddings: bool = False,
@@ -90,7 +92,16 @@ class Transformer(SequenceModel):
         mup = parametrization == "mup"
         scale = attention_scale(d_model, n_heads, base_width) if mup else None
         self.blocks = nn.ModuleList(
-            Block(d_model, n_heads, self.d_ff, dropout, modified_heads, identity_scale, attention_scale=scale)
+            Block(
+                d_model,
+                n_heads,
+                self.d_ff,
+                dropout,
+                modified_heads,
+                identity_scale,
+                attention_scale=scale,
+                identity=identity,
+            )  # fmt: skip
             for _ in range(n_layers)
         )
         init_weights(self)
@@ -129,5 +140,6 @@ class Transformer(SequenceModel):
         return KVCache(len(self.blocks))
 
     def flops_per_token(self, context: int, steps: float | None = None) -> float:
-        per_block = block_flops(self.d_model, self.d_ff, context, self.modified_heads, self.n_heads)
+        copies = self.modified_heads and self.blocks[0].attn.use_ov
+        per_block = block_flops(self.d_model, self.d_ff, context, copies, self.n_heads)
         return len(self.blocks) * per_block + 2 * self.d_model * self.vocab_size

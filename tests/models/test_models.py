@@ -207,3 +207,25 @@ def test_randomized_positions_are_drawn_per_row_for_its_own_length():
     assert abs(short_last.mean() - alone.mean()) < 8 and short_last.mean() > 200
     assert (np.diff(pos, axis=1) >= 0).all() and (pos[:500, 6:] == pos[:500, 5:6]).all()  # padding repeats the last
     assert (np.diff(pos[500:], axis=1) > 0).all() and pos.max() < 256
+
+
+def test_modified_heads_use_the_authors_multiplier_and_either_term():
+    from lengthgen.models import build_model
+
+    both = build_model("transformer-modattn", 12, d_model=16, n_heads=2, n_layers=1)
+    attn = both.blocks[0].attn
+    # the authors' code adds a * <x_i, x_j> with multiplier 1 (d**-0.5 learns sqrt(d) times slower)
+    assert attn.identity_scale == 1.0 and hasattr(attn, "a") and hasattr(attn, "b")
+    qk_model = build_model("transformer-modattn", 12, d_model=16, n_heads=2, n_layers=1, identity="qk")
+    ov_model = build_model("transformer-modattn", 12, d_model=16, n_heads=2, n_layers=1, identity="ov")
+    qk, ov = qk_model.blocks[0].attn, ov_model.blocks[0].attn
+    assert hasattr(qk, "a") and not hasattr(qk, "b") and hasattr(ov, "b") and not hasattr(ov, "a")
+    old = build_model("transformer-modattn", 12, d_model=16, n_heads=2, n_layers=1, identity_scale=0.25)
+    assert old.blocks[0].attn.identity_scale == 0.25
+    tokens = torch.randint(3, 12, (2, 6))
+    for model in (both, qk_model, ov_model):
+        assert model(tokens).logits.shape == (2, 6, 12)
+    with pytest.raises(LengthgenError):
+        build_model("transformer-modattn", 12, d_model=16, n_heads=2, identity="neither")
+    with pytest.raises(LengthgenError):
+        build_model("transformer-modattn", 12, d_model=16, n_heads=2, identity_scale=-1.0)
