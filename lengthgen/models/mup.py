@@ -10,8 +10,15 @@ Relative to a base width, with ``m = width / base_width``:
 - attention logits scaled by ``1 / d_head`` (times ``sqrt(base_d_head)`` so
   the base width matches the standard ``1 / sqrt(d_head)``).
 
-At ``width == base_width`` the model is the standard one (up to the zero
-readout), so hyperparameters tuned at the base width transfer to wider models.
+- AdamW weight decay of hidden weights multiplied by ``m``, as the ``mup``
+  package does by default, so the decay per step (lr x wd) does not shrink
+  with width.
+
+The transformer applies the standard depth scaling of residual-branch
+outputs (std / sqrt(2 n_layers)) in both parametrizations, so at
+``width == base_width`` the muP model is the standard one up to its
+zero-initialised readout, and hyperparameters tuned at the base width
+transfer to wider models.
 """
 
 from __future__ import annotations

@@ -106,15 +106,18 @@ class Transformer(SequenceModel):
         )
         init_weights(self)
         self._lr_multipliers: dict[str, float] = {}
+        width_factor = 1.0
         if mup:
             hidden = [m for b in self.blocks for m in (b.attn.qkv, b.attn.proj, b.mlp[0], b.mlp[2])]
             self._lr_multipliers = apply_mup(self, hidden, self.head, d_model, base_width)
             self.output_multiplier = base_width / d_model
-        else:
-            # GPT-2: shrink residual-branch outputs so depth does not blow up the stream.
-            for block in self.blocks:
-                for out in (block.attn.proj, block.mlp[2]):
-                    nn.init.normal_(out.weight, std=0.02 / (2 * n_layers) ** 0.5)
+            width_factor = (base_width / d_model) ** 0.5
+        # GPT-2: shrink residual-branch outputs so depth does not blow up the
+        # stream (in both parametrizations, so muP at the base width is the
+        # standard model up to its zero readout)
+        for block in self.blocks:
+            for out in (block.attn.proj, block.mlp[2]):
+                nn.init.normal_(out.weight, std=0.02 * width_factor / (2 * n_layers) ** 0.5)
         if tie_embeddings:
             # the readout scores each token by its own input embedding, so a
             # symbol copied through the residual stream (the b*I term) is

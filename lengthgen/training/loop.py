@@ -97,9 +97,11 @@ def build_optimizer(model: SequenceModel, cfg: TrainConfig) -> torch.optim.Optim
     for name, p in model.named_parameters():
         decay = p.dim() >= 2 and "embedding" not in name and "table" not in name
         groups.setdefault((decay, multipliers.get(name, 1.0)), []).append(p)
+    # muP (lr multiplier 1/m on hidden weights): weight decay times m, as the
+    # mup package does, so lr x wd stays the same across widths
     return torch.optim.AdamW(
         [
-            {"params": ps, "weight_decay": cfg.weight_decay if decay else 0.0, "lr": cfg.lr * mult}
+            {"params": ps, "weight_decay": cfg.weight_decay / mult if decay else 0.0, "lr": cfg.lr * mult}
             for (decay, mult), ps in sorted(groups.items(), key=lambda kv: kv[0])
         ],
         lr=cfg.lr,

@@ -121,3 +121,25 @@ def test_mup_learning_rates_scale_with_width():
     lrs = sorted({g["lr"] for g in opt.param_groups})
     assert lrs == [0.25, 1.0]  # hidden matrices at base_width / width, the rest unchanged
     assert model.output_multiplier == 0.25 and float(model.head.weight.detach().abs().sum()) == 0.0
+
+
+def test_mup_at_base_width_matches_standard_init_and_scales_weight_decay():
+    import torch
+
+    from lengthgen.models import build_model
+    from lengthgen.training.loop import TrainConfig, build_optimizer
+
+    def out_std(model):
+        return torch.cat([b.attn.proj.weight.flatten() for b in model.blocks]).std().item()
+
+    torch.manual_seed(0)
+    std = build_model("transformer", 16, d_model=64, n_layers=4, n_heads=4)
+    torch.manual_seed(0)
+    mup = build_model("transformer", 16, d_model=64, n_layers=4, n_heads=4, parametrization="mup", base_width=64)
+    assert abs(out_std(mup) / out_std(std) - 1) < 0.1  # depth scaling in both
+    torch.manual_seed(0)
+    wide = build_model("transformer", 16, d_model=256, n_layers=4, n_heads=4, parametrization="mup", base_width=64)
+    groups = build_optimizer(wide, TrainConfig(weight_decay=0.01, lr=1e-3)).param_groups
+    hidden = [g for g in groups if g["lr"] < 1e-3]
+    assert hidden and all(g["weight_decay"] == pytest.approx(0.04) for g in hidden)  # m = 4
+    assert all(g["lr"] * g["weight_decay"] == pytest.approx(1e-5) for g in hidden)
