@@ -36,6 +36,10 @@ from lengthgen.suites import METRICS, load_benchmark
 from lengthgen.tasks import make_task
 from lengthgen.training.loop import TrainConfig, Trainer
 
+# Ruoss et al. draw positions from a range much larger than any test
+# sequence; below a few times the longest one, the test positions are seen
+# nearly as often as in training and the encoding tests nothing.
+RANDOMIZED_RANGE_FACTOR = 4
 RESULT_SCHEMA = 2  # 2: fit block, in-range rows, baselines per row, outcome, compute
 
 
@@ -286,6 +290,12 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
             [sequence_length(task, n) for n in cfg.train_lengths[-1:]]
             + [sequence_length(test_task, n) for n in cfg.test_lengths[-1:]]
         )
+        if model.pe.kind == "randomized" and model.pe.max_positions < RANDOMIZED_RANGE_FACTOR * longest:
+            raise LengthgenError(
+                f"randomized positions need a range of at least {RANDOMIZED_RANGE_FACTOR}x the longest sequence "
+                f"({longest} tokens): set --model-opt max_positions={RANDOMIZED_RANGE_FACTOR * longest} or more "
+                f"(got {model.pe.max_positions})"
+            )
         if longest > model.pe.max_positions:
             raise LengthgenError(
                 f"sequences of up to {longest} tokens need max_positions >= {longest} for '{model.pe.kind}' "

@@ -146,7 +146,8 @@ def test_run_logs_one_line_per_evaluation_without_a_tty(capsys, tmp_path):
     [
         (["--model-opt", "d_ff=2.5"], "positive integer"),
         (["--model-opt", "d_model=1048576"], "<= 16,384"),
-        (["--pe", "randomized", "--model-opt", "max_positions=8", "--train-lengths", "10"], "max_positions >="),
+        (["--pe", "randomized", "--model-opt", "max_positions=8", "--train-lengths", "10"], "range of at least 4x"),
+        (["--pe", "randomized", "--model-opt", "max_positions=100"], "range of at least 4x"),
         (["--pe", "learned", "--model-opt", "max_positions=30"], "max_positions >="),
         (["--device", "cpu:99"], "unsupported device"),
         (["--lr", "nan"], "finite"),

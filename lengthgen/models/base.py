@@ -103,7 +103,14 @@ class SequenceModel(nn.Module):
     def embed(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         h = self.embedding(tokens)
         extra = self.pe.embed(positions)
-        return h if extra is None else h + extra.to(h.dtype)
+        if extra is None:
+            return h
+        if self.pe.kind in ("sinusoidal", "randomized"):
+            # sinusoids have entries of size ~1 while embeddings start at ~0.02:
+            # scale tokens by sqrt(d), as the reference implementations do, or
+            # position swamps token identity
+            h = h * self.d_model**0.5
+        return h + extra.to(h.dtype)
 
     def readout(self, h: torch.Tensor, **extra) -> ModelOutput:
         hidden = self.norm_out(h)

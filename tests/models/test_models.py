@@ -229,3 +229,18 @@ def test_modified_heads_use_the_authors_multiplier_and_either_term():
         build_model("transformer-modattn", 12, d_model=16, n_heads=2, identity="neither")
     with pytest.raises(LengthgenError):
         build_model("transformer-modattn", 12, d_model=16, n_heads=2, identity_scale=-1.0)
+
+
+@pytest.mark.parametrize("pe", ["sinusoidal", "randomized"])
+def test_token_embeddings_are_scaled_next_to_sinusoids(pe):
+    """Sinusoid entries are ~1 and embeddings ~0.02: without a sqrt(d) scale,
+    position swamps token identity at width 64."""
+    from lengthgen.models import build_model
+
+    model = build_model("transformer", 12, d_model=64, n_heads=4, pe=pe, max_positions=256)
+    tokens = torch.tensor([[3, 4, 5, 6]])
+    positions = torch.arange(4).unsqueeze(0)
+    h = model.embed(tokens, positions)
+    token_part = model.embedding(tokens) * 64**0.5
+    assert torch.allclose(h - token_part, model.pe.embed(positions))
+    assert token_part.norm() / model.pe.embed(positions).norm() > 0.05
