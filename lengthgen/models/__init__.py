@@ -102,8 +102,10 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
         raise LengthgenError(f"model {model!r}: option {key!r} expects an integer, got {value!r}")
     if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise LengthgenError(f"model {model!r}: option {key!r} expects a number, got {value!r}")
-    if kind is int and key != "halting_bias" and value < 1:
+    if kind is int and key not in ("halting_bias", "ponder_warmup") and value < 1:
         raise LengthgenError(f"model {model!r}: option {key!r} must be >= 1, got {value}")
+    if key == "ponder_warmup" and value < 0:
+        raise LengthgenError(f"model {model!r}: option 'ponder_warmup' must be >= 0, got {value}")
     if kind is int and value > SIZE_CAPS.get(key, 1_000_000):
         raise LengthgenError(
             f"model {model!r}: option {key!r} must be <= {SIZE_CAPS.get(key, 1_000_000):,}, got {value}"

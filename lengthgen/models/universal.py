@@ -38,6 +38,8 @@ class UniversalTransformer(SequenceModel):
         halting_bias: float = 1.0,
         dropout: float = 0.0,
         modified_heads: bool = False,
+        position_every_step: bool = False,
+        ponder_warmup: int = 0,
     ):
         super().__init__(vocab_size, d_model, n_heads, pe, max_positions)
         if max_steps < 1:
@@ -45,6 +47,12 @@ class UniversalTransformer(SequenceModel):
         self.d_ff = d_ff or 4 * d_model
         self.max_steps = max_steps
         self.ponder_weight = ponder_weight
+        # the ponder cost ramps up linearly over this many training steps (0: from the start),
+        # so early training is not pushed to halt before anything is learned
+        self.ponder_warmup = ponder_warmup
+        # Dehghani et al. add the position (and the step) signal at every step;
+        # False adds the position once, at the input
+        self.position_every_step = position_every_step
         self.modified_heads = modified_heads
         self.block = self.make_block(d_model, n_heads, self.d_ff, dropout, modified_heads)
         self.step_embedding = nn.Embedding(max_steps, d_model)
@@ -68,9 +76,14 @@ class UniversalTransformer(SequenceModel):
         bias = self.pe.bias(positions, positions)
         h0 = h
 
+        signal = self.pe.embed(positions) if self.position_every_step else None
+
         def step(state: torch.Tensor, t: int) -> torch.Tensor:
             self.before_step(t, h0, tokens)
-            return self.block(state + self.step_embedding.weight[t], self.pe, positions, bias)
+            state = state + self.step_embedding.weight[t]
+            if signal is not None and t > 0:  # step 0 already has it from the input embedding
+                state = state + signal.to(state.dtype)
+            return self.block(state, self.pe, positions, bias)
 
         result = adaptive_computation(h, step, self.halting, self.max_steps)
         return self.readout(result.output, ponder=result.ponder, steps=result.steps)

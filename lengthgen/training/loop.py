@@ -257,7 +257,9 @@ class Trainer:
             loss = (loss_all * mask).sum() / mask.sum()
             if out.ponder is not None:
                 valid = tokens != 0
-                loss = loss + getattr(self.model, "ponder_weight", 0.0) * out.ponder[valid].mean()
+                warmup = getattr(self.model, "ponder_warmup", 0)
+                ramp = min(1.0, (self.state.step + 1) / warmup) if warmup else 1.0
+                loss = loss + ramp * getattr(self.model, "ponder_weight", 0.0) * out.ponder[valid].mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.grad_clip > 0:

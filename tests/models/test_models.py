@@ -244,3 +244,45 @@ def test_token_embeddings_are_scaled_next_to_sinusoids(pe):
     token_part = model.embedding(tokens) * 64**0.5
     assert torch.allclose(h - token_part, model.pe.embed(positions))
     assert token_part.norm() / model.pe.embed(positions).norm() > 0.05
+
+
+@pytest.mark.parametrize("model_name", ["ut", "hyper-ut"])
+def test_ut_position_at_every_step_and_ponder_warmup(model_name):
+    from lengthgen.models import build_model
+
+    tokens = torch.randint(3, 12, (2, 6))
+    torch.manual_seed(0)
+    once = build_model(model_name, 12, d_model=16, n_heads=2, max_steps=3, pe="sinusoidal", halting_bias=-3.0)
+    torch.manual_seed(0)
+    every = build_model(
+        model_name, 12, d_model=16, n_heads=2, max_steps=3, pe="sinusoidal", halting_bias=-3.0,
+        position_every_step=True,
+    )  # fmt: skip
+    assert not torch.allclose(once(tokens).logits, every(tokens).logits)  # the signal enters at steps 1 and 2
+    torch.manual_seed(0)
+    none_pe = build_model(model_name, 12, d_model=16, n_heads=2, max_steps=3, pe="none", position_every_step=True)
+    assert none_pe(tokens).logits.shape == (2, 6, 12)
+    assert build_model(model_name, 12, d_model=16, n_heads=2, ponder_warmup=0).ponder_warmup == 0
+    with pytest.raises(LengthgenError):
+        build_model(model_name, 12, d_model=16, n_heads=2, ponder_warmup=-1)
+
+
+def test_ponder_cost_ramps_up_over_warmup():
+    from lengthgen.experiment import RunConfig, build
+    from lengthgen.training.loop import TrainConfig, Trainer
+
+    losses = {}
+    for warmup in (0, 1000):
+        cfg = RunConfig(
+            task="parity",
+            model="ut",
+            model_options={"d_model": 16, "n_heads": 2, "max_steps": 3, "ponder_weight": 10.0, "ponder_warmup": warmup},
+            train_lengths=[2, 3],
+            test_lengths=[4],
+            train=TrainConfig(steps=1, batch_size=4, warmup=1, eval_every=1, eval_examples=2),
+        )
+        _, _, model = build(cfg)
+        trainer = Trainer(model, build(cfg)[0], cfg.train_lengths, cfg.train, 0, torch.device("cpu"), progress=False)
+        losses[warmup] = trainer.train_step()[0]
+    # with the ramp, step 0 pays 1/1000 of the ponder cost (N + R >= 1 per position, weight 10)
+    assert losses[0] - losses[1000] > 9.0
