@@ -13,6 +13,7 @@ from lengthgen.evaluation.baselines import baselines_for_result_row, best_baseli
 from lengthgen.evaluation.outcomes import at_multiple, beyond_rows, extrapolation, fit_block, retention
 from lengthgen.evaluation.thresholds import FIT_THRESHOLD, SHORTCUT_MARGIN, SOLVED_THRESHOLD
 from lengthgen.reporting.loading import benchmark_of, column_of
+from lengthgen.tasks import TASKS
 
 METRICS = ("exact", "token")
 
@@ -87,10 +88,16 @@ def _row_baseline(result: dict[str, Any], row: dict[str, Any], metric: str) -> t
         name, value = best_baseline({"baselines": stored["all"]}, metric)
         return stored["chance"][metric], name, value
     task = result.get("task") or {}
+    name = task.get("name") or result["config"].get("task")
     params = dict(task.get("params") or {})
+    version = task.get("version", 1)
+    if name in TASKS and version != TASKS.get(name).version:
+        legacy = TASKS.get(name).legacy_params.get(version)
+        if legacy is None:
+            return None  # the generator changed since this run: today's baselines would not be its baselines
+        params.update(legacy)
     if row.get("test", not row["in_train_range"]):
         params.update(task.get("test_params") or {})
-    name = task.get("name") or result["config"].get("task")
     try:
         entry = baselines_for_result_row(name, params, row["length"], int(row.get("n") or 200), 0, 256)
     except (LengthgenError, TypeError, ValueError, KeyError):

@@ -176,6 +176,9 @@ class Task:
     # Named cheap predictors (lengthgen.evaluation.baselines) that could
     # shortcut this task, on top of the constant ones every task gets.
     baselines: ClassVar[tuple[str, ...]] = ()
+    # parameters that reproduce an earlier version's examples, by version
+    # (readers of old result files recompute baselines with them)
+    legacy_params: ClassVar[dict[int, dict[str, Any]]] = {}
 
     def __init__(self, **kwargs: Any):
         unknown = [k for k in kwargs if k not in self.params]

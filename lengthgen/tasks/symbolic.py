@@ -73,19 +73,32 @@ class SymbolTask(Task):
 class SameDifferent(SymbolTask):
     """Same-different: do positions ``i`` and ``j`` hold the same symbol?
 
-    Input ``k`` symbols where all wildcards are distinct except that, with
-    probability 1/2, position ``j`` repeats position ``i``; target ``same`` or
-    ``different``.  Length = ``k``.  Negative ``i``/``j`` count from the end.
+    Input ``k`` symbols; with probability 1/2 position ``j`` repeats position
+    ``i``; target ``same`` or ``different``.  Length = ``k``.  Negative
+    ``i``/``j`` count from the end.
 
-    Example (length 3, i=0, j=-1): ``s4 s19 s4`` -> ``same``;
-    ``s4 s19 s7`` -> ``different``.
+    Version 2 (``distractors=true``, lengths >= 4): the symbols at ``i`` and
+    ``j`` each repeat somewhere in every input, and the repeated pairs have
+    the same count and multiplicities under both labels (``different``:
+    ``i`` and ``j`` each repeat elsewhere; ``same``: ``i`` repeats at ``j``
+    plus one other pair; then the same number of extra pairs), so neither
+    "some symbol repeats", "how many repeat" nor "does the symbol at i
+    repeat" predicts the label: only comparing positions ``i`` and ``j``
+    does.  Lengths 2 and 3 have no room for distractors.  ``distractors=false`` is version 1, where the label equals
+    "any symbol repeats".
+
+    Example (length 6, i=0, j=-1): ``s4 s9 s2 s9 s7 s4`` -> ``same``;
+    ``s4 s5 s2 s4 s2 s5`` -> ``different``.
     """
 
     name = "same-different"
+    version = 2
+    legacy_params = {1: {"distractors": False}}
     params = {
         **SYMBOL_PARAMS,
         "i": Param(0, "first compared position"),
         "j": Param(-1, "second compared position"),
+        "distractors": Param(True, "repeat other pairs so only positions i and j decide the label (v2)"),
     }
 
     def label_tokens(self):
@@ -108,6 +121,25 @@ class SameDifferent(SymbolTask):
         templates = np.broadcast_to(np.arange(length), (batch_size, length)).copy()
         same = rng.random(batch_size) < 0.5
         templates[same, j] = i
+        others = np.array([p for p in range(length) if p not in (i, j)], dtype=np.int64)
+        if self.distractors and len(others) >= 2:
+            rows = np.arange(batch_size)
+            perm = others[np.argsort(rng.random((batch_size, len(others))), axis=1)]
+            a, b = perm[:, 0], perm[:, 1]
+            # "different": the symbols at i and at j each repeat elsewhere;
+            # "same": i repeats at j and one other pair repeats.  Either way two
+            # symbols occur twice, so no count or "does i repeat" test works.
+            diff = ~same
+            templates[rows[diff], a[diff]] = i
+            templates[rows[diff], b[diff]] = j
+            templates[rows[same], b[same]] = templates[rows[same], a[same]]
+            extra_max = (len(others) - 2) // 2
+            if extra_max:
+                extra = rng.integers(0, extra_max + 1, size=batch_size)
+                for p in range(extra_max):
+                    use = extra > p
+                    src, dst = perm[use, 2 + 2 * p], perm[use, 3 + 2 * p]
+                    templates[rows[use], dst] = templates[rows[use], src]
         inputs, _ = self.bind(rng, templates)
         label = np.where(same, self.id("same"), self.id("different"))
         return Batch.fixed(inputs, label[:, None])
@@ -122,7 +154,16 @@ class SameDifferent(SymbolTask):
             repeated = (ordered[:, 1:] == ordered[:, :-1]).any(axis=1)
             return np.where(repeated, task.id("same"), task.id("different"))[:, None]
 
-        return {"any-repeat": ("'same' when any symbol repeats anywhere in the input", any_repeat)}
+        def i_repeats(task, batch, ref):
+            i = task.i % batch.inputs.shape[1]
+            first = batch.inputs[:, i : i + 1]
+            repeated = (batch.inputs == first).sum(axis=1) > 1
+            return np.where(repeated, task.id("same"), task.id("different"))[:, None]
+
+        return {
+            "any-repeat": ("'same' when any symbol repeats anywhere in the input", any_repeat),
+            "i-repeats": ("'same' when the symbol at position i occurs again anywhere", i_repeats),
+        }
 
 
 class TemplateBank(SymbolTask):

@@ -95,9 +95,16 @@ def test_parity_baselines_stay_at_chance():
     assert all(abs(e["best"]["exact"]["value"] - 0.5) < 0.05 for e in table)
 
 
-def test_same_different_any_repeat_shortcut():
-    entry = baseline_table(make_task("same-different"), [6], n=500)[0]
-    assert entry["baselines"]["any-repeat"]["exact"] == 1.0
+def test_same_different_shortcuts_v1_and_v2():
+    """v1: the label equals "some symbol repeats"; v2 adds distractor pairs so
+    that neither that nor "the symbol at i repeats" beats chance."""
+    v1 = baseline_table(make_task("same-different", distractors=False), [6], n=500)[0]
+    assert v1["baselines"]["any-repeat"]["exact"] == 1.0
+    table = baseline_table(make_task("same-different"), [4, 6, 10], n=3000)
+    for entry in table:
+        assert abs(entry["baselines"]["any-repeat"]["exact"] - 0.5) < 0.04
+        assert abs(entry["baselines"]["i-repeats"]["exact"] - 0.5) < 0.04
+    assert shortcut_flags(table)["exact"] is None
 
 
 def test_accumulator_scores_the_evaluators_examples():

@@ -264,3 +264,17 @@ def test_plot_panels_carry_chance_baseline_and_fit(folder):
     assert data["count"].fitted["transformer+rope"] == (2, 3)
     # in-range lengths are drawn too
     assert 10 in data["count"].curves["transformer+rope"].values
+
+
+def test_old_task_versions_get_their_own_baselines(tmp_path):
+    """A same-different v1 result (label = any repeat) is compared with v1's
+    baselines, not with those of today's generator."""
+    old = make_result("same-different", "transformer", 0, {6: 0.6, 8: 0.55}, train="2-6")
+    old["task"] = {"name": "same-different", "version": 1, "params": {"num_symbols": 200, "heldout": 0.25}}
+    (tmp_path / "r.json").write_text(json.dumps(old))
+    (e,) = aggregate(load_results(tmp_path))
+    assert e.baseline == pytest.approx(1.0) and e.shortcut
+    old["task"]["version"] = 99  # unknown: no baseline rather than a wrong one
+    (tmp_path / "r.json").write_text(json.dumps(old))
+    (e,) = aggregate(load_results(tmp_path))
+    assert e.baseline is None
