@@ -53,12 +53,15 @@ def mean_ci(runs: list[RunSummary]) -> tuple[float, float, float]:
     over seeds for two or more, Wilson over the pooled examples for one."""
     values = [r.beyond_mean for r in runs]
     mean = statistics.fmean(values)
+    # sampling error of the evaluation itself: Wilson over the pooled examples
+    n = max(1, sum(r.beyond_examples for r in runs))
+    w_lo, w_hi = wilson_interval(min(n, max(0, round(mean * n))), n)
     if len(values) == 1:
-        n = max(1, runs[0].beyond_examples)
-        lo, hi = wilson_interval(round(mean * n), n)
-        return mean, lo, hi
+        return mean, w_lo, w_hi
+    # seed-to-seed spread; never narrower than the evaluation's own error
+    # (three seeds all at 0% are not "[0.0, 0.0]")
     half = t_quantile(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
-    return mean, max(0.0, mean - half), min(1.0, mean + half)
+    return mean, min(w_lo, max(0.0, mean - half)), max(w_hi, min(1.0, mean + half))
 
 
 def program_lengths() -> dict[str, tuple[int | None, int | None]]:
@@ -273,7 +276,7 @@ def legend() -> str:
         "length (- none); chance = uniform guess; best baseline = best cheap predictor (`lengthgen tasks baselines`), "
         f"⚠ when it beats chance by > {100 * SHORTCUT_MARGIN:.0f} points; in-range = metric at the longest training "
         f"length (mean over seeds); fitted = seeds with in-range >= {100 * FIT_THRESHOLD:.0f}%; beyond-range = mean "
-        "over the test lengths beyond training, 95% CI (t over seeds; Wilson over examples for one seed); solved @2x = "
+        "over the test lengths beyond training, 95% CI (t over seeds, never narrower than Wilson over the pooled examples); solved @2x = "
         f"seeds >= {100 * SOLVED_THRESHOLD:.0f}% at the test length nearest 2x the longest training length; "
         f"extrapolation = per seed, longest length with every length >= {100 * SOLVED_THRESHOLD:.0f}% over the "
         "longest training length (≥ when it reaches the longest length tested; 'not fitted' when in-range < "

@@ -278,3 +278,11 @@ def test_old_task_versions_get_their_own_baselines(tmp_path):
     (tmp_path / "r.json").write_text(json.dumps(old))
     (e,) = aggregate(load_results(tmp_path))
     assert e.baseline is None
+
+
+def test_all_zero_seeds_keep_a_binomial_upper_bound(tmp_path):
+    for seed in range(3):
+        r = make_result("count", "transformer", seed, {10: 1.0, 15: 0.0, 20: 0.0})
+        (tmp_path / f"{seed}.json").write_text(json.dumps(r))
+    (e,) = aggregate(load_results(tmp_path))
+    assert e.beyond_mean == 0.0 and e.beyond_lo == 0.0 and 0.0 < e.beyond_hi < 0.01  # 600 examples
