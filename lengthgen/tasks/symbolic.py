@@ -167,7 +167,13 @@ class SameDifferent(SymbolTask):
 
 
 class TemplateBank(SymbolTask):
-    """Tasks whose instances come from a fixed random set of templates per length."""
+    """Tasks whose instances come from a fixed random set of templates per length.
+
+    Each length has its own bank and labels (drawn from ``template_seed`` and
+    the length), so these tasks are meant to be used at one fixed length with
+    held-out symbols as the generalization axis, as in Boix-Adsera et al.;
+    accuracy at a length other than the trained one measures a different
+    task, not length generalization (the benchmark files use one length)."""
 
     min_length = 3  # length 2 has only two patterns (αα, αβ)
 
