@@ -196,6 +196,16 @@ def validate(cfg: RunConfig) -> None:
     MODELS.get(cfg.model)
     cfg.params = dict(task.config)
     cfg.test_params = {k: test_task.config[k] for k in cfg.test_params}
+    options = MODELS.get(cfg.model).options()
+    if (
+        task.symbolic_answers
+        and "tie_embeddings" in options
+        and "tie_embeddings" not in cfg.model_options
+        and cfg.model_options.get("parametrization", options.get("parametrization")) != "mup"
+    ):
+        # unseen symbols can only be emitted through the tied embedding rows;
+        # an explicit tie_embeddings=false still gets the untied readout
+        cfg.model_options = {**cfg.model_options, "tie_embeddings": True}
     cfg.model_options = resolve_model_options(cfg.model, cfg.model_options)
     cfg.train.validate()
     resolve_device(cfg.device)

@@ -179,6 +179,9 @@ class Task:
     # parameters that reproduce an earlier version's examples, by version
     # (readers of old result files recompute baselines with them)
     legacy_params: ClassVar[dict[int, dict[str, Any]]] = {}
+    # answers are input symbols that may never be training targets: an untied
+    # readout can never emit them, so models default to a tied readout
+    symbolic_answers: ClassVar[bool] = False
 
     def __init__(self, **kwargs: Any):
         unknown = [k for k in kwargs if k not in self.params]

@@ -270,6 +270,7 @@ class VariableCopy(TemplateBank):
     """
 
     name = "variable-copy"
+    symbolic_answers = True
     baselines = ("input-mode-answer-token", "first-input-token", "last-input-token")
     params = TEMPLATE_PARAMS
 

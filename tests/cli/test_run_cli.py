@@ -192,3 +192,19 @@ def test_heldout_benchmark_measures_fit_on_training_symbols(capsys, tmp_path):
     assert all(not h for n, t, h in rows if not t) and all(h for n, t, h in rows if t)
     fit_lengths = result["fit"]["range_mean"]["lengths"]
     assert fit_lengths == sorted(n for n, t, h in rows if not t)
+
+
+def test_symbolic_answer_tasks_default_to_a_tied_readout():
+    from lengthgen.experiment import RunConfig, validate
+
+    cfg = RunConfig(task="variable-copy", train_lengths=[5], test_lengths=[5], model="transformer")
+    validate(cfg)
+    assert cfg.model_options["tie_embeddings"] is True
+    explicit = RunConfig(
+        task="variable-copy", train_lengths=[5], test_lengths=[5], model_options={"tie_embeddings": False}
+    )
+    validate(explicit)
+    assert explicit.model_options["tie_embeddings"] is False
+    other = RunConfig(task="sort", train_lengths=[5], test_lengths=[6])
+    validate(other)
+    assert other.model_options["tie_embeddings"] is False
