@@ -52,7 +52,7 @@ def test_bench_forwards_sigterm_to_its_workers(tmp_path, workers):
     suite = tmp_path / "suite.yaml"
     suite.write_text(
         f"name: sig\nbenchmarks: [{ROOT / 'tasks' / 'count.yaml'}, {ROOT / 'tasks' / 'sort.yaml'}]\n"
-        "models: [transformer]\npe: [none]\nseeds: 1\n"
+        "models: [transformer]\npe: [none]\nseeds: 3\n"  # more cells than workers: queued cells must not start
         "training: {steps: 100000, batch_size: 4, eval_every: 50, checkpoint_every: 50, eval_examples: 4}\n"
         "model_config: {transformer: {d_model: 16, n_heads: 2, n_layers: 1}}\nevaluation: {examples: 4}\n"
     )
@@ -65,7 +65,8 @@ def test_bench_forwards_sigterm_to_its_workers(tmp_path, workers):
     _, err = proc.communicate(timeout=180)
     assert proc.returncode == 143, err
     assert "Traceback" not in err
-    assert len(list((out / "sig").glob("*.ckpt.pt"))) >= want and not list((out / "sig").glob("*.json"))
+    # exactly the cells in flight checkpointed; none of the 6 - workers queued ones started
+    assert len(list((out / "sig").glob("*.ckpt.pt"))) == want and not list((out / "sig").glob("[!.]*.json"))
 
 
 def test_file_size_limit_while_writing_is_a_clean_error(tmp_path):

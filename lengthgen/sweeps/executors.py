@@ -35,8 +35,19 @@ class Outcome:
     error: str = ""
 
 
+_STOP = None  # a worker process's view of "the sweep was stopped" (multiprocessing.Event)
+
+
+def _init_worker(stop) -> None:
+    global _STOP
+    _STOP = stop
+
+
 def run_cell(cfg: RunConfig, threads: int | None = None) -> Outcome:
     """Train and evaluate one cell; never raises (errors become outcomes)."""
+    if _STOP is not None and _STOP.is_set():
+        # the pool hands queued cells to idle workers even after a stop: do not start them
+        return Outcome(False, 0.0, {}, "not started: the sweep was stopped")
     import torch
 
     from lengthgen.experiment import run_experiment
@@ -63,7 +74,7 @@ def run_cell(cfg: RunConfig, threads: int | None = None) -> Outcome:
 OnDone = Callable[[Cell, Outcome], None]
 
 
-def _forward_sigterm(pool: ProcessPoolExecutor) -> Callable[[], None]:
+def _forward_sigterm(pool: ProcessPoolExecutor, stop) -> Callable[[], None]:
     """While the pool runs, a SIGTERM to this process (``timeout``, ``kill``)
     is passed on to the workers, which checkpoint and stop, then stops the
     sweep.  Returns the function restoring the previous handler."""
@@ -71,6 +82,7 @@ def _forward_sigterm(pool: ProcessPoolExecutor) -> Callable[[], None]:
         return lambda: None
 
     def handler(signum, _frame):
+        stop.set()  # queued cells must not start on the workers that finish
         for process in list((getattr(pool, "_processes", None) or {}).values()):
             with contextlib.suppress(ProcessLookupError, OSError):
                 os.kill(process.pid, signal.SIGTERM)
@@ -101,9 +113,10 @@ class LocalExecutor:
             return
         # spawn, not fork: forking a process that already runs torch threads can deadlock
         ctx = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        stop = ctx.Event()
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(stop,))
         pending = {pool.submit(run_cell, cell.config, threads): cell for cell in cells}
-        restore = _forward_sigterm(pool)
+        restore = _forward_sigterm(pool, stop)
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -115,6 +128,7 @@ class LocalExecutor:
                         outcome = Outcome(False, 0.0, {}, f"worker failed: {type(exc).__name__}: {exc}")
                     on_done(cell, outcome)
         except KeyboardInterrupt:
+            stop.set()
             for future in pending:
                 future.cancel()
             raise
