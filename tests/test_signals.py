@@ -3,6 +3,8 @@ Ctrl-C: the current step finishes, a checkpoint is written, the exit code is
 143, and rerunning resumes.  The tests wait on events (a checkpoint
 appearing), never on fixed sleeps."""
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +18,28 @@ pytestmark = pytest.mark.slow  # real processes and signals: about a minute; run
 ROOT = Path(__file__).resolve().parents[1]
 LONG = ["--steps", "100000", "--eval-every", "50", "--batch-size", "4", "--eval-examples", "4"]
 TINY_MODEL = ["--model-opt", "d_model=16", "--model-opt", "n_heads=2", "--model-opt", "n_layers=1"]
+
+
+@pytest.fixture(autouse=True)
+def reap(monkeypatch):
+    """Kill every process a test started (and its workers) when the test ends,
+    so a failing test cannot leave a sweep running."""
+    started = []
+    real_popen = subprocess.Popen
+
+    def popen(*args, **kwargs):
+        kwargs.setdefault("start_new_session", True)
+        proc = real_popen(*args, **kwargs)
+        started.append(proc)
+        return proc
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    yield
+    for proc in started:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
 
 
 def wait_for(predicate, proc, seconds=120):
