@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import platform
@@ -103,6 +104,18 @@ def environment(device: torch.device) -> dict[str, Any]:
     return env
 
 
+_TEMPORARY = re.compile(r"^(json|ckpt\.pt)\.\d+\.[0-9a-f]{8}\.tmp$")
+
+
+def _remove_stale_temporaries(folder: Path, name: str) -> None:
+    """Every write of a run's files happens under its lock, so a temporary
+    file found by the lock's new holder was left by a killed process."""
+    prefix = f".{name}."
+    for path in folder.glob(f"{glob.escape(prefix)}*.tmp"):
+        if _TEMPORARY.match(path.name[len(prefix) :]):
+            path.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def cell_lock(folder: str | Path, name: str):
     """An exclusive lock on one run's files (``.<name>.lock`` in ``folder``):
@@ -118,6 +131,7 @@ def cell_lock(folder: str | Path, name: str):
     with open(folder / f".{name}.lock", "a+") as fh:
         fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
         try:
+            _remove_stale_temporaries(folder, name)
             yield
         finally:
             fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

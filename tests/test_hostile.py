@@ -218,3 +218,17 @@ def test_huge_rasp_input_token_and_binary_program(capsys, tmp_path, monkeypatch)
     monkeypatch.setattr("sys.stdin", io.StringIO(":quit\n"))
     code, out, err = run(capsys, "rasp", "repl", "--load", bad)
     assert "not UTF-8" in out + err and "Traceback" not in out + err
+
+
+def test_lock_holder_removes_temporaries_left_by_a_killed_writer(tmp_path):
+    """A SIGKILL mid-write leaves `.NAME.ckpt.pt.PID.XXXX.tmp`; the next
+    holder of NAME's lock removes it, and only NAME's own temporaries."""
+    from lengthgen.results import cell_lock
+
+    stale = [tmp_path / ".abc.ckpt.pt.4242.deadbeef.tmp", tmp_path / ".abc.json.17.0123abcd.tmp"]
+    kept = [tmp_path / ".abc.def.ckpt.pt.4242.deadbeef.tmp", tmp_path / ".abcd.json.1.0123abcd.tmp", tmp_path / "abc.json"]
+    for path in stale + kept:
+        path.write_bytes(b"x")
+    with cell_lock(tmp_path, "abc"):
+        assert not any(p.exists() for p in stale)
+    assert all(p.exists() for p in kept)
