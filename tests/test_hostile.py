@@ -226,7 +226,11 @@ def test_lock_holder_removes_temporaries_left_by_a_killed_writer(tmp_path):
     from lengthgen.results import cell_lock
 
     stale = [tmp_path / ".abc.ckpt.pt.4242.deadbeef.tmp", tmp_path / ".abc.json.17.0123abcd.tmp"]
-    kept = [tmp_path / ".abc.def.ckpt.pt.4242.deadbeef.tmp", tmp_path / ".abcd.json.1.0123abcd.tmp", tmp_path / "abc.json"]
+    kept = [
+        tmp_path / ".abc.def.ckpt.pt.4242.deadbeef.tmp",
+        tmp_path / ".abcd.json.1.0123abcd.tmp",
+        tmp_path / "abc.json",
+    ]
     for path in stale + kept:
         path.write_bytes(b"x")
     with cell_lock(tmp_path, "abc"):
