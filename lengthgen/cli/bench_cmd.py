@@ -169,4 +169,8 @@ def cmd_conjecture(args) -> int:
         print(json.dumps(report_json(report), indent=2))
     else:
         print(render_conjecture(report, args.model, args.metric))
+    from lengthgen.rasp.library import conflict_warnings
+
+    for warning in conflict_warnings():
+        print(warning, file=sys.stderr)
     return 0

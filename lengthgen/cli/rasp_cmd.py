@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from tabulate import tabulate
@@ -12,6 +13,7 @@ from lengthgen.errors import LengthgenError
 from lengthgen.rasp.check import check_program, compile_for_task, program_task
 from lengthgen.rasp.codes import TokenCodes
 from lengthgen.rasp.compiler import compile_file
+from lengthgen.rasp.library import conflict_warnings
 from lengthgen.rasp.score import SCORE_FORMATS, render_scores, score_library
 from lengthgen.rasp.trace import fmt_token, run_values, trace_table
 from lengthgen.tasks import make_task
@@ -123,6 +125,8 @@ def cmd_score(args) -> int:
         raise LengthgenError("--max-length and --n must be >= 1")
     rows = score_library(verify=not args.no_verify, max_length=args.max_length, n=args.n)
     print(render_scores(rows, args.format))
+    for warning in conflict_warnings():
+        print(warning, file=sys.stderr)
     return 0
 
 

@@ -32,6 +32,12 @@ class TokenCodes:
         self._code = {tok: (int(tok) if INT_RE.fullmatch(tok) else -(i + 1)) for i, tok in enumerate(self.vocab)}
         self._token = {code: tok for tok, code in self._code.items()}
         self.id_to_code = np.array([self._code[t] for t in self.vocab], dtype=np.float64)
+        # codes standing for symbols rather than numbers (the specials at least)
+        self.symbol_codes = frozenset(float(c) for t, c in self._code.items() if not INT_RE.fullmatch(t))
+
+    def token_values(self) -> frozenset | None:
+        """Every code ``tokens`` can hold, or None for open integer inputs."""
+        return None if self.open else frozenset(float(c) for c in self._code.values())
 
     def code(self, token: str) -> int:
         if token in self._code:

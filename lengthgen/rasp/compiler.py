@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lengthgen.rasp import parser as P
+from lengthgen.rasp import valuesets as V
 from lengthgen.rasp.codes import TokenCodes
 from lengthgen.rasp.errors import RaspError
 from lengthgen.rasp.graph import PREDICATES, Graph, Node, ProgramStats, program_stats
@@ -59,6 +60,7 @@ class Builtin:
 @dataclass
 class Function:
     node: P.Def
+    prelude: bool = False  # errors inside it are reported at the user's call
 
 
 Value = Node | float | Pred | Reduction | Builtin | Function | P.LambdaExpr
@@ -89,6 +91,9 @@ class CompiledProgram:
     filename: str
     codes: TokenCodes
     header: dict[str, str] = field(default_factory=dict)
+    # RASP-L rules the program breaks (compiled with strict=False); empty
+    # for a RASP-L program
+    violations: list[RaspError] = field(default_factory=list)
 
     @property
     def stats(self) -> ProgramStats:
@@ -96,11 +101,15 @@ class CompiledProgram:
 
 
 class Compiler:
-    def __init__(self, codes: TokenCodes, graph: Graph | None = None):
+    def __init__(self, codes: TokenCodes, graph: Graph | None = None, strict: bool = True):
         self.codes = codes
         self.graph = graph or Graph()
+        self.strict = strict
+        self.violations: list[RaspError] = []
+        self.prelude_calls: list[tuple[str, P.Call]] = []  # prelude functions being inlined, outermost first
+        self.defining_prelude = False
         self.globals: dict[str, Value] = {
-            "tokens": self.graph.tokens(),
+            "tokens": self.graph.tokens(codes.token_values()),
             "indices": self.graph.indices(),
             "mean": Reduction("mean"),
             "max": Reduction("max"),
@@ -113,13 +122,24 @@ class Compiler:
         # caller's variables (lexical scope)
         self.function_scope: dict[str, Value] = {}
 
+    def load_prelude(self) -> None:
+        """Make the prelude's functions visible to the program and to each other."""
+        prelude: dict[str, Value] = {}
+        self.defining_prelude = True
+        try:
+            self.run(prelude_program(), prelude)
+        finally:
+            self.defining_prelude = False
+        self.globals.update(prelude)
+        self.function_scope = dict(self.globals)
+
     # --- statements -------------------------------------------------------
     def run(self, program: P.Program, scope: dict[str, Value]) -> None:
         for stmt in program.statements:
             if isinstance(stmt, P.Def):
                 if stmt.name in ("tokens", "indices", *BUILTINS):
                     raise RaspError(f"cannot redefine built-in {stmt.name!r}", stmt.line, stmt.col)
-                scope[stmt.name] = Function(stmt)
+                scope[stmt.name] = Function(stmt, prelude=self.defining_prelude)
             else:
                 self.assign(stmt, scope, label_prefix="")
 
@@ -132,6 +152,19 @@ class Compiler:
         if isinstance(value, Node) and not value.label:
             value.label = label_prefix + stmt.name
         scope[stmt.name] = value
+
+    def not_rasp_l(self, message: str, line: int, col: int) -> None:
+        """A RASP-L rule is broken: an error, or with ``strict=False`` a
+        recorded violation (the program still compiles and runs)."""
+        if self.prelude_calls:  # point at the user's call, not into the prelude
+            chain = " <- ".join(f"{name}()" for name, _ in reversed(self.prelude_calls))
+            message = f"{message} (in the prelude's {chain}, called here)"
+            line, col = self.prelude_calls[0][1].line, self.prelude_calls[0][1].col
+        error = RaspError(f"RASP-L: {message}", line, col)
+        error.at_call_site = bool(self.prelude_calls)
+        if self.strict:
+            raise error
+        self.violations.append(error)
 
     # --- expressions ------------------------------------------------------
     def lookup(self, name: P.Name, scope: dict[str, Value]) -> Value:
@@ -186,7 +219,7 @@ class Compiler:
 
     def seq(self, value: Value, e: P.Expr, what: str) -> Node:
         if isinstance(value, float):
-            return self.graph.make("full", attrs=(("value", value),), loc=(e.line, e.col))
+            return self.graph.make("full", attrs=(("value", value),), loc=(e.line, e.col), values=frozenset([value]))
         if not isinstance(value, Node) or value.is_selector:
             raise RaspError(f"{what} must be a sequence, got {kind_name(value)}", e.line, e.col)
         return value
@@ -204,14 +237,13 @@ class Compiler:
                 return self.graph.make("sel_not", (v,), loc=(e.line, e.col))
             raise RaspError("'-' cannot apply to a selector", e.line, e.col)
         node = self.seq(v, e, f"the operand of '{e.op}'")
-        if node.vkind == "index" and e.op == "-":
-            raise RaspError(
-                "RASP-L: negating an index-valued sequence is not allowed (only +/- a constant and comparisons)",
-                e.line,
-                e.col,
+        if node.vkind in V.UNBOUNDED and e.op == "-":
+            self.not_rasp_l(
+                f"negating {V.describe(node)} is not allowed (only +/- a constant and comparisons)", e.line, e.col
             )
         fn = Lambda.parse(("x",), "-x" if e.op == "-" else "not x")
-        return self.graph.make("map", (node,), (("fn", fn),), "token", loc=(e.line, e.col))
+        values = V.mapped(fn, node.values) if node.vkind == "token" else V.BOOLEAN if e.op == "!" else None
+        return self.graph.make("map", (node,), (("fn", fn),), "token", loc=(e.line, e.col), values=values)
 
     def binary(self, e: P.Binary, a: Value, b: Value) -> Value:
         op = e.op
@@ -233,14 +265,15 @@ class Compiler:
             seq_first = not isinstance(a, float)
             node = self.seq(a if seq_first else b, e, f"an operand of '{op}'")
             const = b if seq_first else a
-            if node.vkind == "index" and not comparison and op not in ("+", "-"):
-                raise RaspError(
-                    f"RASP-L: '{op}' on an index-valued sequence is not allowed (only +/- a constant and comparisons)",
+            unbounded = node.vkind in V.UNBOUNDED
+            shift = op == "+" or (op == "-" and seq_first)
+            if unbounded and not comparison and not shift:
+                what = "'constant - x'" if op == "-" else f"'{op}'"
+                self.not_rasp_l(
+                    f"{what} on {V.describe(node)} is not allowed (only x +/- a constant and comparisons)",
                     e.line,
                     e.col,
                 )
-            if node.vkind == "index" and op == "-" and not seq_first:
-                raise RaspError("RASP-L: 'constant - index' is not allowed (only index +/- a constant)", e.line, e.col)
             body = (
                 OPERATORS[op].replace("y", repr(const))
                 if seq_first
@@ -250,29 +283,50 @@ class Compiler:
                 fn = Lambda.parse(("x",), body)
             except LambdaError as exc:
                 raise RaspError(str(exc), e.line, e.col) from None
-            vkind = "index" if node.vkind == "index" and not comparison else "token"
-            return self.graph.make("map", (node,), (("fn", fn),), vkind, loc=(e.line, e.col))
+            keeps_kind = unbounded and shift
+            vkind = node.vkind if keeps_kind else "token"
+            values = V.BOOLEAN if comparison else V.mapped(fn, node.values) if not unbounded else None
+            return self.graph.make("map", (node,), (("fn", fn),), vkind, loc=(e.line, e.col), values=values)
         left, right = self.seq(a, e, f"the left operand of '{op}'"), self.seq(b, e, f"the right operand of '{op}'")
-        if "index" in (left.vkind, right.vkind) and not comparison:
-            raise RaspError(
-                f"RASP-L: '{op}' between sequences is not allowed when one is index-valued (only comparisons)",
+        unbounded = [n for n in (left, right) if n.vkind in V.UNBOUNDED]
+        if unbounded and not comparison:
+            self.not_rasp_l(
+                f"'{op}' between sequences is not allowed when one is {V.describe(unbounded[0])} (only comparisons)",
                 e.line,
                 e.col,
             )
         fn = Lambda.parse(("x", "y"), OPERATORS[op])
-        return self.graph.make("seq_map", (left, right), (("fn", fn),), "token", loc=(e.line, e.col))
+        values = V.BOOLEAN if comparison else V.mapped(fn, left.values, right.values) if not unbounded else None
+        return self.graph.make("seq_map", (left, right), (("fn", fn),), "token", loc=(e.line, e.col), values=values)
 
     # --- calls ------------------------------------------------------------
     def call(self, e: P.Call, scope: dict[str, Value]) -> Value:
         target = self.lookup(P.Name(e.line, e.col, e.func), scope)
         args = [self.expr(a, scope) for a in e.args]
         if isinstance(target, Function):
-            return self.inline(target.node, e, args)
+            return self.inline(target, e, args)
         if not isinstance(target, Builtin):
             raise RaspError(f"{e.func!r} is {kind_name(target)}, not a function", e.line, e.col)
         return getattr(self, f"builtin_{target.name}")(e, args)
 
-    def inline(self, fn: P.Def, e: P.Call, args: list[Value]) -> Value:
+    def inline(self, target: Function, e: P.Call, args: list[Value]) -> Value:
+        fn = target.node
+        if not target.prelude:
+            return self._inline(fn, e, args)
+        self.prelude_calls.append((fn.name, e))
+        try:
+            return self._inline(fn, e, args)
+        except RaspError as exc:
+            if len(self.prelude_calls) == 1 and not getattr(exc, "at_call_site", False):
+                # a prelude function fails only when misused: say where the user called it
+                exc.message = f"{exc.message} (in the prelude's {fn.name}(), called here)"
+                exc.line, exc.col = e.line, e.col
+                exc.args = (exc.one_line(),)
+            raise
+        finally:
+            self.prelude_calls.pop()
+
+    def _inline(self, fn: P.Def, e: P.Call, args: list[Value]) -> Value:
         if len(args) != len(fn.params):
             raise RaspError(f"{fn.name}() takes {len(fn.params)} argument(s), got {len(args)}", e.line, e.col)
         self.call_depth += 1
@@ -316,7 +370,15 @@ class Compiler:
                 e.args[2].line,
                 e.args[2].col,
             )
-        return self.graph.make("select", (keys, queries), (("pred", pred.op),), loc=(e.line, e.col))
+        node = self.graph.make("select", (keys, queries), (("pred", pred.op),), loc=(e.line, e.col))
+        if V.never_selects(node):
+            self.not_rasp_l(
+                "this select is empty at every position: under the causal mask a query sees only keys at or before "
+                "it, and this predicate asks for a later one (a look-ahead)",
+                e.line,
+                e.col,
+            )
+        return node
 
     def builtin_aggregate(self, e: P.Call, args: list[Value]) -> Node:
         self.arity(e, args, 2, 4)
@@ -333,7 +395,33 @@ class Compiler:
         if not isinstance(reduction, Reduction):
             raise RaspError("aggregate's reduction must be mean or max", e.args[3].line, e.args[3].col)
         attrs = (("default", default), ("reduction", reduction.name))
-        return self.graph.make("aggregate", (sel, values), attrs, values.vkind, loc=(e.line, e.col))
+        vkind, out = self.aggregate_kind(e, sel, values, default, reduction.name)
+        return self.graph.make("aggregate", (sel, values), attrs, vkind, loc=(e.line, e.col), values=out)
+
+    def aggregate_kind(
+        self, e: P.Call, sel: Node, values: Node, default: float, reduction: str
+    ) -> tuple[str, frozenset | None]:
+        """A max, or a mean through a selector that picks at most one key,
+        reads one value: its kind is the values' kind.  Other means are
+        numbers (see :mod:`lengthgen.rasp.valuesets`)."""
+        with_default = V.union([values.values, frozenset([default])])
+        if reduction == "max" or V.selects_at_most_one(sel):
+            return values.vkind, with_default if values.vkind == "token" else None
+        if values.vkind == "token" and values.values is not None:
+            if len(values.values) == 1:  # the mean of a constant is that constant
+                return "token", with_default
+            symbols = sorted(values.values & self.codes.symbol_codes, reverse=True)
+            if symbols:
+                names = ", ".join(self.codes.token(c) for c in symbols[:4]) + (", ..." if len(symbols) > 4 else "")
+                self.not_rasp_l(
+                    f"mean over values that include symbols ({names}): averaging two symbols' codes can alias a "
+                    "third; read one value with max (aggregate(sel, x, default, max)) or through a selector that "
+                    "picks at most one key (select(indices, q, ==))",
+                    e.line,
+                    e.col,
+                )
+                return "token", with_default
+        return "number", None
 
     def builtin_selector_width(self, e: P.Call, args: list[Value]) -> Node:
         self.arity(e, args, 1, 1)
@@ -357,38 +445,41 @@ class Compiler:
         self.arity(e, args, 2, 2)
         seq = self.seq(args[0], e.args[0], "map's sequence")
         fn = self._lambda_arg(e, args[1], 1, 1)
-        if seq.vkind == "index":
-            raise RaspError(
-                "RASP-L: map over an index-valued sequence (unbounded values); maps act on finite token sets",
+        if seq.vkind in V.UNBOUNDED:
+            self.not_rasp_l(
+                f"map over {V.describe(seq)}; maps act on bounded value sets (compare it with a constant instead)",
                 e.line,
                 e.col,
             )
-        return self.graph.make("map", (seq,), (("fn", fn),), "token", loc=(e.line, e.col))
+        return self.graph.make(
+            "map", (seq,), (("fn", fn),), "token", loc=(e.line, e.col), values=V.mapped(fn, seq.values)
+        )
 
     def builtin_seq_map(self, e: P.Call, args: list[Value]) -> Node:
         self.arity(e, args, 3, 3)
         a = self.seq(args[0], e.args[0], "seq_map's first sequence")
         b = self.seq(args[1], e.args[1], "seq_map's second sequence")
         fn = self._lambda_arg(e, args[2], 2, 2)
-        if "index" in (a.vkind, b.vkind):
-            raise RaspError(
-                "RASP-L: seq_map over an index-valued sequence; maps act on finite token sets", e.line, e.col
-            )
-        return self.graph.make("seq_map", (a, b), (("fn", fn),), "token", loc=(e.line, e.col))
+        unbounded = [n for n in (a, b) if n.vkind in V.UNBOUNDED]
+        if unbounded:
+            self.not_rasp_l(f"seq_map over {V.describe(unbounded[0])}; maps act on bounded value sets", e.line, e.col)
+        values = V.mapped(fn, a.values, b.values)
+        return self.graph.make("seq_map", (a, b), (("fn", fn),), "token", loc=(e.line, e.col), values=values)
 
     def builtin_full(self, e: P.Call, args: list[Value]) -> Node:
         self.arity(e, args, 1, 1)
         if not isinstance(args[0], float):
             raise RaspError(f"full() takes a number or token, got {kind_name(args[0])}", e.line, e.col)
-        return self.graph.make("full", attrs=(("value", args[0]),), loc=(e.line, e.col))
+        return self.graph.make("full", attrs=(("value", args[0]),), loc=(e.line, e.col), values=frozenset(args[:1]))
 
     def builtin_where(self, e: P.Call, args: list[Value]) -> Node:
         self.arity(e, args, 3, 3)
         cond = self.seq(args[0], e.args[0], "where's condition")
         a = self.seq(args[1], e.args[1], "where's second argument")
         b = self.seq(args[2], e.args[2], "where's third argument")
-        vkind = "index" if "index" in (a.vkind, b.vkind) else "token"
-        return self.graph.make("where", (cond, a, b), vkind=vkind, loc=(e.line, e.col))
+        vkind = V.combined_kind((a, b))
+        values = V.union([a.values, b.values]) if vkind == "token" else None
+        return self.graph.make("where", (cond, a, b), vkind=vkind, loc=(e.line, e.col), values=values)
 
 
 def header_of(source: str) -> dict[str, str]:
@@ -416,16 +507,19 @@ def prelude_program() -> P.Program:
 
 
 def compile_source(
-    source: str, filename: str = "<input>", codes: TokenCodes | None = None, require_output: bool = True
+    source: str,
+    filename: str = "<input>",
+    codes: TokenCodes | None = None,
+    require_output: bool = True,
+    strict: bool = True,
 ) -> CompiledProgram:
-    """Parse and compile a program; the prelude's helpers are in scope."""
+    """Parse and compile a program; the prelude's helpers are in scope.
+    With ``strict=False`` a program that breaks RASP-L rules still compiles
+    (to run or trace it); the broken rules are in ``violations``."""
     codes = codes or TokenCodes()
-    compiler = Compiler(codes)
+    compiler = Compiler(codes, strict=strict)
     try:
-        prelude: dict[str, Value] = {}
-        compiler.run(prelude_program(), prelude)
-        compiler.globals.update(prelude)
-        compiler.function_scope = dict(compiler.globals)
+        compiler.load_prelude()
         program = P.parse(source)
         scope: dict[str, Value] = {}
         # functions may call any function of the file, in any order
@@ -448,10 +542,11 @@ def compile_source(
                 source, filename
             )
     names = {k: v for k, v in scope.items() if isinstance(v, Node)}
-    return CompiledProgram(compiler.graph, output, names, source, filename, codes, header_of(source))
+    violations = [v.located(source, filename) for v in compiler.violations]
+    return CompiledProgram(compiler.graph, output, names, source, filename, codes, header_of(source), violations)
 
 
-def compile_file(path: str | Path, codes: TokenCodes | None = None) -> CompiledProgram:
+def compile_file(path: str | Path, codes: TokenCodes | None = None, strict: bool = True) -> CompiledProgram:
     path = Path(path)
     try:
         raw = path.read_bytes()
@@ -461,4 +556,4 @@ def compile_file(path: str | Path, codes: TokenCodes | None = None) -> CompiledP
         source = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise RaspError(f"program is not valid UTF-8 (byte {exc.start})", filename=str(path)) from None
-    return compile_source(source, str(path), codes)
+    return compile_source(source, str(path), codes, strict=strict)

@@ -21,7 +21,7 @@ from typing import Any
 
 from lengthgen.rasp import parser as P
 from lengthgen.rasp.codes import TokenCodes
-from lengthgen.rasp.compiler import Builtin, CompiledProgram, Compiler, Pred, Reduction, prelude_program
+from lengthgen.rasp.compiler import Builtin, CompiledProgram, Compiler, Pred, Reduction
 from lengthgen.rasp.graph import Node
 from lengthgen.rasp.interpreter import Interpreter
 
@@ -112,10 +112,7 @@ class Builder:
     def __init__(self, codes: TokenCodes | None = None):
         self.codes = codes or TokenCodes()
         self.compiler = Compiler(self.codes)
-        prelude: dict = {}
-        self.compiler.run(prelude_program(), prelude)
-        self.compiler.globals.update(prelude)
-        self.compiler.function_scope = dict(self.compiler.globals)
+        self.compiler.load_prelude()
         self.tokens = Ref(self.compiler.globals["tokens"], self)
         self.indices = Ref(self.compiler.globals["indices"], self)
 
@@ -145,7 +142,7 @@ class Builder:
         target = self.compiler.globals[name]
         if isinstance(target, Builtin):
             return self._wrap(getattr(self.compiler, f"builtin_{name}")(call, values))
-        return self._wrap(self.compiler.inline(target.node, call, values))
+        return self._wrap(self.compiler.inline(target, call, values))
 
     def _lambda(self, params: tuple[str, ...], expression: str) -> P.LambdaExpr:
         return P.LambdaExpr(0, 0, params, expression, 0, 0)

@@ -5,10 +5,9 @@ the same inputs twice returns the same node, so "number of distinct
 primitive operations" is simply the number of nodes reachable from the
 output (``tokens`` and ``indices`` not counted).
 
-Each sequence node also carries a *value kind* used by the RASP-L checks:
-``token`` (finitely many values: tokens, constants, maps of those),
-``index`` (unbounded ordinals: ``indices``, ``selector_width`` counts and
-what is aggregated from them).
+Each sequence node also carries a *value kind* used by the RASP-L checks
+(``token``, ``index`` or ``number``; see :mod:`lengthgen.rasp.valuesets`)
+and, for bounded values, the set of values when it is known.
 """
 
 from __future__ import annotations
@@ -30,7 +29,8 @@ class Node:
     op: str
     args: tuple[Node, ...] = ()
     attrs: tuple = ()
-    vkind: str = "token"  # token | index (for sequences); "" for selectors
+    vkind: str = "token"  # token | index | number (for sequences); "" for selectors
+    values: frozenset | None = None  # the possible values of a token-kind sequence, when known
     label: str = ""
     loc: tuple[int, int] = (0, 0)
     uid: int = 0
@@ -75,18 +75,20 @@ class Graph:
         attrs: tuple = (),
         vkind: str = "token",
         loc: tuple[int, int] = (0, 0),
+        values: frozenset | None = None,
     ) -> Node:
         key = (op, tuple(a.uid for a in args), tuple((k, v.key if isinstance(v, Lambda) else v) for k, v in attrs))
         found = self._index.get(key)
         if found is not None:
             return found
         node = Node(op, args, attrs, vkind if op not in SEL_OPS else "", loc=loc, uid=len(self.nodes))
+        node.values = values if node.vkind == "token" else None
         self._index[key] = node
         self.nodes.append(node)
         return node
 
-    def tokens(self) -> Node:
-        node = self.make("tokens")
+    def tokens(self, values: frozenset | None = None) -> Node:
+        node = self.make("tokens", values=values)
         node.label = "tokens"
         return node
 

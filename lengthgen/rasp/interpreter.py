@@ -105,10 +105,10 @@ class Interpreter:
         return np.full(self.shape, node.attr("value"), dtype=np.float64)
 
     def op_map(self, node, codes, x):
-        return node.attr("fn").vectorised(x)
+        return finite(node, node.attr("fn").vectorised(x))
 
     def op_seq_map(self, node, codes, x, y):
-        return node.attr("fn").vectorised(x, y)
+        return finite(node, node.attr("fn").vectorised(x, y))
 
     def op_where(self, node, codes, cond, a, b):
         return np.where(cond != 0, a, b)
@@ -146,6 +146,22 @@ class Interpreter:
             return np.where(out > -np.inf, out, default)
         total, count = masked_sum(sel, values)
         return np.where(count > 0, total / np.maximum(count, 1), default)
+
+
+def overflow_error(node: Node) -> LengthgenError:
+    line, col = node.loc
+    where = f"line {line}:{col}: " if line else ""
+    return LengthgenError(
+        f"{where}{node.name} produced a value that is not a finite number (overflow); numpy and Python "
+        "disagree on such values (min(1, nan)), so RASP values must stay finite"
+    )
+
+
+def finite(node: Node, values: np.ndarray) -> np.ndarray:
+    """Overflow is an error in both evaluators, so they never disagree on it."""
+    if not np.isfinite(values).all():
+        raise overflow_error(node)
+    return values
 
 
 def is_index_lookup(selector: Node) -> bool:

@@ -79,3 +79,19 @@ def programs_by_task(folder: Path | None = None) -> dict[str, list[str]]:
     for entry in task_programs(folder):
         out.setdefault(entry.task, []).append(entry.name)
     return out
+
+
+def manifest_conflicts(folder: Path | None = None) -> list[str]:
+    """Benchmarks that have a program file and are also listed under
+    ``no_program``: one of the two is wrong, and a conjecture test would
+    count the benchmark on the wrong side."""
+    listed = no_program(folder)
+    return sorted(e.name for e in task_programs(folder) if e.name in listed)
+
+
+def conflict_warnings(folder: Path | None = None) -> list[str]:
+    return [
+        f"WARNING: rasp/{name}.rasp exists but MANIFEST.yaml lists {name!r} under no_program; it is counted as "
+        "having a program: check the program with `lengthgen rasp check`, then remove one of the two"
+        for name in manifest_conflicts(folder)
+    ]

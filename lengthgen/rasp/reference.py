@@ -8,7 +8,10 @@ keys ``j <= i`` whose pair satisfies the predicate.
 
 from __future__ import annotations
 
+import math
+
 from lengthgen.rasp.graph import Node, reachable
+from lengthgen.rasp.interpreter import overflow_error
 
 COMPARE = {
     "==": lambda k, q: k == q,
@@ -20,6 +23,12 @@ COMPARE = {
     "true": lambda k, q: True,
     "false": lambda k, q: False,
 }
+
+
+def _finite(node: Node, values: list[float]) -> list[float]:
+    if not all(math.isfinite(x) for x in values):
+        raise overflow_error(node)
+    return values
 
 
 def evaluate_one(output: Node, codes: list[float]) -> list[float]:
@@ -37,10 +46,10 @@ def evaluate_one(output: Node, codes: list[float]) -> list[float]:
             v = [float(node.attr("value"))] * n
         elif op == "map":
             fn = node.attr("fn")
-            v = [fn.scalar(x) for x in a[0]]
+            v = _finite(node, [fn.scalar(x) for x in a[0]])
         elif op == "seq_map":
             fn = node.attr("fn")
-            v = [fn.scalar(x, y) for x, y in zip(a[0], a[1])]
+            v = _finite(node, [fn.scalar(x, y) for x, y in zip(a[0], a[1])])
         elif op == "where":
             v = [x if c != 0 else y for c, x, y in zip(*a)]
         elif op == "select":

@@ -59,8 +59,10 @@ def score_library(verify: bool = True, max_length: int = 50, n: int = 200, folde
             span = check_program(program, task, lengths, n).verified_range()
             row.verified = f"{span[0]}-{span[1]}" if span else "fails"
         rows.append(row)
+    have = {r.benchmark for r in rows}
     for name, reason in no_program(folder).items():
-        rows.append(ScoreRow(name, "none", benchmark_task(name), reason=reason))
+        if name not in have:  # a program wins over a manifest entry (and `conflict_warnings` says so)
+            rows.append(ScoreRow(name, "none", benchmark_task(name), reason=reason))
     return sorted(rows, key=lambda r: r.benchmark)
 
 

@@ -49,7 +49,9 @@ def run(program, text):
 
 @pytest.mark.parametrize("name,source,inputs,expected", CASES, ids=[c[0] for c in CASES])
 def test_case_table(name, source, inputs, expected):
-    fast, slow = run(compile_source(source), inputs)
+    """The evaluators agree with hand-computed values (compiled without the
+    RASP-L checks: some cases, such as a look-ahead, exist to pin semantics)."""
+    fast, slow = run(compile_source(source, strict=False), inputs)
     assert np.allclose(fast, expected), f"vectorised: {fast}"
     assert np.allclose(slow, expected), f"reference: {slow}"
 
@@ -114,7 +116,7 @@ def test_check_finds_counterexample():
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(0, 9), min_size=1, max_size=12), st.sampled_from([c for c in CASES if "<sep>" not in c[2]]))
 def test_vectorised_equals_reference_on_random_inputs(tokens, case):
-    program = compile_source(case[1])
+    program = compile_source(case[1], strict=False)
     codes = np.array([tokens], dtype=float)
     fast = Interpreter(program.output).run(codes)[0]
     slow = evaluate_one(program.output, [float(t) for t in tokens])
