@@ -105,8 +105,10 @@ def cmd_check(args) -> int:
     program = compile_for_task(args.file, task)
     report = check_program(program, task, lengths, args.n, args.seed)
     rows = [[r.length, r.n, f"{100 * r.token:.2f}", f"{100 * r.exact:.2f}"] for r in report.rows]
+    form = program.normal
     print(
-        f"{args.file} on {task!r}: program length {program.stats.length}, attention depth {program.stats.attention_depth}"
+        f"{args.file} on {task!r}: program length {form.length} (+ {form.readout} readout; "
+        f"{program.stats.length} operations as written), attention depth {form.depth}, {form.selects} selects"
     )
     print(tabulate(rows, headers=["length", "n", "token %", "exact %"], tablefmt="github"))
     if report.counterexample:

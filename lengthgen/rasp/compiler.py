@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lengthgen.rasp import parser as P
 from lengthgen.rasp import valuesets as V
@@ -16,6 +17,9 @@ from lengthgen.rasp.codes import TokenCodes
 from lengthgen.rasp.errors import RaspError
 from lengthgen.rasp.graph import PREDICATES, Graph, Node, ProgramStats, program_stats
 from lengthgen.rasp.lambdas import Lambda, LambdaError
+
+if TYPE_CHECKING:
+    from lengthgen.rasp.normal import NormalForm
 from lengthgen.registry import close_matches_hint
 
 MAX_CALL_DEPTH = 40
@@ -97,7 +101,15 @@ class CompiledProgram:
 
     @property
     def stats(self) -> ProgramStats:
+        """Operations as written (style-dependent; see ``normal``)."""
         return program_stats(self.output)
+
+    @property
+    def normal(self) -> NormalForm:
+        """Length, depth and selects on the normal form (lengthgen.rasp.normal)."""
+        from lengthgen.rasp.normal import normal_form
+
+        return normal_form(self.output)
 
 
 class Compiler:

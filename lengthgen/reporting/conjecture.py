@@ -137,6 +137,15 @@ class BenchmarkRow:
     in_range: float | None
     fitted_factors: list[float] = field(default_factory=list)
     censored: int = 0
+    model_layers: int | None = None  # the fewest attention layers among the runs
+
+    @property
+    def realizable(self) -> bool | None:
+        """Whether the model has at least the program's attention depth:
+        a program deeper than the model says nothing about the model."""
+        if self.depth is None or self.model_layers is None:
+            return None
+        return self.model_layers >= self.depth
 
     @property
     def has_program(self) -> bool:
@@ -188,6 +197,7 @@ def benchmark_rows(runs: list[RunSummary], programs: dict[str, tuple[int | None,
                 in_range=statistics.fmean(in_range) if in_range else None,
                 fitted_factors=[r.extrapolation["factor"] for r in fitted],
                 censored=sum(1 for r in fitted if r.extrapolation["censored"]),
+                model_layers=min((r.attention_layers for r in seeds if r.attention_layers is not None), default=None),
             )
         )
     if not rows:
@@ -272,8 +282,10 @@ def conjecture_report(
         }
         for side in (True, False)
     }
-    # (b) among fitted runs
-    fitted = [b for b in rows if b.fitted_factors]
+    # (b) among fitted runs; a program deeper than the model cannot be what
+    # the model learned, so the benchmark says nothing about the conjecture
+    unrealizable = [b.benchmark for b in rows if b.realizable is False]
+    fitted = [b for b in rows if b.fitted_factors and b.realizable is not False]
     with_p = [b for b in fitted if b.has_program]
     without = [b for b in fitted if not b.has_program]
     diff = None
@@ -317,6 +329,7 @@ def conjecture_report(
         "n_fitted_without": len(without),
         "verdict": verdict,
         "min_per_side": MIN_PER_SIDE,
+        "unrealizable": unrealizable,
     }
 
 
@@ -349,15 +362,30 @@ def _fmt(v: float | None, spec: str = ".2f") -> str:
     return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else format(v, spec)
 
 
+def _depth_cell(b: BenchmarkRow) -> str:
+    layers = "?" if b.model_layers is None else str(b.model_layers)
+    if b.depth is None:
+        return f"- / {layers}"
+    return f"{b.depth} / {layers}" + (" ⚠ deeper than the model" if b.realizable is False else "")
+
+
 def render_conjecture(report: dict[str, Any], model: str, metric: str) -> str:
     rows = report["rows"]
     table = render_table(
-        ["benchmark", "RASP-L length", "depth", "fitted", "in-range %", "extrapolation (fitted seeds)", "censored"],
+        [
+            "benchmark",
+            "RASP-L length",
+            "depth / layers",
+            "fitted",
+            "in-range %",
+            "extrapolation (fitted seeds)",
+            "censored",
+        ],
         [
             [
                 b.benchmark,
                 "none" if b.program_length is None else b.program_length,
-                "-" if b.depth is None else b.depth,
+                _depth_cell(b),
                 f"{b.fitted}/{b.seeds}",
                 _fmt(None if b.in_range is None else 100 * b.in_range, ".1f"),
                 "not fitted" if b.extrapolation is None else f"{b.extrapolation:.2f}",
@@ -425,6 +453,11 @@ def render_conjecture(report: dict[str, Any], model: str, metric: str) -> str:
         if skipped:
             lines.append(f"  ({skipped} pair x seed combinations skipped: not both fitted)")
         lines.append("")
+    if report.get("unrealizable"):
+        lines.append(
+            "Left out of the comparison (the program needs more attention layers than the model has): "
+            + ", ".join(report["unrealizable"])
+        )
     lines.append(f"Verdict: {report['verdict']}")
     return "\n".join(lines)
 
@@ -432,5 +465,5 @@ def render_conjecture(report: dict[str, Any], model: str, metric: str) -> str:
 def report_json(report: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in report.items() if k != "rows"}
     out["learnability"] = {("program" if k else "no_program"): v for k, v in report["learnability"].items()}
-    out["rows"] = [{**b.__dict__, "extrapolation": b.extrapolation} for b in report["rows"]]
+    out["rows"] = [{**b.__dict__, "extrapolation": b.extrapolation, "realizable": b.realizable} for b in report["rows"]]
     return out

@@ -64,6 +64,17 @@ class RunSummary:
         return self.result.get("model", {}).get("parameters")
 
     @property
+    def attention_layers(self) -> int | None:
+        """Attention layers a token passes through: a transformer's layers,
+        a Universal Transformer's most steps; None when unknown (an LSTM,
+        a plugin model)."""
+        options = self.result.get("model", {}).get("options") or self.result["config"].get("model_options") or {}
+        for key in ("n_layers", "max_steps"):
+            if isinstance(options.get(key), int):
+                return options[key]
+        return None
+
+    @property
     def cpu_seconds(self) -> float | None:
         return (self.result.get("wall_time_s") or {}).get("train_cpu")
 
