@@ -48,6 +48,15 @@ def add_parser(sub) -> None:
     score.add_argument("--no-verify", action="store_true", help="skip verification (no length range)")
     score.set_defaults(func=cmd_score)
 
+    search = rsub.add_parser("search", help="search for the shortest RASP-L program solving a benchmark")
+    search.add_argument("benchmark", help="a benchmark name (tasks/<name>.yaml) or file")
+    search.add_argument("--max-ops", type=int, default=6, help="longest program searched (normal-form length)")
+    search.add_argument("--time-limit", type=float, default=600, help="seconds (default 600)")
+    search.add_argument("--beam", type=int, default=2000, help="attention outputs kept per length (more: slower)")
+    search.add_argument("--seed", type=int, default=0, help="seed of the sample inputs")
+    search.add_argument("--save", metavar="FILE", help="add the result to this YAML file (e.g. rasp/SEARCH.yaml)")
+    search.set_defaults(func=cmd_search)
+
     repl = rsub.add_parser("repl", help="interactive authoring with traces")
     repl.add_argument("--task", help="task vocabulary for token literals")
     repl.add_argument("--load", help="start from this program file")
@@ -130,6 +139,37 @@ def cmd_score(args) -> int:
     for warning in conflict_warnings():
         print(warning, file=sys.stderr)
     return 0
+
+
+def cmd_search(args) -> int:
+    from lengthgen.data import find_benchmark
+    from lengthgen.rasp.library import save_search
+    from lengthgen.rasp.search import search
+    from lengthgen.suites import load_benchmark
+
+    benchmark = load_benchmark(find_benchmark(args.benchmark))
+    if args.seed < 0:
+        raise LengthgenError(f"--seed must be >= 0, got {args.seed}")
+    print(
+        f"searching {benchmark.name} ({benchmark.task}) up to length {args.max_ops}, {args.time_limit:g} s",
+        file=sys.stderr,
+    )
+    result = search(
+        benchmark.make_task(),
+        args.max_ops,
+        args.time_limit,
+        beam=args.beam,
+        seed=args.seed,
+        progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
+    )
+    result.benchmark = benchmark.name
+    print(result.summary())
+    if result.program:
+        print(result.program, end="")
+    if args.save:
+        save_search(args.save, benchmark.name, result.as_dict())
+        print(f"saved to {args.save}", file=sys.stderr)
+    return 0 if result.found else 1
 
 
 def cmd_repl(args) -> int:

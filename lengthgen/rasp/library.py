@@ -82,16 +82,57 @@ def programs_by_task(folder: Path | None = None) -> dict[str, list[str]]:
 
 
 def manifest_conflicts(folder: Path | None = None) -> list[str]:
-    """Benchmarks that have a program file and are also listed under
-    ``no_program``: one of the two is wrong, and a conjecture test would
-    count the benchmark on the wrong side."""
+    """Benchmarks that have a program file (or a program found by `rasp
+    search`) and are also listed under ``no_program``: one of the two is
+    wrong, and a conjecture test would count the benchmark on the wrong side."""
     listed = no_program(folder)
-    return sorted(e.name for e in task_programs(folder) if e.name in listed)
+    have = {e.name for e in task_programs(folder)}
+    have |= {name for name, record in searched(folder).items() if record.get("found")}
+    return sorted(name for name in have if name in listed)
 
 
 def conflict_warnings(folder: Path | None = None) -> list[str]:
     return [
-        f"WARNING: rasp/{name}.rasp exists but MANIFEST.yaml lists {name!r} under no_program; it is counted as "
-        "having a program: check the program with `lengthgen rasp check`, then remove one of the two"
+        f"WARNING: a program for {name!r} exists (rasp/{name}.rasp or rasp/SEARCH.yaml) but MANIFEST.yaml lists it "
+        "under no_program; it is counted as having a program: check the program with `lengthgen rasp check`, "
+        "then remove one of the two"
         for name in manifest_conflicts(folder)
     ]
+
+
+SEARCH_FILE = "SEARCH.yaml"
+
+
+def searched(folder: Path | None = None) -> dict[str, dict]:
+    """Results of `lengthgen rasp search` committed next to the programs
+    (``SEARCH.yaml``: benchmark -> found, length, program, lower_bound, ...);
+    an earlier folder's entry wins."""
+    merged: dict[str, dict] = {}
+    for directory in reversed(_folders(folder)):
+        path = directory / SEARCH_FILE
+        if not path.exists():
+            continue
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise LengthgenError(f"{path}: invalid YAML ({exc})") from None
+        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+            raise LengthgenError(f"{path}: must map benchmark names to search results")
+        merged.update({str(k): v for k, v in data.items()})
+    return merged
+
+
+def save_search(path: str | Path, benchmark: str, record: dict) -> None:
+    """Add or replace one benchmark's search result in a YAML file."""
+    from lengthgen.results import write_text_atomic
+
+    path = Path(path)
+    data = {}
+    if path.exists():
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise LengthgenError(f"{path}: invalid YAML ({exc})") from None
+    data[benchmark] = record
+    header = "# Results of `lengthgen rasp search BENCHMARK --save rasp/SEARCH.yaml` (see rasp/README.md).\n"
+    write_text_atomic(path, header + yaml.safe_dump(dict(sorted(data.items())), sort_keys=False, width=100))

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from lengthgen.data import find_benchmark
 from lengthgen.errors import LengthgenError
 from lengthgen.rasp.check import check_program, compile_for_task, program_task
-from lengthgen.rasp.library import no_program, task_programs
+from lengthgen.rasp.library import no_program, searched, task_programs
 from lengthgen.suites import load_benchmark
 from lengthgen.tables import render_table
 
@@ -26,6 +26,7 @@ class ScoreRow:
     selects: int | None = None
     blocks: int | None = None  # fused element-wise blocks
     written: int | None = None  # primitive operations as written (style-dependent)
+    searched: str = "-"  # `rasp search`: the shortest found, or "> k" when none is that short
     verified: str = "-"
     reason: str = ""
 
@@ -65,7 +66,18 @@ def score_library(verify: bool = True, max_length: int = 50, n: int = 200, folde
     for name, reason in no_program(folder).items():
         if name not in have:  # a program wins over a manifest entry (and `conflict_warnings` says so)
             rows.append(ScoreRow(name, "none", benchmark_task(name), reason=reason))
+    found = searched(folder)
+    for row in rows:
+        if row.benchmark in found:
+            row.searched = search_cell(found[row.benchmark])
     return sorted(rows, key=lambda r: r.benchmark)
+
+
+def search_cell(record: dict) -> str:
+    if record.get("found"):
+        return f"{record.get('length')}" + (" (minimal)" if record.get("minimal") else "")
+    bound = record.get("lower_bound")
+    return f"> {bound}" if bound else f"none <= {record.get('max_ops')} (no bound)"
 
 
 def render_scores(rows: list[ScoreRow], fmt: str = "github") -> str:
@@ -80,6 +92,7 @@ def render_scores(rows: list[ScoreRow], fmt: str = "github") -> str:
         "selects",
         "blocks",
         "as written",
+        "searched",
         "verified lengths",
     ]
     table = [
@@ -87,6 +100,7 @@ def render_scores(rows: list[ScoreRow], fmt: str = "github") -> str:
             r.benchmark,
             r.program,
             *("-" if v is None else v for v in (r.length, r.readout, r.depth, r.selects, r.blocks, r.written)),
+            r.searched,
             r.verified,
         ]
         for r in rows
@@ -97,5 +111,7 @@ def render_scores(rows: list[ScoreRow], fmt: str = "github") -> str:
 LENGTH_LEGEND = (
     "length: attention operations (select, aggregate, selector_width, selector & | !) plus fused element-wise "
     "blocks, on a normal form that rewrites cannot change (lengthgen/rasp/normal.py); + readout: the final "
-    "output block (I/O boilerplate), not in length; as written: primitive operations in the source."
+    "output block (I/O boilerplate), not in length; as written: primitive operations in the source; searched: the "
+    "shortest program `lengthgen rasp search` found (rasp/SEARCH.yaml), '> k' when it proved none of length <= k "
+    "in its grammar fits."
 )

@@ -1,0 +1,76 @@
+"""`lengthgen rasp search`: finds short programs that verify, and says
+when none exists up to a length (relative to its grammar)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+from lengthgen.cli.main import main
+from lengthgen.errors import LengthgenError
+from lengthgen.rasp.check import check_program
+from lengthgen.rasp.codes import TokenCodes
+from lengthgen.rasp.compiler import compile_source
+from lengthgen.rasp.search import Searcher, search
+from lengthgen.tasks import make_task
+
+
+def test_finds_a_verified_sort_program_no_longer_than_the_library():
+    task = make_task("sort", alphabet=16)
+    result = search(task, max_ops=4, time_limit=120)
+    assert result.found and result.length <= 3
+    program = compile_source(result.program, codes=TokenCodes(task.vocab))
+    assert program.normal.length == result.length  # the search's cost is the normal-form length
+    assert check_program(program, task, list(range(1, 17)), 200, seed=7).passed
+    assert result.bound == result.length - 1  # every shorter length was searched without pruning
+
+
+def test_a_too_small_budget_gives_a_lower_bound_not_a_program():
+    result = search(make_task("sort", alphabet=16), max_ops=2, time_limit=120)
+    assert not result.found and result.bound == 2
+    assert "no program of length <= 2" in result.summary()
+
+
+def test_a_stopped_search_claims_no_bound():
+    searcher = Searcher(make_task("sort", alphabet=16), 4, list(range(1, 6)), 8)
+    searcher.beam = 2000
+    result = searcher.run(time.monotonic() - 1)  # the deadline has passed
+    assert not result.found and result.bound == 0 and "no lower bound" in result.summary()
+
+
+def test_interrupt_stops_cleanly(monkeypatch):
+    searcher = Searcher(make_task("sort", alphabet=16), 4, list(range(1, 6)), 8)
+    searcher.beam = 2000
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(searcher, "_grow", interrupted)
+    result = searcher.run(time.monotonic() + 60)
+    assert not result.found and result.bound == 0
+
+
+def test_cli_search_saves_and_score_shows_it(tmp_path, capsys):
+    out = tmp_path / "SEARCH.yaml"
+    assert main(["rasp", "search", "sort", "--max-ops", "4", "--time-limit", "120", "--save", str(out)]) == 0
+    record = yaml.safe_load(out.read_text())["sort"]
+    assert record["found"] and record["minimal"] and record["length"] <= 3 and record["depth"] == 1
+    assert "found a program of length" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("flags", [["--max-ops", "0"], ["--max-ops", "13"], ["--time-limit", "0"], ["--beam", "0"]])
+def test_bad_search_flags(flags, capsys):
+    assert main(["rasp", "search", "sort", *flags]) == 2
+    assert "must be in" in capsys.readouterr().err
+
+
+def test_unknown_benchmark_is_a_clear_error(capsys):
+    assert main(["rasp", "search", "sortt"]) == 2
+    assert "sort" in capsys.readouterr().err
+
+
+def test_search_arguments_are_checked():
+    with pytest.raises(LengthgenError):
+        search(make_task("sort"), max_ops=0)
