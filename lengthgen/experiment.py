@@ -108,6 +108,7 @@ RUN_KEYS: dict[str, Any] = {
     "device": str,
     "out": str,
     "name": str,
+    "recipe": bool,
 }
 
 
@@ -127,6 +128,8 @@ def apply_settings(
     ``allow_code``: a model or task given as ``package.module:Class`` may be
     imported (command-line flags, or a config the user trusts)."""
     check_keys(data, RUN_KEYS, source)
+    if data.get("recipe") is False:
+        drop_recipe(cfg)
     for key, ensure in (("model", ensure_model), ("task", ensure_task)):
         if isinstance(data.get(key), str):
             try:
@@ -147,6 +150,9 @@ def apply_settings(
             dict(bench.test_params),
         )
         cfg.train_lengths, cfg.test_lengths, cfg.metric = bench.train_lengths, bench.test_lengths, bench.metric
+        model = data.get("model") or cfg.model
+        if bench.recipe and data.get("recipe", True) and model == bench.recipe["model"]:
+            apply_recipe(cfg, bench.recipe, f"{source}: recipe of {bench.source}")
     if data.get("task") is not None:
         if data["task"] != cfg.task:
             cfg.params, cfg.test_params = {}, {}
@@ -155,6 +161,8 @@ def apply_settings(
         if data.get(key) is not None:
             setattr(cfg, key, {**getattr(cfg, key), **data[key]})
     if data.get("model") is not None:
+        if data["model"] != cfg.model:
+            drop_recipe(cfg)
         cfg.model = data["model"]
     if data.get("pe") is not None:
         cfg.model_options = {**cfg.model_options, "pe": data["pe"]}
@@ -170,6 +178,34 @@ def apply_settings(
             kind = type(getattr(TrainConfig, key))
             setattr(cfg.train, key, kind(value) if kind is float else value)
     return cfg
+
+
+def apply_recipe(cfg: RunConfig, recipe: dict[str, Any], source: str) -> None:
+    """A benchmark's recipe, under whatever the same settings or later ones give."""
+    check_keys(recipe["training"], _train_types(), f"{source}: training")
+    cfg.model_options = {**cfg.model_options, **recipe["model_options"]}
+    for key, value in recipe["training"].items():
+        kind = type(getattr(TrainConfig, key))
+        setattr(cfg.train, key, kind(value) if kind is float else value)
+    # not a dataclass field: the recipe's values are in the config already,
+    # and the run's identity must not change with how they got there
+    cfg._recipe = recipe
+
+
+def drop_recipe(cfg: RunConfig) -> None:
+    """A later setting changed the model: the recipe's options were for
+    another model; drop those still at the recipe's value."""
+    recipe = getattr(cfg, "_recipe", None)
+    if recipe is None:
+        return
+    for key, value in recipe["model_options"].items():
+        if cfg.model_options.get(key) == value:
+            cfg.model_options.pop(key)
+    defaults = TrainConfig()
+    for key, value in recipe["training"].items():
+        if getattr(cfg.train, key) == value:
+            setattr(cfg.train, key, getattr(defaults, key))
+    cfg._recipe = None
 
 
 def validate(cfg: RunConfig) -> None:

@@ -9,6 +9,16 @@ range, the test lengths and the headline metric::
     test_multiples: [1.5, 2, 3]      # 15, 20, 30: multiples of the longest training length
     test_lengths: 11                 # optional extra lengths
     metric: exact
+    recipe:                          # optional: how to fit it in range on 2 CPU cores
+      reason: ALiBi fits in 3,750 steps (392 CPU-s); NoPE and RoPE do not in 4,000
+      model: transformer
+      model_options: {pe: alibi, d_model: 64, n_layers: 3, n_heads: 4}
+      training: {steps: 4000, batch_size: 64, lr: 0.001, stop_when_fitted: true}
+
+A recipe is the default model and training for the benchmark: ``lengthgen
+run --benchmark`` and suites use it unless the command line, the run file or
+the suite says otherwise (``--no-recipe``, or ``recipes: false`` in a
+suite); it applies only when the run's model is the recipe's model.
 
 Test lengths on a common grid of multiples of the longest training length
 (``test_multiples``) make retention and "solved at 2x" comparable across
@@ -45,6 +55,7 @@ class Benchmark:
     description: str = ""
     source: str = ""
     test_params: dict[str, Any] = field(default_factory=dict)
+    recipe: dict[str, Any] | None = None  # {model, model_options, training, reason}
 
     def make_task(self):
         return make_task(self.task, **self.params)
@@ -65,7 +76,21 @@ BENCHMARK_KEYS: dict[str, Any] = {
     "test_lengths": (str, int, list),
     "test_multiples": list,
     "metric": str,
+    "recipe": dict,
 }
+RECIPE_KEYS: dict[str, Any] = {"reason": str, "model": str, "model_options": dict, "training": dict}
+
+
+def check_recipe(recipe: dict[str, Any], source: str) -> dict[str, Any]:
+    check_keys(recipe, RECIPE_KEYS, f"{source}: recipe", required=("reason",))
+    if not recipe["reason"].strip():
+        raise LengthgenError(f"{source}: recipe: 'reason' must say why this recipe (what was tried)")
+    return {
+        "reason": " ".join(recipe["reason"].split()),
+        "model": recipe.get("model") or "transformer",
+        "model_options": dict(recipe.get("model_options") or {}),
+        "training": dict(recipe.get("training") or {}),
+    }
 
 
 def multiples_to_lengths(multiples: Any, train_max: int, source: str) -> list[int]:
@@ -116,6 +141,7 @@ def benchmark_from_dict(data: dict[str, Any], source: str, default_name: str = "
         description=data.get("description") or "",
         source=source,
         test_params={k: test_task.config[k] for k in test_params},
+        recipe=check_recipe(data["recipe"], source) if data.get("recipe") is not None else None,
     )
 
 
@@ -135,6 +161,7 @@ SUITE_KEYS: dict[str, Any] = {
     "model_config": dict,
     "evaluation": dict,
     "vary": dict,
+    "recipes": bool,
 }
 
 

@@ -29,6 +29,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("run", help="train one model on one task, evaluate across lengths")
     p.add_argument("--config", help="run YAML (flags override its values)")
     p.add_argument("--benchmark", help="benchmark name or file (task, params and lengths)")
+    p.add_argument(
+        "--no-recipe", action="store_true", help="ignore the benchmark's recipe (its model and training defaults)"
+    )
     p.add_argument("--task")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="task parameter")
     p.add_argument("--model")
@@ -91,6 +94,8 @@ def config_from_args(args) -> RunConfig:
         "name": args.name,
         "representation_rank": args.representation_rank,
     }
+    if args.no_recipe:
+        flags["recipe"] = False
     if args.param:
         flags["params"] = parse_params(args.param)
     model_options = {k: _typed(v) for k, v in parse_params(args.model_opt).items()}

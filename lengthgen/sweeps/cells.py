@@ -168,7 +168,12 @@ def expand(
                 for variant in variants:
                     for seed in seed_list:
                         cfg = RunConfig(out=str(out_dir))
-                        data: dict[str, Any] = {"benchmark": bench.source, "model": model, "seed": seed}
+                        data: dict[str, Any] = {
+                            "benchmark": bench.source,
+                            "model": model,
+                            "seed": seed,
+                            "recipe": settings.get("recipes", True),
+                        }
                         opts = dict(model_config.get(model) or {})
                         train_opts = copy.deepcopy(training)
                         for key, value in variant:
