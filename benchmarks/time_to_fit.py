@@ -1,6 +1,9 @@
 """Time to fit: CPU-seconds until a run is fitted in range, per benchmark and recipe.
 
-    python benchmarks/time_to_fit.py results/runs/recipes [--format github|csv]
+    python benchmarks/time_to_fit.py results/runs/recipes [results/runs/recipes-seeds ...] [--format github|csv]
+
+Several folders are read as one (a recipe's seeds may come from different
+sweeps); the same run in two folders counts once.
 
 A recipe is a model column (model, encoding, sweep variant).  For each run:
 whether it is fitted (>= FIT_THRESHOLD at the longest training length), the
@@ -12,21 +15,25 @@ fitting recipe.  Runs that did not fit show the budget they spent.
 from __future__ import annotations
 
 import argparse
+import statistics
 from collections import defaultdict
 
 from lengthgen.evaluation.outcomes import format_extrapolation
 from lengthgen.evaluation.thresholds import FIT_THRESHOLD
 from lengthgen.reporting.loading import load_results
-from lengthgen.reporting.runs import summarize_runs
+from lengthgen.reporting.runs import latest_per_seed, summarize_runs
 from lengthgen.tables import render_table
 
+MIN_SEEDS = 2  # "fits": in at least this many seeds of a recipe
 
-def rows_of(folder: str) -> tuple[list[list[str]], list[list[str]]]:
-    runs = summarize_runs(load_results(folder))
-    detail, best = [], {}
-    by_bench: dict[str, list] = defaultdict(list)
+
+def rows_of(folders: list[str]) -> tuple[list[list[str]], list[list[str]], int]:
+    results = [r for folder in folders for r in load_results(folder)]
+    runs = summarize_runs(latest_per_seed(results))
+    detail, best = [], []
+    by_recipe: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
     for r in sorted(runs, key=lambda r: (r.benchmark, r.column, r.seed)):
-        by_bench[r.benchmark].append(r)
+        by_recipe[r.benchmark][r.column].append(r)
         cpu = r.cpu_seconds if r.cpu_seconds is not None else r.wall_seconds
         detail.append(
             [
@@ -40,32 +47,48 @@ def rows_of(folder: str) -> tuple[list[list[str]], list[list[str]]]:
                 format_extrapolation(r.extrapolation, r.fitted),
             ]
         )
-    for bench, group in sorted(by_bench.items()):
+    reached = some = 0
+    for bench, recipes in sorted(by_recipe.items()):
+
+        def rank(item):
+            column, group = item
+            fitted = [r for r in group if r.fitted and r.cpu_seconds is not None]
+            cpu = statistics.median(r.cpu_seconds for r in fitted) if fitted else float("inf")
+            return (-len(fitted), cpu, -max(r.in_range or 0 for r in group))
+
+        column, group = min(recipes.items(), key=rank)
         fitted = [r for r in group if r.fitted and r.cpu_seconds is not None]
-        if fitted:
-            fast = min(fitted, key=lambda r: r.cpu_seconds)
-            best[bench] = [
+        reached += len(fitted) >= MIN_SEEDS
+        some += len(fitted) >= 1
+        best.append(
+            [
                 bench,
+                str(len(recipes)),
+                column if fitted else f"none fitted (best in range: {column})",
                 f"{len(fitted)}/{len(group)}",
-                fast.column,
-                f"{fast.cpu_seconds:.0f}",
-                str(fast.steps),
+                f"{statistics.median(r.cpu_seconds for r in fitted):.0f}" if fitted else "-",
+                str(max(r.steps for r in fitted)) if fitted else "-",
             ]
-        else:
-            top = max(group, key=lambda r: r.in_range or 0)
-            best[bench] = [bench, f"0/{len(group)}", f"none (best in range: {top.column})", "-", "-"]
-    return detail, list(best.values())
+        )
+    return detail, best, (reached, some)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("folder")
+    parser.add_argument("folders", nargs="+")
     parser.add_argument("--format", default="github", choices=("github", "csv"))
     args = parser.parse_args()
-    detail, best = rows_of(args.folder)
-    print(f"Fitted: >= {100 * FIT_THRESHOLD:.0f}% at the longest training length. CPU-s: training CPU-seconds.\n")
-    print(render_table(["benchmark", "fitted recipes", "fastest recipe", "CPU-s to fit", "steps"], best, args.format))
-    print()
+    detail, best, (reached, some) = rows_of(args.folders)
+    print(
+        f"Fitted: >= {100 * FIT_THRESHOLD:.0f}% at the longest training length. CPU-s: training CPU-seconds "
+        "(median over the fitted seeds). Best recipe: most seeds fitted, then fastest.\n"
+    )
+    headers = ["benchmark", "recipes tried", "best recipe", "seeds fitted", "CPU-s to fit", "most steps"]
+    print(render_table(headers, best, args.format))
+    print(
+        f"\n{reached} of {len(best)} benchmarks fitted by one recipe in at least {MIN_SEEDS} seeds; "
+        f"{some} fitted in at least one seed.\n"
+    )
     headers = ["benchmark", "recipe", "seed", "in-range %", "fitted", "steps", "CPU-s", "extrapolation"]
     print(render_table(headers, detail, args.format))
 
