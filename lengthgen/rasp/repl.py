@@ -3,7 +3,10 @@
 rasp> :input 3 1 2 <sep>
 rasp> prev = shift_by(1, tokens, 0);
 rasp> prev + 1            <- an expression without ';' is traced
-rasp> :show prev          <- trace a name
+rasp> :show prev          <- trace a name (a sequence or a selector)
+rasp> def f(x) {          <- a definition may span several lines
+....>     return x + 1;
+....> }
 rasp> :program            <- the statements so far
 rasp> :undo | :reset | :load FILE | :save FILE | :help | :quit
 """
@@ -21,6 +24,7 @@ from lengthgen.rasp.errors import RaspError
 from lengthgen.rasp.trace import trace_table
 
 HELP = (__doc__ or "").split("\n\n", 1)[1]
+SCRATCH = "repl_value_"  # the name an expression is traced under; never shown
 
 
 class Repl:
@@ -40,9 +44,15 @@ class Repl:
         return "\n".join(self.statements + ([extra] if extra else []))
 
     def trace(self, expression: str) -> None:
-        extra = f"__value = {expression};\noutput = __value;"
-        program = compile_source(self.source(extra), "<repl>", self.codes)
-        self.say(trace_table(program, self.input, program.output))
+        """Trace a name or an expression (a sequence or a selector)."""
+        extra = f"{SCRATCH} = {expression};"
+        program = compile_source(self.source(extra), "<repl>", self.codes, require_output=False)
+        node = program.names.get(SCRATCH)
+        if node is None:
+            raise LengthgenError(f"{expression!r} is not a sequence or a selector")
+        if node.label == SCRATCH:
+            node.label = expression if len(expression) <= 40 else "value"
+        self.say(trace_table(program, self.input, node))
 
     def command(self, line: str) -> bool:
         """Handle one line; returns False to stop."""
@@ -92,21 +102,44 @@ class Repl:
             else:
                 self.trace(text)
         except RaspError as exc:
-            print(exc.excerpt(), file=self.err)
+            print(exc.excerpt().replace(SCRATCH, "the expression"), file=self.err)
         except (LengthgenError, OSError) as exc:
             print(f"error: {exc}", file=self.err)
         return True
 
     def loop(self) -> None:
         self.say("lengthgen RASP-L repl; :help for commands, :quit to leave")
+        pending: list[str] = []  # the lines of a statement still open (a multi-line def)
         while True:
             try:
-                line = input("rasp> ")
+                line = input("....> " if pending else "rasp> ")
             except EOFError:
                 self.say("")
                 return
             except KeyboardInterrupt:
                 self.say("")
+                pending = []
                 continue
-            if not self.command(line):
+            pending.append(line)
+            text = "\n".join(pending)
+            if open_braces(text) > 0:
+                continue
+            pending = []
+            if not self.command(text):
                 return
+
+
+def open_braces(text: str) -> int:
+    """Braces opened and not yet closed (outside comments and strings)."""
+    depth, quote = 0, ""
+    for line in text.splitlines():
+        for ch in line:
+            if quote:
+                quote = "" if ch == quote else quote
+            elif ch in "\"'":
+                quote = ch
+            elif ch == "#":
+                break
+            else:
+                depth += (ch == "{") - (ch == "}")
+    return depth

@@ -97,8 +97,33 @@ def test_repl_session(tmp_path):
     assert not repl.command(":quit")
     text = out.getvalue()
     assert "input: 5 3 5" in text
-    value_rows = [line.split("|")[2:-1] for line in text.splitlines() if line.startswith("| __value")]
+    value_rows = [line.split("|")[2:-1] for line in text.splitlines() if line.startswith("| prev + 1")]
     assert [c.strip() for c in value_rows[0]] == ["1", "6", "4"]  # shift_by(1) of 5 3 5, plus one
     errors = err.getvalue()
     assert "expected an expression" in errors and "RASP-L" in errors and "unknown command" in errors
     assert "shift_by" in (tmp_path / "s.rasp").read_text()
+    assert "__" not in errors and "repl_value_" not in errors + text
+
+
+def test_repl_selectors_and_multi_line_definitions(monkeypatch):
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    repl = Repl(TokenCodes(), out=out, err=err)
+    lines = iter(
+        [":input 2 7 2", "same = select(tokens, tokens, ==);", "def inc(x) {", "    return x + 1;", "}", "inc(tokens)"]
+    )
+
+    def fake_input(prompt):
+        try:
+            return next(lines)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    repl.loop()
+    text, errors = out.getvalue(), err.getvalue()
+    assert errors == "", errors
+    assert "same = select(tokens, tokens, '==')" in text and "q2 2  1    .    1" in text  # the selector's grid
+    rows = [line.split("|")[2:-1] for line in text.splitlines() if line.startswith("| inc(tokens)")]
+    assert [c.strip() for c in rows[0]] == ["3", "8", "3"]
