@@ -12,11 +12,12 @@ from lengthgen.config import parse_lengths
 from lengthgen.errors import LengthgenError
 from lengthgen.rasp.check import check_program, compile_for_task, program_task
 from lengthgen.rasp.codes import TokenCodes
-from lengthgen.rasp.compiler import compile_file
+from lengthgen.rasp.compiler import compile_file, header_of
 from lengthgen.rasp.library import conflict_warnings
 from lengthgen.rasp.score import SCORE_FORMATS, render_scores, score_library
 from lengthgen.rasp.trace import fmt_token, run_values, trace_table
 from lengthgen.tasks import make_task
+from lengthgen.tasks.base import SPECIALS
 
 
 def add_parser(sub) -> None:
@@ -64,6 +65,10 @@ def add_parser(sub) -> None:
 
 
 def _codes_for(file: str | None, task_name: str | None, params: list[str]):
+    header = header_of(Path(file).read_text(encoding="utf-8", errors="replace")) if file else {}
+    if not task_name and header.get("vocab"):
+        # a program not tied to a task names its own tokens: "# vocab: a b push pop"
+        return TokenCodes([*SPECIALS, *dict.fromkeys(header["vocab"].split())])
     if task_name or (file and "# task:" in Path(file).read_text(encoding="utf-8", errors="replace")):
         task = (
             program_task(file, task_name, parse_params(params))

@@ -20,6 +20,9 @@ from lengthgen.registry import close_matches_hint
 from lengthgen.tasks.base import SPECIALS
 
 INT_RE = re.compile(r"-?\d+")
+# `none` in a program: a value that is no token of any vocabulary (an
+# aggregate's default for "nothing selected"); shown as <none>
+NONE_CODE = -999_999
 
 
 class TokenCodes:
@@ -49,6 +52,8 @@ class TokenCodes:
         raise LengthgenError(f"unknown token {token!r}: not in {where}{hint}")
 
     def token(self, code: float) -> str:
+        if code == NONE_CODE:
+            return "<none>"
         if float(code).is_integer():
             c = int(code)
             if c in self._token:

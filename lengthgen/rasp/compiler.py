@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from lengthgen.rasp import parser as P
 from lengthgen.rasp import valuesets as V
-from lengthgen.rasp.codes import TokenCodes
+from lengthgen.rasp.codes import NONE_CODE, TokenCodes
 from lengthgen.rasp.errors import RaspError
 from lengthgen.rasp.graph import PREDICATES, Graph, Node, ProgramStats, program_stats
 from lengthgen.rasp.lambdas import Lambda, LambdaError
@@ -125,10 +125,14 @@ class Compiler:
             "indices": self.graph.indices(),
             "mean": Reduction("mean"),
             "max": Reduction("max"),
+            "min": Reduction("min"),
+            # a default that is no token: "nothing selected" never reads as <pad>
+            "none": float(NONE_CODE),
             **{name: Builtin(name) for name in BUILTINS},
         }
         self.call_depth = 0
         self.inlined = 0
+        self.scope_for_lambdas: dict[str, Value] = {}  # named constants a lambda body may use
         self.output_loc = (0, 0)
         # what a function body sees: built-ins and functions, never the
         # caller's variables (lexical scope)
@@ -214,8 +218,9 @@ class Compiler:
     def make_lambda(
         self, params: tuple[str, ...], body: str, loc: P.Expr, body_loc: tuple[int, int] | None = None
     ) -> Lambda:
+        constants = {k: v for k, v in self.scope_for_lambdas.items() if isinstance(v, float)}
         try:
-            return Lambda.parse(params, body, self.resolve_literal)
+            return Lambda.parse(params, body, self.resolve_literal, constants)
         except LambdaError as exc:
             line, col = body_loc or (loc.line, loc.col)
             lead = body[: len(body) - len(body.lstrip())]  # the expression is parsed stripped
@@ -315,6 +320,7 @@ class Compiler:
     def call(self, e: P.Call, scope: dict[str, Value]) -> Value:
         target = self.lookup(P.Name(e.line, e.col, e.func), scope)
         args = [self.expr(a, scope) for a in e.args]
+        self.scope_for_lambdas = {**self.globals, **scope}
         if isinstance(target, Function):
             return self.inline(target, e, args)
         if not isinstance(target, Builtin):
@@ -405,7 +411,7 @@ class Compiler:
             )
         reduction = args[3] if len(args) > 3 else Reduction("mean")
         if not isinstance(reduction, Reduction):
-            raise RaspError("aggregate's reduction must be mean or max", e.args[3].line, e.args[3].col)
+            raise RaspError("aggregate's reduction must be mean, max or min", e.args[3].line, e.args[3].col)
         attrs = (("default", default), ("reduction", reduction.name))
         vkind, out = self.aggregate_kind(e, sel, values, default, reduction.name)
         return self.graph.make("aggregate", (sel, values), attrs, vkind, loc=(e.line, e.col), values=out)
@@ -417,7 +423,7 @@ class Compiler:
         reads one value: its kind is the values' kind.  Other means are
         numbers (see :mod:`lengthgen.rasp.valuesets`)."""
         with_default = V.union([values.values, frozenset([default])])
-        if reduction == "max" or V.selects_at_most_one(sel):
+        if reduction in ("max", "min") or V.selects_at_most_one(sel):
             return values.vkind, with_default if values.vkind == "token" else None
         if values.vkind == "token" and values.values is not None:
             if len(values.values) == 1:  # the mean of a constant is that constant

@@ -122,7 +122,7 @@ class Builder:
         if isinstance(v, str):
             if v in ("==", "!=", "<", "<=", ">", ">=", "true", "false"):
                 return Pred(v)
-            if v in ("mean", "max"):
+            if v in ("mean", "max", "min"):
                 return Reduction(v)
             return float(self.codes.code(v))
         if isinstance(v, bool):

@@ -18,7 +18,7 @@ from typing import Any
 from lengthgen.rasp.lambdas import Lambda
 
 PREDICATES = ("==", "!=", "<", "<=", ">", ">=", "true", "false")
-REDUCTIONS = ("mean", "max")
+REDUCTIONS = ("mean", "max", "min")
 SEQ_OPS = ("tokens", "indices", "full", "map", "seq_map", "where", "aggregate", "selector_width")
 SEL_OPS = ("select", "sel_and", "sel_or", "sel_not")
 ATTENTION_OPS = ("aggregate", "selector_width")

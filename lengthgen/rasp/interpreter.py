@@ -144,6 +144,9 @@ class Interpreter:
         if node.attr("reduction") == "max":
             out = masked_max(sel, values)
             return np.where(out > -np.inf, out, default)
+        if node.attr("reduction") == "min":
+            out = masked_max(sel, -values)
+            return np.where(out > -np.inf, -out, default)
         total, count = masked_sum(sel, values)
         return np.where(count > 0, total / np.maximum(count, 1), default)
 

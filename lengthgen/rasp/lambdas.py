@@ -58,7 +58,15 @@ class Lambda:
         self.key = (params, ast.dump(tree), tuple(sorted(self.codes.items())))
 
     @classmethod
-    def parse(cls, params: tuple[str, ...], source: str, resolve: Callable[[str], int] | None = None) -> Lambda:
+    def parse(
+        cls,
+        params: tuple[str, ...],
+        source: str,
+        resolve: Callable[[str], int] | None = None,
+        constants: dict[str, float] | None = None,
+    ) -> Lambda:
+        """``constants``: names of the program (``k = 3;``) a body may use;
+        each is replaced by its value, so ``x + k`` and ``x + 3`` are one map."""
         if len(source) > MAX_SOURCE:
             raise LambdaError(f"map expression longer than {MAX_SOURCE} characters")
         if not source.strip():
@@ -71,6 +79,8 @@ class Lambda:
             raise LambdaError(f"invalid map expression: {exc.msg}", exc.lineno or 1, (exc.offset or 1) - 1) from None
         except (ValueError, RecursionError, MemoryError):
             raise LambdaError("invalid map expression") from None
+        if constants:
+            tree = _Substitute({k: v for k, v in constants.items() if k not in params}).visit(tree)
         codes: dict[str, int] = {}
         count = _check(tree, set(params), codes, resolve, 0)
         if count > MAX_NODES:
@@ -88,6 +98,17 @@ class Lambda:
 
     def __repr__(self) -> str:
         return f"lambda {', '.join(self.params)}: {self.source}"
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, constants: dict[str, float]):
+        self.constants = constants
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in self.constants:
+            value = self.constants[node.id]
+            return ast.copy_location(ast.Constant(int(value) if float(value).is_integer() else value), node)
+        return node
 
 
 def _check(node: ast.AST, params: set[str], codes: dict[str, int], resolve, depth: int) -> int:

@@ -73,6 +73,8 @@ def evaluate_one(output: Node, codes: list[float]) -> list[float]:
                     v.append(float(default))
                 elif node.attr("reduction") == "max":
                     v.append(max(vals[j] for j in keys))
+                elif node.attr("reduction") == "min":
+                    v.append(min(vals[j] for j in keys))
                 else:
                     v.append(sum(vals[j] for j in keys) / len(keys))
         else:
