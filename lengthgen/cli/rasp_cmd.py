@@ -93,6 +93,8 @@ def cmd_run(args) -> int:
         raise LengthgenError("--input is empty")
     for tok in tokens:
         codes.code(tok)  # clear error for unknown tokens
+    for violation in program.violations:  # a "# mode: rasp" program runs, flagged as not RASP-L
+        print(f"note: not RASP-L: {violation}", file=sys.stderr)
     values = run_values(program, codes.encode(tokens))[program.output.uid][0]
     if args.trace:
         print(trace_table(program, tokens))

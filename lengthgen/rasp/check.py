@@ -84,7 +84,12 @@ def check_program(program: CompiledProgram, task: Task, lengths: list[int], n: i
         raise LengthgenError("program was compiled for another vocabulary; compile it with the task's TokenCodes")
     for length in lengths:
         task.check_length(length)
-    interpreter = Interpreter(program.output)
+    if not program.causal:
+        raise LengthgenError(
+            f"{program.filename}: a '# mode: rasp' program is not causal, so it is no next-token predictor; "
+            "run or trace it with `lengthgen rasp run`"
+        )
+    interpreter = program.interpreter()
     report = CheckReport()
     for length in lengths:
         rng = np.random.default_rng([seed, length])

@@ -16,6 +16,7 @@ from lengthgen.rasp import valuesets as V
 from lengthgen.rasp.codes import NONE_CODE, TokenCodes
 from lengthgen.rasp.errors import RaspError
 from lengthgen.rasp.graph import PREDICATES, Graph, Node, ProgramStats, program_stats
+from lengthgen.rasp.interpreter import Interpreter
 from lengthgen.rasp.lambdas import Lambda, LambdaError
 
 if TYPE_CHECKING:
@@ -98,6 +99,10 @@ class CompiledProgram:
     # RASP-L rules the program breaks (compiled with strict=False); empty
     # for a RASP-L program
     violations: list[RaspError] = field(default_factory=list)
+    causal: bool = True  # False for a "# mode: rasp" program
+
+    def interpreter(self) -> Interpreter:
+        return Interpreter(self.output, causal=self.causal)
 
     @property
     def stats(self) -> ProgramStats:
@@ -535,7 +540,13 @@ def compile_source(
     With ``strict=False`` a program that breaks RASP-L rules still compiles
     (to run or trace it); the broken rules are in ``violations``."""
     codes = codes or TokenCodes()
-    compiler = Compiler(codes, strict=strict)
+    header = header_of(source)
+    mode = header.get("mode", "rasp-l")
+    if mode not in ("rasp-l", "rasp"):
+        raise RaspError(f"'# mode: {mode}' is not a mode (rasp-l, the default, or rasp)").located(source, filename)
+    causal = mode == "rasp-l"
+    # a RASP (non-causal) program is run and traced, never counted as RASP-L
+    compiler = Compiler(codes, strict=strict and causal)
     try:
         compiler.load_prelude()
         program = P.parse(source)
@@ -561,7 +572,14 @@ def compile_source(
             )
     names = {k: v for k, v in scope.items() if isinstance(v, Node)}
     violations = [v.located(source, filename) for v in compiler.violations]
-    return CompiledProgram(compiler.graph, output, names, source, filename, codes, header_of(source), violations)
+    if not causal:
+        violations.insert(
+            0,
+            RaspError("'# mode: rasp': selectors see every position (not causal), so this is not RASP-L").located(
+                source, filename
+            ),
+        )
+    return CompiledProgram(compiler.graph, output, names, source, filename, codes, header, violations, causal)
 
 
 def compile_file(path: str | Path, codes: TokenCodes | None = None, strict: bool = True) -> CompiledProgram:

@@ -23,7 +23,6 @@ from lengthgen.rasp import parser as P
 from lengthgen.rasp.codes import TokenCodes
 from lengthgen.rasp.compiler import Builtin, CompiledProgram, Compiler, Pred, Reduction
 from lengthgen.rasp.graph import Node
-from lengthgen.rasp.interpreter import Interpreter
 
 _AT = P.Name(0, 0, "")
 
@@ -194,5 +193,5 @@ class PythonProgram:
 
     def run(self, tokens: list[str]) -> list[str]:
         codes = self.compiled.codes
-        values = Interpreter(self.compiled.output).run(codes.encode(tokens)[None, :])[0]
+        values = self.compiled.interpreter().run(codes.encode(tokens)[None, :])[0]
         return [codes.token(v) for v in values]

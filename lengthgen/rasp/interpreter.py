@@ -36,8 +36,11 @@ COMPARE = {
 class Interpreter:
     """Evaluates the graph under ``output`` on integer token codes."""
 
-    def __init__(self, output: Node):
+    def __init__(self, output: Node, causal: bool = True):
+        """``causal=False``: every query sees every key (a ``# mode: rasp``
+        program, RASP as Weiss et al. define it; not RASP-L)."""
         self.output = output
+        self.is_causal = causal
         self.order = reachable(output)
         # aggregate(select(indices, q, ==), v) reads one position, v[q]: a
         # gather in O(N) instead of an N x N selector.  Selectors used only
@@ -73,6 +76,8 @@ class Interpreter:
         values: dict[int, np.ndarray] = {}
         batch, length = codes.shape
         self.causal = np.triu(np.ones((length, length), dtype=bool))  # [key, query]: key <= query
+        if not self.is_causal:
+            self.causal[:] = True
         self.shape = (batch, length)
         for node in self.order:
             if node.uid in self.skippable and not everything:
@@ -90,7 +95,8 @@ class Interpreter:
         at position ``queries[i]`` if it is a whole number in ``0..i``."""
         length = self.shape[1]
         position = np.arange(length)
-        valid = (queries >= 0) & (queries <= position) & (queries == np.round(queries))
+        reach = position if self.is_causal else length - 1
+        valid = (queries >= 0) & (queries <= reach) & (queries == np.round(queries))
         index = np.where(valid, queries, 0).astype(np.int64)
         return np.where(valid, np.take_along_axis(values, index, axis=1), node.attr("default"))
 

@@ -31,9 +31,14 @@ def _finite(node: Node, values: list[float]) -> list[float]:
     return values
 
 
-def evaluate_one(output: Node, codes: list[float]) -> list[float]:
-    """Run the program under ``output`` on one sequence of token codes."""
+def evaluate_one(output: Node, codes: list[float], causal: bool = True) -> list[float]:
+    """Run the program under ``output`` on one sequence of token codes
+    (``causal=False``: every query sees every key)."""
     n = len(codes)
+
+    def visible(i: int) -> range:
+        return range(i + 1) if causal else range(n)
+
     values: dict[int, list] = {}
     for node in reachable(output):
         a = [values[x.uid] for x in node.args]
@@ -55,13 +60,13 @@ def evaluate_one(output: Node, codes: list[float]) -> list[float]:
         elif op == "select":
             pred = COMPARE[node.attr("pred")]
             keys, queries = a
-            v = [[j for j in range(i + 1) if pred(keys[j], queries[i])] for i in range(n)]
+            v = [[j for j in visible(i) if pred(keys[j], queries[i])] for i in range(n)]
         elif op == "sel_and":
             v = [[j for j in s if j in set(t)] for s, t in zip(a[0], a[1])]
         elif op == "sel_or":
             v = [sorted(set(s) | set(t)) for s, t in zip(a[0], a[1])]
         elif op == "sel_not":
-            v = [[j for j in range(i + 1) if j not in set(s)] for i, s in enumerate(a[0])]
+            v = [[j for j in visible(i) if j not in set(s)] for i, s in enumerate(a[0])]
         elif op == "selector_width":
             v = [float(len(s)) for s in a[0]]
         elif op == "aggregate":

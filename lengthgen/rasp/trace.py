@@ -23,7 +23,8 @@ def fmt_token(value: float, codes: TokenCodes) -> str:
 
 
 def run_values(program: CompiledProgram, codes_row: np.ndarray, output: Node | None = None) -> dict[int, np.ndarray]:
-    return Interpreter(output or program.output)._evaluate(codes_row[None, :], everything=True)
+    interpreter = Interpreter(output or program.output, causal=program.causal)
+    return interpreter._evaluate(codes_row[None, :], everything=True)
 
 
 def trace_table(program: CompiledProgram, tokens: list[str], output: Node | None = None, selectors: bool = True) -> str:

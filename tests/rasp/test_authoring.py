@@ -64,3 +64,34 @@ def test_vocabulary_header_for_programs_without_a_task(tmp_path, capsys):
     assert "| output | 0 | 1    | 1   |" in out
     assert main(["rasp", "run", str(path), "--input", "x puhs"]) == 2
     assert "push" in capsys.readouterr().err  # a close match for the typo
+
+
+TRACR_REVERSE = """# mode: rasp
+# tracr's make_reverse: every query sees the whole sequence
+length = selector_width(select(tokens, tokens, true));
+opposite = length - indices - 1;
+output = aggregate(select(indices, opposite, ==), tokens);
+"""
+
+
+def test_non_causal_mode_runs_traces_and_is_not_rasp_l(tmp_path, capsys):
+    program = compile_source(TRACR_REVERSE)
+    assert not program.causal and program.violations
+    assert "not RASP-L" in str(program.violations[0])
+    codes = [5.0, 6.0, 7.0]
+    assert program.interpreter().run(np.array([codes]))[0].tolist() == [7.0, 6.0, 5.0]
+    assert evaluate_one(program.output, codes, causal=False) == [7.0, 6.0, 5.0]
+    # the same program read causally is something else, and is refused as RASP-L
+    with pytest.raises(RaspError, match="RASP-L"):
+        compile_source(TRACR_REVERSE.replace("# mode: rasp", "# mode: rasp-l"))
+    path = tmp_path / "reverse.rasp"
+    path.write_text(TRACR_REVERSE)
+    assert main(["rasp", "run", str(path), "--input", "5 6 7", "--trace"]) == 0
+    captured = capsys.readouterr()
+    assert "not RASP-L" in captured.err and "| output" in captured.out
+    path.write_text("# task: reverse\n" + TRACR_REVERSE)
+    assert main(["rasp", "check", str(path), "--lengths", "1-3"]) == 2
+    assert "not causal" in capsys.readouterr().err
+    path.write_text("# mode: fancy\noutput = tokens;\n")
+    assert main(["rasp", "run", str(path), "--input", "1"]) == 2
+    assert "is not a mode" in capsys.readouterr().err
