@@ -46,6 +46,19 @@ class Interpreter:
         # gather in O(N) instead of an N x N selector.  Selectors used only
         # by such aggregates are then never built (except when tracing).
         self.gathers = {n.uid for n in self.order if n.op == "aggregate" and is_index_lookup(n.args[0])}
+        # Under the causal mask a `true` select sees every earlier key: its
+        # aggregates are running reductions and its width is i + 1; and the
+        # width of select(x, x, ==) is a running count of equal values.
+        # Each is O(N) (or O(N log N)) per example instead of an N x N selector.
+        self.running = set()
+        if causal:
+            self.running = {
+                n.uid
+                for n in self.order
+                if (n.op in ("aggregate", "selector_width") and is_true_select(n.args[0]))
+                or (n.op == "selector_width" and is_self_equality(n.args[0]))
+            }
+        fast = self.gathers | self.running
         users: dict[int, list[Node]] = {}
         for node in self.order:
             for arg in node.args:
@@ -53,7 +66,7 @@ class Interpreter:
         self.skippable = {
             n.uid
             for n in self.order
-            if n.op == "select" and n is not output and all(u.uid in self.gathers for u in users.get(n.uid, []))
+            if n.op == "select" and n is not output and all(u.uid in fast for u in users.get(n.uid, []))
         }
 
     def run(self, codes: np.ndarray, trace: bool = False) -> np.ndarray | dict[int, np.ndarray]:
@@ -86,6 +99,9 @@ class Interpreter:
                 queries = values[node.args[0].args[1].uid]
                 values[node.uid] = self.gather(node, queries, values[node.args[1].uid])
                 continue
+            if node.uid in self.running:
+                values[node.uid] = self.running_op(node, values)
+                continue
             args = [values[a.uid] for a in node.args]
             values[node.uid] = getattr(self, f"op_{node.op}")(node, codes, *args)
         return values
@@ -99,6 +115,21 @@ class Interpreter:
         valid = (queries >= 0) & (queries <= reach) & (queries == np.round(queries))
         index = np.where(valid, queries, 0).astype(np.int64)
         return np.where(valid, np.take_along_axis(values, index, axis=1), node.attr("default"))
+
+    def running_op(self, node: Node, values: dict[int, np.ndarray]) -> np.ndarray:
+        batch, length = self.shape
+        position = np.arange(1, length + 1, dtype=np.float64)
+        if node.op == "selector_width" and is_true_select(node.args[0]):
+            return np.broadcast_to(position, self.shape).copy()
+        if node.op == "selector_width":  # select(x, x, ==): occurrences of x[i] among x[0..i]
+            return running_count(values[node.args[0].args[0].uid])
+        v = values[node.args[1].uid]
+        reduction = node.attr("reduction")
+        if reduction == "max":
+            return np.maximum.accumulate(v, axis=1)
+        if reduction == "min":
+            return np.minimum.accumulate(v, axis=1)
+        return np.cumsum(v, axis=1) / position
 
     # --- primitives -------------------------------------------------------
     def op_tokens(self, node, codes):
@@ -171,6 +202,29 @@ def finite(node: Node, values: np.ndarray) -> np.ndarray:
     if not np.isfinite(values).all():
         raise overflow_error(node)
     return values
+
+
+def is_true_select(selector: Node) -> bool:
+    return selector.op == "select" and selector.attr("pred") == "true"
+
+
+def is_self_equality(selector: Node) -> bool:
+    return selector.op == "select" and selector.attr("pred") == "==" and selector.args[0] is selector.args[1]
+
+
+def running_count(x: np.ndarray) -> np.ndarray:
+    """How many of x[0..i] equal x[i], per row: a stable sort groups equal
+    values in position order, so the count is the rank inside the group."""
+    batch, length = x.shape
+    order = np.argsort(x, axis=1, kind="stable")
+    ranked = np.take_along_axis(x, order, axis=1)
+    starts = np.ones((batch, length), dtype=bool)
+    starts[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+    column = np.broadcast_to(np.arange(length), (batch, length))
+    group_start = np.maximum.accumulate(np.where(starts, column, 0), axis=1)
+    counts = np.empty((batch, length), dtype=np.float64)
+    np.put_along_axis(counts, order, (column - group_start + 1).astype(np.float64), axis=1)
+    return counts
 
 
 def is_index_lookup(selector: Node) -> bool:

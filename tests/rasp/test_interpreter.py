@@ -163,3 +163,28 @@ def test_program_length_counts_distinct_operations():
     assert once.stats.length == twice.stats.length == 2
     deep = compile_source("output = shift_by(1, shift_by(1, tokens, 0), 0);")
     assert deep.stats.attention_depth == 2 and deep.stats.selects == 1  # the same select serves both
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(st.integers(-3, 4), min_size=1, max_size=14), min_size=1, max_size=5).filter(
+        lambda rows: len({len(r) for r in rows}) == 1
+    )
+)
+def test_fast_paths_equal_the_selector_semantics(rows):
+    """Running reductions (true selects) and running counts (select(x, x, ==))
+    give what the N x N selectors give, in both evaluators."""
+    codes = np.array(rows, dtype=float)
+    for source in (
+        "output = selector_width(select(tokens, tokens, ==));",
+        "output = selector_width(select(tokens, tokens, true));",
+        "output = aggregate(select(tokens, tokens, true), tokens, 0, max);",
+        "output = aggregate(select(tokens, tokens, true), tokens, 0, min);",
+        "output = aggregate(select(tokens, tokens, true), tokens == 1);",
+        "s = select(tokens, tokens, true); output = aggregate(s, tokens, 0, max) < selector_width(s & s);",
+    ):
+        program = compile_source(source)
+        fast = Interpreter(program.output).run(codes)
+        assert Interpreter(program.output).running
+        slow = np.array([evaluate_one(program.output, list(row)) for row in codes])
+        assert np.allclose(fast, slow), source
