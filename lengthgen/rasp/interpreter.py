@@ -47,7 +47,8 @@ class Interpreter:
         # by such aggregates are then never built (except when tracing).
         self.gathers = {n.uid for n in self.order if n.op == "aggregate" and is_index_lookup(n.args[0])}
         # Under the causal mask a `true` select sees every earlier key: its
-        # aggregates are running reductions and its width is i + 1; and the
+        # aggregates are running reductions and its width is i + 1; so does a
+        # select against a constant (the same keys for every query); and the
         # width of select(x, x, ==) is a running count of equal values.
         # Each is O(N) (or O(N log N)) per example instead of an N x N selector.
         self.running = set()
@@ -56,6 +57,7 @@ class Interpreter:
                 n.uid
                 for n in self.order
                 if (n.op in ("aggregate", "selector_width") and is_true_select(n.args[0]))
+                or (n.op in ("aggregate", "selector_width") and is_constant_query(n.args[0]))
                 or (n.op == "selector_width" and is_self_equality(n.args[0]))
             }
         fast = self.gathers | self.running
@@ -121,6 +123,21 @@ class Interpreter:
         position = np.arange(1, length + 1, dtype=np.float64)
         if node.op == "selector_width" and is_true_select(node.args[0]):
             return np.broadcast_to(position, self.shape).copy()
+        sel = node.args[0]
+        if is_constant_query(sel):  # select(k, full(c), pred): the same keys for every query
+            chosen = COMPARE[sel.attr("pred")](values[sel.args[0].uid], sel.args[1].attr("value"))
+            count = np.cumsum(chosen, axis=1).astype(np.float64)
+            if node.op == "selector_width":
+                return count
+            v = values[node.args[1].uid]
+            default = node.attr("default")
+            reduction = node.attr("reduction")
+            if reduction == "mean":
+                total = np.cumsum(np.where(chosen, v, 0.0), axis=1)
+                return np.where(count > 0, total / np.maximum(count, 1), default)
+            sign = 1.0 if reduction == "max" else -1.0
+            best = np.maximum.accumulate(np.where(chosen, sign * v, -np.inf), axis=1)
+            return np.where(count > 0, sign * best, default)
         if node.op == "selector_width":  # select(x, x, ==): occurrences of x[i] among x[0..i]
             return running_count(values[node.args[0].args[0].uid])
         v = values[node.args[1].uid]
@@ -206,6 +223,11 @@ def finite(node: Node, values: np.ndarray) -> np.ndarray:
 
 def is_true_select(selector: Node) -> bool:
     return selector.op == "select" and selector.attr("pred") == "true"
+
+
+def is_constant_query(selector: Node) -> bool:
+    """select(k, full(c), pred): which keys are selected does not depend on the query."""
+    return selector.op == "select" and selector.attr("pred") not in ("true", "false") and selector.args[1].op == "full"
 
 
 def is_self_equality(selector: Node) -> bool:

@@ -182,6 +182,10 @@ def test_fast_paths_equal_the_selector_semantics(rows):
         "output = aggregate(select(tokens, tokens, true), tokens, 0, min);",
         "output = aggregate(select(tokens, tokens, true), tokens == 1);",
         "s = select(tokens, tokens, true); output = aggregate(s, tokens, 0, max) < selector_width(s & s);",
+        "output = selector_width(select(tokens, full(1), >=));",
+        "output = aggregate(select(tokens, full(2), <), tokens, 9, max);",
+        "output = aggregate(select(tokens, full(2), !=), tokens, 9, min);",
+        "output = aggregate(select(tokens % 2, full(0), ==), tokens, 9);",
     ):
         program = compile_source(source)
         fast = Interpreter(program.output).run(codes)
