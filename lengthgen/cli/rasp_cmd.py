@@ -150,13 +150,15 @@ def cmd_score(args) -> int:
 
 def cmd_search(args) -> int:
     from lengthgen.data import find_benchmark
-    from lengthgen.rasp.library import save_search
+    from lengthgen.rasp.library import check_search_file, save_search
     from lengthgen.rasp.search import search
     from lengthgen.suites import load_benchmark
 
     benchmark = load_benchmark(find_benchmark(args.benchmark))
     if args.seed < 0:
         raise LengthgenError(f"--seed must be >= 0, got {args.seed}")
+    if args.save:
+        check_search_file(args.save)  # fail now, not after the search
     print(
         f"searching {benchmark.name} ({benchmark.task}) up to length {args.max_ops}, {args.time_limit:g} s",
         file=sys.stderr,

@@ -36,9 +36,11 @@ COMPARE = {
 class Interpreter:
     """Evaluates the graph under ``output`` on integer token codes."""
 
-    def __init__(self, output: Node, causal: bool = True):
+    def __init__(self, output: Node, causal: bool = True, running: bool = True):
         """``causal=False``: every query sees every key (a ``# mode: rasp``
-        program, RASP as Weiss et al. define it; not RASP-L)."""
+        program, RASP as Weiss et al. define it; not RASP-L).  ``running=False``
+        builds every selector instead of the running reductions below (for
+        benchmarks/rasp_interpreter.py --compare-running)."""
         self.output = output
         self.is_causal = causal
         self.order = reachable(output)
@@ -52,14 +54,8 @@ class Interpreter:
         # width of select(x, x, ==) is a running count of equal values.
         # Each is O(N) (or O(N log N)) per example instead of an N x N selector.
         self.running = set()
-        if causal:
-            self.running = {
-                n.uid
-                for n in self.order
-                if (n.op in ("aggregate", "selector_width") and is_true_select(n.args[0]))
-                or (n.op in ("aggregate", "selector_width") and is_constant_query(n.args[0]))
-                or (n.op == "selector_width" and is_self_equality(n.args[0]))
-            }
+        if causal and running:
+            self.running = {n.uid for n in self.order if n.uid not in self.gathers and has_running_form(n)}
         fast = self.gathers | self.running
         users: dict[int, list[Node]] = {}
         for node in self.order:
@@ -219,6 +215,13 @@ def finite(node: Node, values: np.ndarray) -> np.ndarray:
     if not np.isfinite(values).all():
         raise overflow_error(node)
     return values
+
+
+def has_running_form(node: Node) -> bool:
+    if node.op not in ("aggregate", "selector_width"):
+        return False
+    sel = node.args[0]
+    return is_true_select(sel) or is_constant_query(sel) or (node.op == "selector_width" and is_self_equality(sel))
 
 
 def is_true_select(selector: Node) -> bool:

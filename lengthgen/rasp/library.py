@@ -3,11 +3,13 @@ benchmarks, and which benchmarks are believed to have none."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from lengthgen.config import load_yaml
 from lengthgen.data import rasp_dirs
 from lengthgen.errors import LengthgenError
 from lengthgen.rasp.compiler import header_of
@@ -64,11 +66,7 @@ def no_program(folder: Path | None = None) -> dict[str, str]:
 def _manifest(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise LengthgenError(f"{path}: invalid YAML ({exc})") from None
-    entries = data.get("no_program") or {}
+    entries = load_yaml(path).get("no_program") or {}
     if not isinstance(entries, dict):
         raise LengthgenError(f"{path}: 'no_program' must map benchmark names to reasons")
     return {str(k): " ".join(str(v).split()) for k, v in entries.items()}
@@ -103,36 +101,45 @@ def conflict_warnings(folder: Path | None = None) -> list[str]:
 SEARCH_FILE = "SEARCH.yaml"
 
 
+def _search_results(path: Path) -> dict[str, dict]:
+    data = load_yaml(path)
+    if not all(isinstance(v, dict) for v in data.values()):
+        raise LengthgenError(f"{path}: must map benchmark names to search results")
+    return {str(k): v for k, v in data.items()}
+
+
 def searched(folder: Path | None = None) -> dict[str, dict]:
     """Results of `lengthgen rasp search` committed next to the programs
     (``SEARCH.yaml``: benchmark -> found, length, program, lower_bound, ...);
     an earlier folder's entry wins."""
     merged: dict[str, dict] = {}
     for directory in reversed(_folders(folder)):
-        path = directory / SEARCH_FILE
-        if not path.exists():
-            continue
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise LengthgenError(f"{path}: invalid YAML ({exc})") from None
-        if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
-            raise LengthgenError(f"{path}: must map benchmark names to search results")
-        merged.update({str(k): v for k, v in data.items()})
+        if (directory / SEARCH_FILE).exists():
+            merged.update(_search_results(directory / SEARCH_FILE))
     return merged
 
 
+def check_search_file(path: str | Path) -> None:
+    """Before a long search: the file given to --save is a results file (or
+    absent) in a folder that can be written."""
+    path = Path(path)
+    if path.exists():
+        _search_results(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir() or not os.access(folder, os.W_OK):
+        raise LengthgenError(f"--save {path}: cannot write into {folder}")
+
+
 def save_search(path: str | Path, benchmark: str, record: dict) -> None:
-    """Add or replace one benchmark's search result in a YAML file."""
+    """Add or replace one benchmark's search result in a YAML file (written
+    atomically; a file that is not a search-results file is left alone)."""
     from lengthgen.results import write_text_atomic
 
     path = Path(path)
-    data = {}
-    if path.exists():
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise LengthgenError(f"{path}: invalid YAML ({exc})") from None
+    data = _search_results(path) if path.exists() else {}
     data[benchmark] = record
     header = "# Results of `lengthgen rasp search BENCHMARK --save rasp/SEARCH.yaml` (see rasp/README.md).\n"
-    write_text_atomic(path, header + yaml.safe_dump(dict(sorted(data.items())), sort_keys=False, width=100))
+    try:
+        write_text_atomic(path, header + yaml.safe_dump(dict(sorted(data.items())), sort_keys=False, width=100))
+    except OSError as exc:
+        raise LengthgenError(f"--save {path}: cannot write ({exc.strerror or exc})") from None

@@ -62,16 +62,6 @@ class NormalForm:
     selects: int
     depth: int
 
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "length": self.length,
-            "readout": self.readout,
-            "attention": self.attention,
-            "blocks": self.blocks,
-            "selects": self.selects,
-            "depth": self.depth,
-        }
-
 
 class _Normaliser:
     def __init__(self, output: Node):

@@ -251,9 +251,11 @@ class Searcher:
         return Seq(f"full({value:g})", "token", per, frozenset(), elementwise=True, vset=frozenset([value]))
 
     def select(self, keys: Seq, queries: Seq, pred: str) -> Sel | None:
-        ops = self.read_cost(keys) | self.read_cost(queries) if pred != "true" else frozenset()
-        expr = f"select({keys.expr}, {queries.expr}, {pred})" if pred != "true" else "select(tokens, tokens, true)"
-        ops = ops | {_op_id("select", expr)}
+        if pred == "true":  # reads neither keys nor queries
+            expr, reads = "select(tokens, tokens, true)", frozenset()
+        else:
+            expr, reads = f"select({keys.expr}, {queries.expr}, {pred})", self.read_cost(keys) | self.read_cost(queries)
+        ops = reads | {_op_id("select", expr)}
         if len(ops) > self.max_ops:
             return None
         per = []
@@ -456,34 +458,33 @@ class Searcher:
     def _grow(self, budget: int, deadline: float) -> None:
         """Every selector and attention output of length exactly ``budget``
         (selectors of length ``budget - 1`` feed them)."""
-        reads = self._reads()
-        costs = [len(self.read_cost(r)) for r in reads]
-        for i, keys in enumerate(reads):
+        reads = [r for r in self._reads() if len(self.read_cost(r)) <= budget - 1]
+        for keys in reads:
             if time.monotonic() > deadline:
                 return
-            for j, queries in enumerate(reads):
-                if costs[i] + 0 > budget - 1 or costs[j] > budget - 1:
+            for queries in reads:
+                # tried pairs are remembered by expression: the lists are rebuilt every length
+                pair = (keys.expr, queries.expr)
+                if pair in self.tried_sel or len(self.read_cost(keys) | self.read_cost(queries)) + 1 > budget - 1:
                     continue
-                if (i, j) in self.tried_sel or len(self.read_cost(keys) | self.read_cost(queries)) + 1 > budget - 1:
-                    continue
-                self.tried_sel.add((i, j))
+                self.tried_sel.add(pair)
                 for pred in PREDICATES[:-1]:
                     self.select(keys, queries, pred)
         self.select(self.tokens, self.tokens, "true")
         fresh: list[Seq] = []
-        sels = list(self.sels.values())
-        for si, sel in enumerate(sels):
+        all_reads = self._reads()
+        for sel in list(self.sels.values()):
             if time.monotonic() > deadline:
                 return
             if len(sel.ops) + 1 > budget:
                 continue
-            if ("w", si) not in self.tried_agg:
-                self.tried_agg.add(("w", si))
+            if (sel.expr, "width") not in self.tried_agg:
+                self.tried_agg.add((sel.expr, "width"))
                 fresh.append(self.width(sel))
-            for vi, values in enumerate(reads):
-                if (si, vi) in self.tried_agg or len(sel.ops | self.read_cost(values)) + 1 > budget:
+            for values in all_reads:
+                if (sel.expr, values.expr) in self.tried_agg or len(sel.ops | self.read_cost(values)) + 1 > budget:
                     continue
-                self.tried_agg.add((si, vi))
+                self.tried_agg.add((sel.expr, values.expr))
                 fresh += self.attend(sel, values)
         kept = [s for s in fresh if self.add_seq(s) is not None]
         if len(kept) > self.beam:

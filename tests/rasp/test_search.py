@@ -74,3 +74,18 @@ def test_unknown_benchmark_is_a_clear_error(capsys):
 def test_search_arguments_are_checked():
     with pytest.raises(LengthgenError):
         search(make_task("sort"), max_ops=0)
+
+
+@pytest.mark.parametrize("content", ["- a list\n", "sort: 3\n", "a: [unclosed\n"])
+def test_save_refuses_a_file_that_is_not_search_results(tmp_path, capsys, content):
+    out = tmp_path / "SEARCH.yaml"
+    out.write_text(content)
+    assert main(["rasp", "search", "sort", "--max-ops", "1", "--save", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert str(out) in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert out.read_text() == content  # nothing already written is lost
+
+
+def test_save_into_a_missing_folder_fails_before_searching(tmp_path, capsys):
+    assert main(["rasp", "search", "sort", "--save", str(tmp_path / "no" / "S.yaml")]) == 2
+    assert "cannot write" in capsys.readouterr().err
