@@ -36,6 +36,9 @@ def add_parser(sub) -> None:
     p.add_argument("--out", default="results/runs", help="results root; cells go to OUT/<suite>/")
     p.add_argument("--executor", default="local", choices=EXECUTORS)
     p.add_argument("--workers", type=int, help="local executor: parallel cells (default: one per core)")
+    p.add_argument(
+        "--threads", type=int, help="local executor: torch threads per cell (default: the cores shared among workers)"
+    )
     p.add_argument("--slurm-partition")
     p.add_argument("--slurm-timeout", type=int, default=120, help="minutes per cell job")
     p.add_argument("--slurm-cpus", type=int, default=2)
@@ -76,7 +79,9 @@ def make_executor(args, sweep_dir: Path):
     if args.executor == "local":
         if args.workers is not None and args.workers < 1:
             raise LengthgenError(f"--workers must be >= 1, got {args.workers}")
-        return LocalExecutor(workers=args.workers)
+        if args.threads is not None and args.threads < 1:
+            raise LengthgenError(f"--threads must be >= 1, got {args.threads}")
+        return LocalExecutor(workers=args.workers, threads=args.threads)
     if args.executor == "slurm":
         return SlurmExecutor(
             sweep_dir / "slurm",

@@ -97,13 +97,14 @@ class LocalExecutor:
 
     name = "local"
 
-    def __init__(self, workers: int | None = None, cores: int | None = None):
+    def __init__(self, workers: int | None = None, cores: int | None = None, threads: int | None = None):
         self.cores = cores or os.cpu_count() or 1
         self.workers = workers
+        self.threads = threads
 
     def plan(self, n_cells: int) -> tuple[int, int]:
         workers = max(1, min(self.workers or self.cores, n_cells))
-        return workers, max(1, self.cores // workers)
+        return workers, self.threads or max(1, self.cores // workers)
 
     def run(self, cells: list[Cell], on_done: OnDone) -> None:
         workers, threads = self.plan(len(cells))
