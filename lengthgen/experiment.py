@@ -64,8 +64,9 @@ class RunConfig:
     device: str = "auto"
     out: str = "results/runs"
     name: str = ""
+    compile: bool = False  # torch.compile the training forward (see benchmarks/model_throughput.py)
 
-    IDENTITY_EXCLUDES = ("device", "out", "name")
+    IDENTITY_EXCLUDES = ("device", "out", "name", "compile")
 
     def identity(self) -> dict[str, Any]:
         data = asdict(self)
@@ -108,6 +109,7 @@ RUN_KEYS: dict[str, Any] = {
     "device": str,
     "out": str,
     "name": str,
+    "compile": bool,
     "recipe": bool,
 }
 
@@ -169,7 +171,9 @@ def apply_settings(
     for key in ("train_lengths", "test_lengths"):
         if data.get(key) is not None:
             setattr(cfg, key, parse_lengths(data[key], f"{source}: {key}"))
-    for key in ("metric", "seed", "eval_examples", "eval_batch_size", "representation_rank", "device", "out", "name"):
+    for key in (
+        "metric", "seed", "eval_examples", "eval_batch_size", "representation_rank", "device", "out", "name", "compile"
+    ):  # fmt: skip
         if data.get(key) is not None:
             setattr(cfg, key, data[key])
     if data.get("training"):
@@ -363,6 +367,7 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
         fingerprint=fingerprint,
         progress=progress,
         log=log,
+        compile=cfg.compile,
     )
     if resume and trainer.try_resume():
         log(f"resumed {name} from step {trainer.state.step}")

@@ -39,6 +39,11 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--threads", type=int, help="local executor: torch threads per cell (default: the cores shared among workers)"
     )
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile every cell's training forward (not part of a cell's identity)",
+    )
     p.add_argument("--slurm-partition")
     p.add_argument("--slurm-timeout", type=int, default=120, help="minutes per cell job")
     p.add_argument("--slurm-cpus", type=int, default=2)
@@ -107,6 +112,8 @@ def cmd_bench(args) -> int:
         limit=args.limit,
         allow_code=args.trust_config,
     )
+    for cell in cells:
+        cell.config.compile = args.compile
     if args.dry_run:
         print(dry_run_table(cells))
         return 0

@@ -69,6 +69,12 @@ def add_parser(sub) -> None:
     p.add_argument("--base-width", type=int, help="muP base width (default 64)")
     p.add_argument("--seed", type=int)
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
+    p.add_argument(
+        "--compile",
+        action="store_true",
+        default=None,
+        help="torch.compile the training forward (pays on GPUs; measured not to on small CPU models)",
+    )
     p.add_argument("--out", help="folder for the result JSON and checkpoint (default results/runs)")
     p.add_argument("--name", help="run name (default: derived from the config hash)")
     p.add_argument("--no-resume", action="store_true", help="start from scratch even if a checkpoint exists")
@@ -90,6 +96,7 @@ def config_from_args(args) -> RunConfig:
         "seed": args.seed,
         "eval_examples": args.eval_examples,
         "device": args.device,
+        "compile": args.compile,
         "out": args.out,
         "name": args.name,
         "representation_rank": args.representation_rank,

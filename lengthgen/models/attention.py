@@ -67,13 +67,18 @@ class CausalSelfAttention(nn.Module):
         q_pos: torch.Tensor,
         bias: torch.Tensor | None = None,
         cache: LayerCache | None = None,
+        rotation: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """``x`` [B, L, D] normalised input; ``q_pos`` [B, L] its position ids;
-        ``bias`` [B, H, L, n_keys] the positional logit bias, if any."""
+        ``bias`` [B, H, L, n_keys] the positional logit bias, if any;
+        ``rotation`` RoPE's ``pe.rotation(q_pos)`` when the caller computed it
+        once for all layers."""
         batch, length, _ = x.shape
         h, dh = self.n_heads, self.head_dim
         q, k, v = self.qkv(x).view(batch, length, 3, h, dh).permute(2, 0, 3, 1, 4).unbind(0)
-        q, k = pe.rotate(q, q_pos), pe.rotate(k, q_pos)
+        if pe.kind == "rope":
+            rotation = rotation if rotation is not None else pe.rotation(q_pos)
+            q, k = pe.apply_rotation(q, rotation), pe.apply_rotation(k, rotation)
         if self.use_ov:
             v = torch.cat([v, x.unsqueeze(1).expand(batch, h, length, self.d_model)], dim=-1)
         keys_x = x

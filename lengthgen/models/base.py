@@ -92,10 +92,14 @@ class SequenceModel(nn.Module):
     def resolve_positions(self, tokens: torch.Tensor, positions: torch.Tensor | None, offset: int = 0) -> torch.Tensor:
         batch, length = tokens.shape
         if positions is None:
+            # the largest position is known without reading a tensor (no sync, no graph break)
+            largest = offset + length - 1
             positions = torch.arange(offset, offset + length, device=tokens.device).expand(batch, length)
-        if self.pe.bounded and int(positions.max()) >= self.pe.max_positions:
+        elif self.pe.bounded:
+            largest = int(positions.max())
+        if self.pe.bounded and largest >= self.pe.max_positions:
             raise LengthgenError(
-                f"sequence position {int(positions.max())} exceeds the model's max_positions={self.pe.max_positions} "
+                f"sequence position {largest} exceeds the model's max_positions={self.pe.max_positions} "
                 f"for '{self.pe.kind}' encodings; raise max_positions"
             )
         return positions

@@ -143,15 +143,37 @@ class PositionalEncoding(nn.Module):
             return sinusoidal_table(positions, self.d_model)
         return None
 
+    def rotation(self, positions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """RoPE's factors at positions [B, L] (None for other kinds): ``cos`` and
+        the signed ``sin`` [B, 1, L, 2 * (Dh // 2)], each half repeated.
+
+        Computed once per forward and shared by every layer: the angles
+        depend only on the positions."""
+        if self.kind != "rope":
+            return None
+        angles = positions.float().unsqueeze(-1) * self.inv_freq  # [B, L, half]
+        cos, sin = angles.cos().unsqueeze(1), angles.sin().unsqueeze(1)
+        return torch.cat([cos, cos], dim=-1), torch.cat([-sin, sin], dim=-1)
+
+    @staticmethod
+    def apply_rotation(x: torch.Tensor, rotation: tuple[torch.Tensor, torch.Tensor] | None) -> torch.Tensor:
+        """Rotate x [..., B, H, L, Dh] (queries and keys may be stacked in front)
+        by ``rotation``: the pair (x1, x2) of the two halves becomes
+        (x1 cos - x2 sin, x1 sin + x2 cos)."""
+        if rotation is None:
+            return x
+        cos, signed_sin = (t.to(x.dtype) for t in rotation)
+        rotated = 2 * (cos.shape[-1] // 2)
+        if rotated == x.shape[-1]:
+            # roll swaps the halves without slicing, whose backward pass
+            # zero-fills and copies; x1*cos + x2*(-sin) equals x1*cos - x2*sin exactly
+            return x * cos + torch.roll(x, rotated // 2, dims=-1) * signed_sin
+        head, rest = x[..., :rotated], x[..., rotated:]  # odd head size: the last dimension is not rotated
+        return torch.cat([head * cos + torch.roll(head, rotated // 2, dims=-1) * signed_sin, rest], dim=-1)
+
     def rotate(self, x: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Apply RoPE to x [B, H, L, Dh] at positions [B, L] (identity for other kinds)."""
-        if self.kind != "rope":
-            return x
-        angles = positions.float().unsqueeze(-1) * self.inv_freq  # [B, L, half]
-        cos, sin = angles.cos().unsqueeze(1).to(x.dtype), angles.sin().unsqueeze(1).to(x.dtype)
-        half = self.inv_freq.shape[0]
-        x1, x2, rest = x[..., :half], x[..., half : 2 * half], x[..., 2 * half :]
-        return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos, rest], dim=-1)
+        return self.apply_rotation(x, self.rotation(positions))
 
     def bias(self, q_pos: torch.Tensor, k_pos: torch.Tensor) -> torch.Tensor | None:
         """Additive logit bias [B, H, Lq, Lk] (alibi, fire) or None."""

@@ -40,8 +40,8 @@ class Block(nn.Module):
         self.mlp = nn.Sequential(linear(d_model, d_ff), nn.GELU(), linear(d_ff, d_model))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x, pe: PositionalEncoding, q_pos, bias=None, cache: LayerCache | None = None):
-        x = x + self.drop(self.attn(self.norm1(x), pe, q_pos, bias, cache))
+    def forward(self, x, pe: PositionalEncoding, q_pos, bias=None, cache: LayerCache | None = None, rotation=None):
+        x = x + self.drop(self.attn(self.norm1(x), pe, q_pos, bias, cache, rotation))
         return x + self.drop(self.mlp(self.norm2(x)))
 
 
@@ -133,8 +133,9 @@ class Transformer(SequenceModel):
         k_pos = positions if cache is None or cache.positions is None else torch.cat([cache.positions, positions], 1)
         h = self.embed(tokens, positions)
         bias = self.pe.bias(positions, k_pos)  # shared by all layers
+        rotation = self.pe.rotation(positions)  # likewise
         for i, block in enumerate(self.blocks):
-            h = block(h, self.pe, positions, bias, None if cache is None else cache.layers[i])
+            h = block(h, self.pe, positions, bias, None if cache is None else cache.layers[i], rotation)
         if cache is not None:
             cache.positions = k_pos
         return self.readout(h)

@@ -74,6 +74,7 @@ class UniversalTransformer(SequenceModel):
         positions = self.resolve_positions(tokens, positions)
         h = self.embed(tokens, positions)
         bias = self.pe.bias(positions, positions)
+        rotation = self.pe.rotation(positions)  # shared by every step
         h0 = h
 
         signal = self.pe.embed(positions) if self.position_every_step else None
@@ -83,7 +84,7 @@ class UniversalTransformer(SequenceModel):
             state = state + self.step_embedding.weight[t]
             if signal is not None and t > 0:  # step 0 already has it from the input embedding
                 state = state + signal.to(state.dtype)
-            return self.block(state, self.pe, positions, bias)
+            return self.block(state, self.pe, positions, bias, None, rotation)
 
         result = adaptive_computation(h, step, self.halting, self.max_steps)
         return self.readout(result.output, ponder=result.ponder, steps=result.steps)

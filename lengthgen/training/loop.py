@@ -7,6 +7,7 @@ import math
 import signal
 import threading
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,14 @@ class TrainConfig:
 
 
 @dataclass
+class StepBatch:
+    tokens: torch.Tensor  # [B, T]
+    labels: torch.Tensor  # [B, T]
+    mask: torch.Tensor  # [B, T] bool, where the loss is taken
+    positions: np.ndarray | None  # position ids (randomized encodings) or None for 0..T-1
+
+
+@dataclass
 class TrainState:
     step: int = 0
     curve: list[dict[str, Any]] = field(default_factory=list)
@@ -106,7 +115,35 @@ def build_optimizer(model: SequenceModel, cfg: TrainConfig) -> torch.optim.Optim
         ],
         lr=cfg.lr,
         betas=(0.9, 0.98),
+        # one multi-tensor kernel per update instead of a Python loop over
+        # parameters (torch's default on CPU); the same arithmetic, bit for bit
+        foreach=True,
     )
+
+
+def compile_for_training(model: SequenceModel):
+    """``torch.compile`` of the model for training steps, with dynamic shapes
+    (batches are padded to a different width every step), or the model itself
+    with a warning where compilation is unavailable (no C++ compiler, an
+    unsupported platform).  Compiled kernels may sum in another order, so
+    losses can differ from the eager model's in the last bits."""
+    try:
+        compiled = torch.compile(model, dynamic=True)
+    except Exception as exc:  # torch.compile raises many types; eager training is always correct
+        warnings.warn(f"torch.compile unavailable ({type(exc).__name__}: {exc}); training eagerly", stacklevel=2)
+        return model
+    failed: list[bool] = []
+
+    def forward(*args, **kwargs):
+        if not failed:
+            try:
+                return compiled(*args, **kwargs)
+            except Exception as exc:  # compilation happens at the first call
+                failed.append(True)
+                warnings.warn(f"torch.compile failed ({type(exc).__name__}: {exc}); training eagerly", stacklevel=2)
+        return model(*args, **kwargs)
+
+    return forward
 
 
 class Trainer:
@@ -132,6 +169,7 @@ class Trainer:
         fingerprint: str = "",
         progress: bool | None = None,
         log=None,
+        compile: bool = False,
     ):
         cfg.validate()
         self.model, self.task, self.cfg, self.seed, self.device = model, task, cfg, seed, device
@@ -143,6 +181,8 @@ class Trainer:
         self.progress = progress
         self.log = log  # one line per evaluation when there is no progress bar (a log file, a batch job)
         self.optimizer = build_optimizer(model, cfg)
+        # the training forward; probes and evaluation keep the eager model
+        self.forward = compile_for_training(model) if compile else model
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: warmup_cosine(s, cfg.warmup, cfg.steps, cfg.min_lr_ratio)
         )
@@ -234,7 +274,8 @@ class Trainer:
         k = max(1, math.ceil(frac * len(self.train_lengths)))
         return self.train_lengths[:k]
 
-    def train_step(self) -> tuple[float, float]:
+    def next_batch(self) -> StepBatch:
+        """The next training batch as tensors on the device (the data side of a step)."""
         if self.dataset is not None:
             batch = self.dataset.select(self.rng.integers(0, len(self.dataset), self.cfg.batch_size))
         else:
@@ -242,16 +283,23 @@ class Trainer:
                 self.task, self.rng, self.cfg.batch_size, self.lengths_for_step(self.state.step)
             )
         lm = to_lm_batch(batch)
-        self.state.tokens_seen += int(lm.tokens.size)
-        tokens = torch.from_numpy(lm.tokens).to(self.device)
-        labels = torch.from_numpy(lm.labels).to(self.device)
-        mask = torch.from_numpy(lm.loss_mask).to(self.device)
         # each row's positions are drawn for its own full sequence (input <sep> target <eos>)
         positions = self.model.sample_positions(
             self.rng, *lm.tokens.shape, batch.input_lengths + batch.target_lengths + 2
         )
+        return StepBatch(
+            tokens=torch.from_numpy(lm.tokens).to(self.device),
+            labels=torch.from_numpy(lm.labels).to(self.device),
+            mask=torch.from_numpy(lm.loss_mask).to(self.device),
+            positions=positions,
+        )
+
+    def learn(self, batch: StepBatch) -> tuple[float, float]:
+        """One optimizer step on ``batch`` (the model side of a step): loss and batch exact match."""
+        tokens, labels, mask = batch.tokens, batch.labels, batch.mask
+        self.state.tokens_seen += int(tokens.numel())
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            out = self.model(tokens, positions)
+            out = self.forward(tokens, batch.positions)
             logits = out.logits.float()
             loss_all = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none")
             loss = (loss_all * mask).sum() / mask.sum()
@@ -269,9 +317,13 @@ class Trainer:
         with torch.no_grad():
             right = (logits.argmax(-1) == labels) | ~mask
             exact = right.all(dim=1).float().mean().item()
-        if not math.isfinite(loss.item()):
-            raise LengthgenError(f"training diverged at step {self.state.step} (loss {loss.item()}); lower --lr")
-        return loss.item(), exact
+        loss_value = loss.item()
+        if not math.isfinite(loss_value):
+            raise LengthgenError(f"training diverged at step {self.state.step} (loss {loss_value}); lower --lr")
+        return loss_value, exact
+
+    def train_step(self) -> tuple[float, float]:
+        return self.learn(self.next_batch())
 
     def probe(self) -> dict[str, float]:
         """Teacher-forced exact match on the training range and the probe length."""

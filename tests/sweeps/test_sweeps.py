@@ -223,3 +223,20 @@ def test_repeated_vary_values_are_one_cell(tiny_suite):
     )
     cells = expand(load_suite(tiny_suite), tiny_suite.parent / "out")
     assert len(cells) == len({c.key for c in cells}) == 8
+
+
+@pytest.mark.parametrize(
+    "workers,threads,cells,expected",
+    [(None, None, 8, (2, 1)), (1, None, 8, (1, 2)), (2, 3, 8, (2, 3)), (None, None, 1, (1, 2)), (1, 1, 8, (1, 1))],
+)
+def test_local_executor_plans_workers_and_threads(workers, threads, cells, expected):
+    # default: one single-thread cell per core (benchmarks/suite_threads.py: 1.42x sooner than 1 cell x 2 threads)
+    assert LocalExecutor(workers=workers, cores=2, threads=threads).plan(cells) == expected
+
+
+def test_bench_refuses_zero_threads(tmp_path, capsys):
+    from lengthgen.cli.main import main
+
+    code = main(["bench", "--suite", "quick", "--threads", "0", "--out", str(tmp_path), "--limit", "1"])
+    assert code != 0
+    assert "--threads must be >= 1" in capsys.readouterr().err
