@@ -1,6 +1,6 @@
 """Training and decoding speed at the sizes the suite trains, side by side in one run.
 
-    python benchmarks/model_throughput.py [--quick] [--sections suite,wide,step,compile,decode]
+    python benchmarks/model_throughput.py [--quick] [--sections suite,overhead,wide,step,compile,decode]
 
 Sections (targets of the issues that asked for them in brackets):
 
@@ -11,6 +11,9 @@ Sections (targets of the issues that asked for them in brackets):
             learned positions) or ``nn.LSTM``, stock ``AdamW``.  lengthgen's
             side is trained as the suite trains it (its optimizer, gradient
             clipping); both sides clip.  [transformer >= 1.5x at width 64/128]
+``overhead`` The share of a step that is per-operation cost (Python,
+            dispatch, launches) rather than arithmetic, for both models: a
+            bound on what removing operations (fusion, compilation) can gain.
 ``wide``    The same at width 256 with 4 layers, and the training FLOP/s as a
             fraction of this machine's fp32 matmul peak.  [>= 1.0x, >= 0.6]
 ``step``    Where a real training cell's time goes (copy-unique with its
@@ -161,6 +164,8 @@ def section_suite(args, vocab=32):
                 "transformer (learned)",
             ):
                 continue
+            if args.models and not any(m in label for m in args.models.split(",")):
+                continue
             model = ours(name, vocab, d, layers, length, **extra)
             torch.manual_seed(0)
             ref = ReferenceLSTM(vocab, d, layers) if name == "lstm" else ReferenceLM(vocab, d, layers, 4, length)
@@ -189,6 +194,35 @@ def section_suite(args, vocab=32):
             rows, headers=["size", "lengthgen model", "plain model", "lengthgen", "plain", "ratio"], tablefmt="github"
         )
     )
+
+
+def section_overhead(args, vocab=32):
+    """How much of a step is per-operation cost (Python, dispatch, kernel
+    launch) rather than arithmetic: the same step on a batch of one
+    two-token sequence runs every operation with almost no data."""
+    rows = []
+    for d, layers, batch, length in sorted(BROAD_SIZES):
+        for label in ("lengthgen transformer (rope)", "nn.TransformerEncoder"):
+            if label.startswith("lengthgen"):
+                side = Side.lengthgen(ours("transformer", vocab, d, layers, length, pe="rope"))
+            else:
+                side = Side.plain(ReferenceLM(vocab, d, layers, 4, length))
+            times = {}
+            for b, t in ((1, 2), (batch, length)):
+                seq = torch.randint(0, vocab, (b, t + 1))
+                for _ in range(3):
+                    side.step(seq, vocab)
+                steps, start = 0, time.perf_counter()
+                while time.perf_counter() - start < args.seconds * args.rounds:
+                    side.step(seq, vocab)
+                    steps += 1
+                times[b] = (time.perf_counter() - start) / steps
+            rows.append(
+                [f"d={d} L={layers} B={batch} T={length}", label, f"{1e3 * times[1]:.2f}", f"{1e3 * times[batch]:.2f}"]
+                + [f"{times[1] / times[batch]:.1%}"]
+            )
+    print("\nper-operation cost: a step on 1 sequence of 2 tokens against the full step")
+    print(tabulate(rows, headers=["size", "model", "tiny step ms", "full step ms", "share"], tablefmt="github"))
 
 
 def section_wide(args, vocab=64):
@@ -333,6 +367,7 @@ def section_decode(args, vocab=64):
 
 SECTIONS = {
     "suite": section_suite,
+    "overhead": section_overhead,
     "wide": section_wide,
     "step": section_step,
     "compile": section_compile,
@@ -343,8 +378,13 @@ SECTIONS = {
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="shorter timing windows, fewer rounds")
-    parser.add_argument("--sections", default="suite,wide,step,decode", help=f"comma-separated: {', '.join(SECTIONS)}")
+    parser.add_argument(
+        "--sections", default="suite,overhead,wide,step,decode", help=f"comma-separated: {', '.join(SECTIONS)}"
+    )
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
+    parser.add_argument(
+        "--models", help="suite section: only models whose label contains one of these (comma-separated)"
+    )
     args = parser.parse_args()
     args.seconds, args.rounds = (0.5, 3) if args.quick else (1.5, 5)
     if args.threads:
