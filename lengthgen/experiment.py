@@ -29,11 +29,11 @@ from lengthgen.evaluation.baselines import BaselineAccumulator, summarize
 from lengthgen.evaluation.evaluate import check_fits, evaluate_length, sequence_length
 from lengthgen.evaluation.outcomes import fit_block, fit_lengths, format_extrapolation, outcome_block
 from lengthgen.evaluation.thresholds import thresholds_dict
-from lengthgen.models import MODELS, build_model, resolve_model_options
+from lengthgen.models import LATE_OPTIONS, MODELS, build_model, resolve_model_options
 from lengthgen.plugins import ensure_model, ensure_task
 from lengthgen.results import cell_lock, check_name, environment, write_json_atomic
 from lengthgen.suites import METRICS, load_benchmark
-from lengthgen.tasks import make_task
+from lengthgen.tasks import TASKS, make_task
 from lengthgen.training.loop import TrainConfig, Trainer
 
 # Ruoss et al. draw positions from a range much larger than any test
@@ -72,6 +72,15 @@ class RunConfig:
         data = asdict(self)
         for key in self.IDENTITY_EXCLUDES:
             data.pop(key)
+        data["model_options"] = {
+            k: v for k, v in data["model_options"].items() if not (k in LATE_OPTIONS and v == LATE_OPTIONS[k])
+        }
+        # a task whose generator changed (version 2 on) is another run: results
+        # and checkpoints of the old version must not count as this one's.
+        # Version 1 stays out, so runs of unchanged tasks keep their fingerprints.
+        version = TASKS.get(self.task).version if self.task in TASKS else 1
+        if version > 1:
+            data["task_version"] = version
         return data
 
     def fingerprint(self) -> str:

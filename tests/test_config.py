@@ -84,3 +84,29 @@ def test_suite_unknown_benchmark(tmp_path):
         load_suite(suite)
     suite.write_text("benchmarks: [parity]\n")
     assert load_suite(suite).benchmarks[0].task == "parity"
+
+
+def test_a_changed_task_version_changes_the_fingerprint(monkeypatch):
+    from lengthgen.experiment import RunConfig
+    from lengthgen.tasks import TASKS
+
+    cpvr = RunConfig(task="c-pvr", train_lengths=[1, 2], test_lengths=[4])
+    assert cpvr.identity()["task_version"] == TASKS.get("c-pvr").version == 2
+    now = cpvr.fingerprint()
+    monkeypatch.setattr(TASKS.get("c-pvr"), "version", 1)
+    assert cpvr.fingerprint() != now  # a version-1 result or checkpoint is not this run's
+    assert "task_version" not in RunConfig(task="parity").identity()  # unchanged tasks keep their fingerprints
+
+
+def test_an_option_added_later_keeps_earlier_fingerprints_at_its_default():
+    from lengthgen.experiment import RunConfig, validate
+
+    def fingerprint(**options):
+        cfg = RunConfig(task="parity", model="ut", model_options=options, train_lengths=[2], test_lengths=[4])
+        validate(cfg)  # resolves every constructor option, act included
+        return cfg.fingerprint(), cfg.identity()["model_options"]
+
+    default, options = fingerprint(d_model=16, n_heads=2)
+    assert "act" not in options and "position_every_step" in options
+    assert fingerprint(d_model=16, n_heads=2, act=True)[0] == default
+    assert fingerprint(d_model=16, n_heads=2, act=False)[0] != default

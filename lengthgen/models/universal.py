@@ -40,6 +40,7 @@ class UniversalTransformer(SequenceModel):
         modified_heads: bool = False,
         position_every_step: bool = False,
         ponder_warmup: int = 0,
+        act: bool = True,
     ):
         super().__init__(vocab_size, d_model, n_heads, pe, max_positions)
         if max_steps < 1:
@@ -53,6 +54,9 @@ class UniversalTransformer(SequenceModel):
         # Dehghani et al. add the position (and the step) signal at every step;
         # False adds the position once, at the input
         self.position_every_step = position_every_step
+        # act=False: every position runs all max_steps steps (a weight-shared
+        # deep transformer, no halting, no ponder cost), the fixed-depth control
+        self.act = act
         self.modified_heads = modified_heads
         self.block = self.make_block(d_model, n_heads, self.d_ff, dropout, modified_heads)
         self.step_embedding = nn.Embedding(max_steps, d_model)
@@ -86,6 +90,10 @@ class UniversalTransformer(SequenceModel):
                 state = state + signal.to(state.dtype)
             return self.block(state, self.pe, positions, bias, None, rotation)
 
+        if not self.act:
+            for t in range(self.max_steps):
+                h = step(h, t)
+            return self.readout(h, steps=h.new_full(h.shape[:2], float(self.max_steps)))
         result = adaptive_computation(h, step, self.halting, self.max_steps)
         return self.readout(result.output, ponder=result.ponder, steps=result.steps)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from lengthgen.errors import LengthgenError
 from lengthgen.tasks.base import OFFSET, Batch, Param, Task, distinct_rows, register_task
 
 
@@ -70,18 +71,38 @@ class PVR(Task):
 class CPVR(Task):
     """Compositional (multi-hop) pointer value retrieval, after Abnar et al. (2023).
 
-    An array of ``cells`` cells; cell ``i`` is written as two tokens, a
-    pointer ``@j`` to another cell and a value digit.  Start at cell 0,
-    follow pointers ``h`` times, and output the value of the cell reached.
-    The cells visited are distinct, so every hop is real work.  Length =
-    number of hops ``h`` (the complexity axis; ``cells`` stays fixed).
+    An array of ``cells`` cells, each with a pointer to another cell and a
+    value.  Start at cell 0, follow pointers ``h`` times, and output the
+    value of the cell reached.  The cells visited are distinct, so every hop
+    is real work.  Length = number of hops ``h`` (the complexity axis;
+    ``cells`` stays fixed).
 
-    With ``show_hops=true`` (default) the input starts with a hop-count
-    token ``#h``.  With ``show_hops=false`` the last cell of the chain
+    Version 2 (the default) is built so that nothing but following the chain
+    answers it:
+
+    - every cell is written ``c<i> p<j> v<k>``: its own id, the id it points
+      to, its value; cells appear in random order, so a hop is a
+      content-addressed lookup (match ``p<j>`` with ``c<j>``) whatever the
+      positional encoding;
+    - values are distinct within an example (a random permutation of
+      ``v0 .. v<cells-1>``), so no statistic of the values (their mode, the
+      start cell's value) beats chance, 1/cells;
+    - the hop count is written in unary, ``h`` marks ``>`` before the cells:
+      longer test inputs repeat a token seen in training instead of
+      introducing an unseen ``#h``.
+
+    ``show_hops=false`` drops the marks; the last cell of the chain then
     points to itself, so "follow pointers until a fixed point" gives the
-    answer and no count is needed.
+    answer.  That design has a shortcut (pick a cell that points to itself:
+    64-86% exact at 1-8 hops with 12 cells, the ``fixed-point-value``
+    baseline), so the count is the default.  Version 1 (``cell_ids=false, distinct_values=false,
+    hop_marks=false``): cells in index order as ``@j d`` with i.i.d. digit
+    values and a ``#h`` count token.
 
-    Example (length 2, 4 cells, show_hops):
+    Example (length 2, 4 cells):
+    ``> > c2 p1 v3 c0 p2 v0 c3 p3 v1 c1 p0 v2`` -> cell 0 -> cell 2 -> cell 1 -> ``v2``.
+
+    Example (version 1, length 2, 4 cells):
     ``#2 @2 5 @0 8 @1 3 @3 6`` -> cell 0 -> cell 2 -> cell 1 -> ``8``.
     """
 
@@ -89,44 +110,87 @@ class CPVR(Task):
     baselines = ("input-mode-answer-token",)
     family = "pvr"
     length_unit = "hops"
+    version = 2
+    legacy_params = {1: {"cell_ids": False, "distinct_values": False, "hop_marks": False}}
     params = {
-        "cells": Param(16, "number of cells in the array", minimum=2),
-        "show_hops": Param(True, "start the input with a hop-count token"),
+        "cells": Param(12, "number of cells in the array", minimum=2),
+        "show_hops": Param(True, "give the hop count (false: the chain ends at a cell pointing to itself)"),
+        "cell_ids": Param(True, "write each cell with its id, cells in random order (v2)"),
+        "distinct_values": Param(True, "values are a permutation of the cells' value tokens (v2)"),
+        "hop_marks": Param(True, "the hop count as h repeated '>' marks instead of one '#h' token (v2)"),
     }
 
+    def validate(self):
+        if self.distinct_values != self.cell_ids:
+            # distinct values need value tokens v0..; version 1's digit values go with its index-ordered layout
+            raise LengthgenError(
+                "c-pvr: cell_ids and distinct_values go together (both true: version 2, both false: version 1)"
+            )
+
     def build_tokens(self):
-        tokens = [str(d) for d in range(10)] + [f"@{k}" for k in range(self.cells)]
+        n = self.cells
+        if self.cell_ids:
+            tokens = [f"c{k}" for k in range(n)] + [f"p{k}" for k in range(n)] + [f"v{k}" for k in range(n)]
+        else:
+            tokens = [str(d) for d in range(10)] + [f"@{k}" for k in range(n)]
         if self.show_hops:
-            tokens += [f"#{k}" for k in range(1, self.cells)]
+            tokens += [">"] if self.hop_marks else [f"#{k}" for k in range(1, n)]
         return tokens
 
     def max_length(self):
         return self.cells - 1
 
-    def _sample(self, rng, batch_size, length):
+    def _chain(self, rng, batch_size, length):
+        """Pointers [B, n] with the chain from cell 0 of ``length`` distinct hops, and the chain [B, h+1]."""
         n, h = self.cells, length
         pointers = rng.integers(0, n, size=(batch_size, n))
-        values = rng.integers(0, 10, size=(batch_size, n))
-        # The chain: cell 0 followed by h distinct other cells.
         others = distinct_rows(rng, batch_size, h, n - 1) + 1
         chain = np.concatenate([np.zeros((batch_size, 1), dtype=np.int64), others], axis=1)
         rows = np.arange(batch_size)[:, None]
         pointers[rows, chain[:, :-1]] = chain[:, 1:]
         if not self.show_hops:
             pointers[rows[:, 0], chain[:, -1]] = chain[:, -1]
-        label = values[rows[:, 0], chain[:, -1]]
-        cells = np.stack([pointers + self.id("@0"), values + OFFSET], axis=2).reshape(batch_size, 2 * n)
+        return pointers, chain
+
+    def _sample(self, rng, batch_size, length):
+        n, h = self.cells, length
+        pointers, chain = self._chain(rng, batch_size, length)
+        rows = np.arange(batch_size)[:, None]
+        if self.cell_ids:
+            values = distinct_rows(rng, batch_size, n, n)
+            order = distinct_rows(rng, batch_size, n, n)  # the cells' order in the input
+            cells = np.stack(
+                [order + self.id("c0"), pointers[rows, order] + self.id("p0"), values[rows, order] + self.id("v0")],
+                axis=2,
+            ).reshape(batch_size, 3 * n)
+            label = values[rows[:, 0], chain[:, -1]] + self.id("v0")
+        else:
+            values = rng.integers(0, 10, size=(batch_size, n))
+            cells = np.stack([pointers + self.id("@0"), values + OFFSET], axis=2).reshape(batch_size, 2 * n)
+            label = values[rows[:, 0], chain[:, -1]] + OFFSET
         if self.show_hops:
-            cells = np.concatenate([np.full((batch_size, 1), self.id(f"#{h}")), cells], axis=1)
-        return Batch.fixed(cells, label[:, None] + OFFSET)
+            count = (
+                np.full((batch_size, h), self.id(">")) if self.hop_marks else np.full((batch_size, 1), self.id(f"#{h}"))
+            )
+            cells = np.concatenate([count, cells], axis=1)
+        return Batch.fixed(cells, label[:, None])
 
     def reference(self, inputs):
-        if self.show_hops:
-            hops, cells = int(inputs[0][1:]), inputs[1:]
+        inputs = list(inputs)
+        hops = None
+        if self.show_hops and self.hop_marks:
+            hops = inputs.count(">")
+            inputs = [t for t in inputs if t != ">"]
+        elif self.show_hops:
+            hops, inputs = int(inputs[0][1:]), inputs[1:]
+        if self.cell_ids:
+            pointer, value = {}, {}
+            for i in range(0, len(inputs), 3):
+                cell = int(inputs[i][1:])
+                pointer[cell], value[cell] = int(inputs[i + 1][1:]), inputs[i + 2]
         else:
-            hops, cells = None, inputs
-        pointer = [int(cells[2 * i][1:]) for i in range(len(cells) // 2)]
-        value = [cells[2 * i + 1] for i in range(len(cells) // 2)]
+            pointer = [int(inputs[2 * i][1:]) for i in range(len(inputs) // 2)]
+            value = [inputs[2 * i + 1] for i in range(len(inputs) // 2)]
         cell = 0
         if hops is None:
             while pointer[cell] != cell:
@@ -135,3 +199,16 @@ class CPVR(Task):
             for _ in range(hops):
                 cell = pointer[cell]
         return [value[cell]]
+
+    def extra_baselines(self):
+        if not self.cell_ids or self.show_hops:
+            return {}
+
+        def fixed_point_value(task, batch, ref):
+            # without a count the chain ends at a cell pointing to itself; other
+            # cells do so only by chance, so picking any such cell is a shortcut
+            cells = batch.inputs.reshape(len(batch), task.cells, 3)
+            own = (cells[:, :, 0] - task.id("c0")) == (cells[:, :, 1] - task.id("p0"))
+            return cells[np.arange(len(batch)), own.argmax(axis=1), 2][:, None]
+
+        return {"fixed-point-value": ("the value of the first cell that points to itself", fixed_point_value)}

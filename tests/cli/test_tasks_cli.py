@@ -95,12 +95,16 @@ def test_list_flags_shortcut_prone_tasks(capsys):
     code, out, _ = run(capsys, "tasks", "list", "--format", "json")
     rows = {r["name"]: r for r in json.loads(out)}
     assert code == 0
-    assert rows["c-pvr"]["shortcut (exact)"].startswith("input-mode-answer-token")
+    assert rows["pvr"]["shortcut (exact)"].startswith("input-mode-answer-token")
+    assert rows["c-pvr"]["shortcut (exact)"] == "-"  # version 2 has none (version 1: the input mode)
     assert rows["parity"]["shortcut (exact)"] == "-"
 
 
 def test_baselines_command(capsys):
-    code, out, _ = run(capsys, "tasks", "baselines", "c-pvr", "--param", "cells=12", "--lengths", "4-6", "--n", "400")
+    v1 = ["--param", "cell_ids=false", "--param", "distinct_values=false", "--param", "hop_marks=false"]
+    code, out, _ = run(
+        capsys, "tasks", "baselines", "c-pvr", "--param", "cells=12", *v1, "--lengths", "4-6", "--n", "400"
+    )
     assert code == 0
     assert "input-mode-answer-token" in out and "(shortcut)" in out and "chance" in out
     code, out, _ = run(capsys, "tasks", "baselines", "parity", "--lengths", "8", "--format", "json")

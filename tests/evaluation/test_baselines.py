@@ -78,15 +78,31 @@ def test_majority_answer_is_a_constant():
     assert (pred == pred[0]).all() and pred[0, 1] == EOS
 
 
-def test_c_pvr_shortcut_is_flagged():
-    """Cell values are i.i.d. digits, so the most frequent value among the
-    cells is right far more often than chance (the known flaw of c-pvr v1)."""
-    table = baseline_table(make_task("c-pvr", cells=12), [4, 8], n=2000)
+V1 = {"cell_ids": False, "distinct_values": False, "hop_marks": False}
+
+
+def test_c_pvr_v1_shortcut_is_flagged():
+    """Version 1: cell values are i.i.d. digits, so the most frequent value
+    among the cells is right far more often than chance."""
+    table = baseline_table(make_task("c-pvr", cells=12, **V1), [4, 8], n=2000)
     for entry in table:
         assert entry["chance"]["exact"] == pytest.approx(0.1)
         assert entry["best"]["exact"]["name"] == "input-mode-answer-token"
         assert 0.22 < entry["best"]["exact"]["value"] < 0.31
     assert shortcut_flags(table)["exact"] is not None
+
+
+def test_c_pvr_v2_best_baseline_within_5_points_of_chance_at_every_hop_count():
+    table = baseline_table(make_task("c-pvr"), list(range(1, 12)), n=2000)
+    for entry in table:
+        assert entry["chance"]["exact"] == pytest.approx(1 / 12)
+        assert entry["best"]["exact"]["value"] < entry["chance"]["exact"] + 0.05, entry
+    assert shortcut_flags(table)["exact"] is None
+
+
+def test_c_pvr_without_a_count_has_the_fixed_point_shortcut():
+    table = baseline_table(make_task("c-pvr", show_hops=False), [2, 6], n=1000)
+    assert all(e["best"]["exact"]["name"] == "fixed-point-value" and e["best"]["exact"]["value"] > 0.5 for e in table)
 
 
 def test_parity_baselines_stay_at_chance():

@@ -286,3 +286,16 @@ def test_ponder_cost_ramps_up_over_warmup():
         losses[warmup] = trainer.train_step()[0]
     # with the ramp, step 0 pays 1/1000 of the ponder cost (N + R >= 1 per position, weight 10)
     assert losses[0] - losses[1000] > 9.0
+
+
+@pytest.mark.parametrize("model_name", ["ut", "hyper-ut"])
+def test_act_false_runs_every_step_for_every_position(model_name):
+    from lengthgen.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model(model_name, 12, d_model=16, n_heads=2, max_steps=5, act=False)
+    out = model(torch.randint(3, 12, (3, 7)))
+    assert out.ponder is None  # no ponder cost enters the loss
+    assert bool((out.steps == 5).all())
+    adaptive = build_model(model_name, 12, d_model=16, n_heads=2, max_steps=5, halting_bias=5.0)
+    assert float(adaptive(torch.randint(3, 12, (3, 7))).steps.mean()) < 5  # ACT halts early with a high bias

@@ -94,6 +94,9 @@ VARIANTS = [
     ("pvr", {"window": 3, "aggregate": "sum"}),
     ("pvr", {"window": 4, "aggregate": "majority"}),
     ("c-pvr", {"show_hops": False, "cells": 9}),
+    ("c-pvr", {"hop_marks": False}),
+    ("c-pvr", {"cell_ids": False, "distinct_values": False, "hop_marks": False}),
+    ("c-pvr", {"cell_ids": False, "distinct_values": False, "show_hops": False}),
     ("count", {"direction": "both"}),
     ("sort", {"repeats": True, "alphabet": 5}),
     ("same-different", {"i": 1, "j": 2, "symbols": "test"}),
@@ -160,3 +163,42 @@ def test_reference_at_scale(task):
     rng = np.random.default_rng(99)
     for length in small_lengths(task, count=8):
         check_reference(task, task.sample(rng, 2000, length))
+
+
+def test_c_pvr_test_inputs_use_only_tokens_seen_in_training():
+    task = make_task("c-pvr")
+    rng = np.random.default_rng(0)
+    seen = {int(t) for n in (1, 2, 3) for t in np.unique(task.sample(rng, 500, n).inputs)}
+    for length in (4, 6, 8, 11):
+        assert set(np.unique(task.sample(rng, 200, length).inputs).tolist()) <= seen
+    v1 = make_task("c-pvr", cell_ids=False, distinct_values=False, hop_marks=False)
+    seen = {int(t) for n in (1, 2, 3) for t in np.unique(v1.sample(rng, 500, n).inputs)}
+    assert not set(np.unique(v1.sample(rng, 200, 4).inputs).tolist()) <= seen  # '#4' is new: the v1 flaw
+
+
+def test_c_pvr_lookups_are_by_content():
+    """The cells come in random order with their ids: where a cell sits says
+    nothing, and reordering the cells never changes the answer."""
+    task = make_task("c-pvr")
+    batch = task.sample(np.random.default_rng(1), 300, 3)
+    marks = batch.inputs.shape[1] - 3 * task.cells
+    start_slot = (batch.inputs[:, marks::3] == task.id("c0")).argmax(axis=1)
+    assert len(np.unique(start_slot)) == task.cells  # cell 0 is found at every slot
+    rng = np.random.default_rng(2)
+    for row in range(20):
+        tokens = task.decode(batch.inputs[row])
+        cells = [tokens[marks + 3 * i : marks + 3 * i + 3] for i in range(task.cells)]
+        shuffled = tokens[:marks] + [t for i in rng.permutation(task.cells) for t in cells[i]]
+        assert task.reference(shuffled) == task.reference(tokens) == task.decode(batch.targets[row])
+
+
+def test_c_pvr_values_are_distinct_within_an_example():
+    task = make_task("c-pvr", cells=10)
+    batch = task.sample(np.random.default_rng(3), 200, 5)
+    values = batch.inputs[:, 5 + 2 :: 3]
+    assert all(len(set(row)) == 10 for row in values.tolist())
+
+
+def test_c_pvr_half_versions_are_refused():
+    with pytest.raises(LengthgenError, match="go together"):
+        make_task("c-pvr", cell_ids=False)
