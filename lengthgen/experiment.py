@@ -30,6 +30,7 @@ from lengthgen.evaluation.evaluate import check_fits, evaluate_length, sequence_
 from lengthgen.evaluation.outcomes import fit_block, fit_lengths, format_extrapolation, outcome_block
 from lengthgen.evaluation.thresholds import thresholds_dict
 from lengthgen.models import LATE_OPTIONS, MODELS, build_model, resolve_model_options
+from lengthgen.models.positional import PE_VERSIONS, RANDOMIZED_KINDS
 from lengthgen.plugins import ensure_model, ensure_task
 from lengthgen.results import cell_lock, check_name, environment, write_json_atomic
 from lengthgen.suites import METRICS, load_benchmark
@@ -81,6 +82,9 @@ class RunConfig:
         version = TASKS.get(self.task).version if self.task in TASKS else 1
         if version > 1:
             data["task_version"] = version
+        pe_version = PE_VERSIONS.get(self.model_options.get("pe"), 1)
+        if pe_version > 1:
+            data["pe_version"] = pe_version
         return data
 
     def fingerprint(self) -> str:
@@ -349,7 +353,7 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
             [sequence_length(task, n) for n in cfg.train_lengths[-1:]]
             + [sequence_length(test_task, n) for n in cfg.test_lengths[-1:]]
         )
-        if model.pe.kind == "randomized" and model.pe.max_positions < RANDOMIZED_RANGE_FACTOR * longest:
+        if model.pe.kind in RANDOMIZED_KINDS and model.pe.max_positions < RANDOMIZED_RANGE_FACTOR * longest:
             raise LengthgenError(
                 f"randomized positions need a range of at least {RANDOMIZED_RANGE_FACTOR}x the longest sequence "
                 f"({longest} tokens): set --model-opt max_positions={RANDOMIZED_RANGE_FACTOR * longest} or more "

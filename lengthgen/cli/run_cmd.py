@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from lengthgen.models.positional import PE_KINDS
 from lengthgen.cli.tasks_cmd import parse_params
 from lengthgen.config import load_yaml
 from lengthgen.experiment import RunConfig, apply_settings, fit_line, results_table, run_experiment
@@ -35,7 +36,7 @@ def add_parser(sub) -> None:
     p.add_argument("--task")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="task parameter")
     p.add_argument("--model")
-    p.add_argument("--pe", help="positional encoding: learned, sinusoidal, none, rope, alibi, randomized, fire")
+    p.add_argument("--pe", help="positional encoding: " + ", ".join(PE_KINDS))
     p.add_argument("--model-opt", action="append", default=[], metavar="K=V", help="model option, e.g. d_model=64")
     p.add_argument("--train-lengths", help="e.g. 1-20")
     p.add_argument("--test-lengths", help="e.g. 21,30,40,60")

@@ -76,7 +76,7 @@ class CausalSelfAttention(nn.Module):
         batch, length, _ = x.shape
         h, dh = self.n_heads, self.head_dim
         q, k, v = self.qkv(x).view(batch, length, 3, h, dh).permute(2, 0, 3, 1, 4).unbind(0)
-        if pe.kind == "rope":
+        if pe.kind in ("rope", "randomized-rope"):
             rotation = rotation if rotation is not None else pe.rotation(q_pos)
             q, k = pe.apply_rotation(q, rotation), pe.apply_rotation(k, rotation)
         if self.use_ov:

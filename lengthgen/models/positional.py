@@ -26,7 +26,16 @@ import numpy as np
 import torch
 from torch import nn
 
-PE_KINDS = ("learned", "sinusoidal", "none", "rope", "alibi", "randomized", "fire")
+PE_KINDS = (
+    "learned", "sinusoidal", "none", "rope", "alibi", "randomized", "fire", "randomized-rope", "randomized-learned"
+)  # fmt: skip
+# Ruoss et al. randomize the positions fed to any encoding: the sinusoidal
+# table (``randomized``), RoPE's angles and the learned table's rows alike.
+RANDOMIZED_KINDS = ("randomized", "randomized-rope", "randomized-learned")
+# An encoding whose definition changed since committed results: its runs carry
+# the version in their identity, so earlier results and checkpoints are not
+# mistaken for today's.  fire 2: the paper's threshold parametrisation.
+PE_VERSIONS = {"fire": 2}
 
 
 def sinusoidal_table(positions: torch.Tensor, dim: int) -> torch.Tensor:
@@ -59,21 +68,38 @@ class FireBias(nn.Module):
     """FIRE (Li et al., 2023): bias(i, j) = f(psi(i - j) / psi(max(L, i))) per head,
     with psi(x) = log(c x + 1), f a small MLP, and c, L learned.  Normalising
     by the query position maps every relative distance into [0, 1], which is
-    what lets it interpolate to longer inputs."""
+    what lets it interpolate to longer inputs.
+
+    Initialised as the paper's reference code: c = 0.1 and the threshold
+    L = 512 * m with a learned multiplier m = 1, so an optimizer step moves L
+    by hundreds of positions, not by the learning rate: L can come down to
+    the training lengths, after which longer test inputs give normalised
+    distances inside the range seen in training.  (A raw parameter started at
+    512 barely moves, and the MLP then sees larger inputs at test time than
+    in training.)"""
 
     def __init__(self, n_heads: int, hidden: int = 32, init_c: float = 0.1, init_threshold: float = 512.0):
         super().__init__()
         self.mlp = nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, n_heads))
         self.c = nn.Parameter(torch.tensor(init_c))
-        self.threshold = nn.Parameter(torch.tensor(init_threshold))
+        self.register_buffer("threshold_scale", torch.tensor(init_threshold))
+        self.threshold_multiplier = nn.Parameter(torch.tensor(1.0))
+        self.eps = 1e-6
+
+    @property
+    def threshold(self) -> torch.Tensor:
+        return (self.threshold_multiplier * self.threshold_scale).abs()
+
+    def normalized(self, q_pos: torch.Tensor, k_pos: torch.Tensor) -> torch.Tensor:
+        """The MLP's input psi(i - j) / psi(max(L, i)) [B, Lq, Lk], in [0, 1] where i >= j."""
+        c, dtype = self.c.abs(), self.c.dtype
+        rel = (q_pos.unsqueeze(-1) - k_pos.unsqueeze(-2)).clamp(min=0).to(dtype)
+        norm = torch.maximum(q_pos.to(dtype), self.threshold).unsqueeze(-1)
+        return torch.log1p(c * rel) / (torch.log1p(c * norm) + self.eps)
 
     def forward(self, q_pos: torch.Tensor, k_pos: torch.Tensor) -> torch.Tensor:
         # q_pos [B, Lq], k_pos [B, Lk] -> bias [B, H, Lq, Lk]
-        c, dtype = self.c.abs(), self.c.dtype
-        rel = (q_pos.unsqueeze(-1) - k_pos.unsqueeze(-2)).clamp(min=0).to(dtype)
-        norm = torch.maximum(q_pos.to(dtype), self.threshold.abs()).unsqueeze(-1)
-        x = torch.log1p(c * rel) / torch.log1p(c * norm)
-        return self.mlp(x.unsqueeze(-1)).permute(0, 3, 1, 2)
+        return self.mlp(self.normalized(q_pos, k_pos).unsqueeze(-1)).permute(0, 3, 1, 2)
 
 
 class PositionalEncoding(nn.Module):
@@ -85,14 +111,14 @@ class PositionalEncoding(nn.Module):
         self.d_model = d_model
         self.head_dim = d_model // n_heads
         self.max_positions = max_positions
-        if kind == "learned":
+        if kind in ("learned", "randomized-learned"):
             self.table = nn.Embedding(max_positions, d_model)
             nn.init.normal_(self.table.weight, std=0.02)
         if kind == "alibi":
             self.register_buffer("slopes", alibi_slopes(n_heads), persistent=False)
         if kind == "fire":
             self.fire = FireBias(n_heads)
-        if kind == "rope":
+        if kind in ("rope", "randomized-rope"):
             half = self.head_dim // 2
             inv = 1.0 / (10000.0 ** (torch.arange(half, dtype=torch.float32) / half))
             self.register_buffer("inv_freq", inv, persistent=False)
@@ -100,7 +126,7 @@ class PositionalEncoding(nn.Module):
     @property
     def bounded(self) -> bool:
         """Whether positions beyond ``max_positions`` are impossible (learned table, randomized range)."""
-        return self.kind in ("learned", "randomized")
+        return self.kind in ("learned", *RANDOMIZED_KINDS)
 
     def sample_positions(
         self, rng: np.random.Generator | None, batch: int, length: int, row_lengths: np.ndarray | None = None
@@ -112,7 +138,7 @@ class PositionalEncoding(nn.Module):
         lengths) each row's subset is drawn for its own length, as evaluation
         draws it; columns past a row's length repeat its last position
         (padding, never attended to by real tokens)."""
-        if self.kind != "randomized":
+        if self.kind not in RANDOMIZED_KINDS:
             return None
         if rng is None:
             raise ValueError("randomized positions need a numpy Generator")
@@ -137,7 +163,7 @@ class PositionalEncoding(nn.Module):
         return np.sort(picked, axis=1)
 
     def embed(self, positions: torch.Tensor) -> torch.Tensor | None:
-        if self.kind == "learned":
+        if self.kind in ("learned", "randomized-learned"):
             return self.table(positions)
         if self.kind in ("sinusoidal", "randomized"):
             return sinusoidal_table(positions, self.d_model)
@@ -149,7 +175,7 @@ class PositionalEncoding(nn.Module):
 
         Computed once per forward and shared by every layer: the angles
         depend only on the positions."""
-        if self.kind != "rope":
+        if self.kind not in ("rope", "randomized-rope"):
             return None
         angles = positions.float().unsqueeze(-1) * self.inv_freq  # [B, L, half]
         cos, sin = angles.cos().unsqueeze(1), angles.sin().unsqueeze(1)

@@ -150,10 +150,27 @@ def test_rope_depends_on_relative_position_only():
     assert not torch.allclose(score(5, 3), score(5, 4))
 
 
-def test_randomized_positions_sorted_subset():
-    model = tiny("transformer", 10, pe="randomized", max_positions=64)
-    pos = model.sample_positions(np.random.default_rng(0), 8, 20).numpy()
-    assert pos.shape == (8, 20) and (np.diff(pos, axis=1) > 0).all() and pos.max() < 64
+@pytest.mark.parametrize("pe", ["randomized", "randomized-rope", "randomized-learned"])
+def test_randomized_positions_sorted_subset(pe):
+    model = tiny("transformer", 10, pe=pe, max_positions=64)
+    pos = model.sample_positions(np.random.default_rng(0), 8, 20)
+    assert pos.shape == (8, 20) and (np.diff(pos.numpy(), axis=1) > 0).all() and pos.max() < 64
+    assert model(torch.randint(3, 10, (8, 20)), pos).logits.shape == (8, 20, 10)
+    assert model.pe.bounded
+
+
+def test_randomized_variants_feed_the_drawn_positions_to_their_encoding():
+    """Ruoss et al.: randomized RoPE rotates by the drawn positions, the
+    randomized learned table reads its rows at them."""
+    from lengthgen.models.positional import PositionalEncoding
+
+    positions = torch.tensor([[3, 17, 40]])
+    x = torch.randn(1, 2, 3, 8)
+    rope, randomized_rope = PositionalEncoding("rope", 16, 2), PositionalEncoding("randomized-rope", 16, 2, 64)
+    assert torch.equal(randomized_rope.rotate(x, positions), rope.rotate(x, positions))
+    learned = PositionalEncoding("randomized-learned", 16, 2, 64)
+    assert torch.equal(learned.embed(positions), learned.table.weight[positions])
+    assert PositionalEncoding("rope", 16, 2).sample_positions(np.random.default_rng(0), 2, 5) is None
 
 
 def test_bounded_positions_error():
@@ -242,7 +259,8 @@ def test_token_embeddings_are_scaled_next_to_sinusoids(pe):
     positions = torch.arange(4).unsqueeze(0)
     h = model.embed(tokens, positions)
     token_part = model.embedding(tokens) * 64**0.5
-    assert torch.allclose(h - token_part, model.pe.embed(positions))
+    # atol: subtracting the scaled embedding back rounds at ~1e-8 (the model's weights are unseeded)
+    assert torch.allclose(h - token_part, model.pe.embed(positions), atol=1e-6)
     assert token_part.norm() / model.pe.embed(positions).norm() > 0.05
 
 
@@ -299,3 +317,39 @@ def test_act_false_runs_every_step_for_every_position(model_name):
     assert bool((out.steps == 5).all())
     adaptive = build_model(model_name, 12, d_model=16, n_heads=2, max_steps=5, halting_bias=5.0)
     assert float(adaptive(torch.randint(3, 12, (3, 7))).steps.mean()) < 5  # ACT halts early with a high bias
+
+
+def test_fire_threshold_moves_by_hundreds_of_positions_per_step():
+    """The paper's parametrisation L = 512 * m: one Adam step (lr 1e-3) moves
+    L by about 0.5 positions; a raw parameter started at 512 moves by 0.001."""
+    from lengthgen.models.positional import FireBias
+
+    torch.manual_seed(0)
+    fire = FireBias(n_heads=2)
+    assert float(fire.threshold) == 512.0 and float(fire.c) == pytest.approx(0.1)
+    opt = torch.optim.Adam(fire.parameters(), lr=1e-3)
+    q = torch.arange(600.0)[None, :]
+    fire(q, q).sum().backward()  # queries past L make the threshold matter
+    opt.step()
+    assert abs(float(fire.threshold) - 512.0) == pytest.approx(0.512, rel=0.01)
+
+
+def test_fire_normalized_distances_at_test_lengths_stay_in_the_training_range_once_l_is_small():
+    from lengthgen.models.positional import FireBias
+
+    fire = FireBias(n_heads=2)
+    train, test = torch.arange(20)[None, :], torch.arange(80)[None, :]
+    with torch.no_grad():
+        at_init = fire.normalized(train, train).max(), fire.normalized(test, test).max()
+        fire.threshold_multiplier.fill_(16 / 512)  # L learned down to the training lengths
+        learned = fire.normalized(train, train).max(), fire.normalized(test, test).max()
+    assert at_init[1] > at_init[0] + 0.1  # at L = 512 test inputs leave the training range
+    assert learned[1] <= 1.0 + 1e-6 and learned[0] > 0.9  # at small L both cover [0, 1]
+
+
+def test_fire_runs_carry_the_encoding_version():
+    from lengthgen.experiment import RunConfig
+
+    fire = RunConfig(task="parity", model_options={"pe": "fire"})
+    assert fire.identity()["pe_version"] == 2
+    assert "pe_version" not in RunConfig(task="parity", model_options={"pe": "rope"}).identity()
