@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from lengthgen.models.positional import PE_KINDS
 from lengthgen.cli.tasks_cmd import parse_params
 from lengthgen.config import load_yaml
 from lengthgen.experiment import RunConfig, apply_settings, fit_line, results_table, run_experiment
+from lengthgen.models.positional import PE_KINDS
 
 
 def _typed(value: str):
