@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lengthgen.tasks.base import OFFSET, Batch, Task, register_task
+from lengthgen.tasks.base import OFFSET, Batch, Param, Task, register_task
 
 
 @register_task
@@ -16,6 +16,14 @@ class Parity(Task):
     scratchpad is expected not to extrapolate (no short RASP-L program).
 
     Example (length 7): ``1 0 1 0 1 0 0`` -> three ones -> odd -> ``1``.
+
+    ``scratchpad=true`` (the format change with which Anil et al. 2022 fit
+    parity): the target is the running parity after every bit, the last one
+    being the answer; each step is "previous output XOR bit t", a local rule,
+    but reading bit t from output step t is an offset of n + 1 positions
+    (index arithmetic, which RASP-L forbids, as for duplicate-string).
+
+    Example (length 7, scratchpad): ``1 0 1 0 1 0 0`` -> ``1 1 0 0 1 1 1``.
     """
 
     name = "parity"
@@ -23,18 +31,24 @@ class Parity(Task):
     family = "rasp-l"
     length_unit = "bits"
     chomsky = "regular"
+    params = {
+        "scratchpad": Param(False, "target the running parity after every bit (the last is the answer)"),
+    }
 
     def build_tokens(self):
         return ["0", "1"]
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
         bits = rng.integers(0, 2, size=(batch_size, length))
+        if self.scratchpad:
+            return Batch.fixed(bits + OFFSET, np.cumsum(bits, axis=1) % 2 + OFFSET)
         label = bits.sum(axis=1) % 2
         return Batch.fixed(bits + OFFSET, label[:, None] + OFFSET)
 
     def reference(self, inputs):
-        ones = 0
+        ones, running = 0, []
         for tok in inputs:
             if tok == "1":
                 ones += 1
-        return ["1" if ones % 2 == 1 else "0"]
+            running.append("1" if ones % 2 == 1 else "0")
+        return running if self.scratchpad else running[-1:]

@@ -98,6 +98,7 @@ VARIANTS = [
     ("c-pvr", {"cell_ids": False, "distinct_values": False, "hop_marks": False}),
     ("c-pvr", {"cell_ids": False, "distinct_values": False, "show_hops": False}),
     ("count", {"direction": "both"}),
+    ("parity", {"scratchpad": True}),
     ("sort", {"repeats": True, "alphabet": 5}),
     ("same-different", {"i": 1, "j": 2, "symbols": "test"}),
     ("symbol-template", {"num_templates": 3, "num_labels": 3, "symbols": "all"}),
