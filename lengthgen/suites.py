@@ -162,7 +162,13 @@ SUITE_KEYS: dict[str, Any] = {
     "evaluation": dict,
     "vary": dict,
     "recipes": bool,
+    # every benchmark tested at these multiples of its longest training length
+    # (replacing its own test lengths; fixed-length benchmarks keep theirs)
+    "test_multiples": list,
+    # per benchmark, "extrapolates" or "fails": written before the run
+    "predictions": dict,
 }
+PREDICTIONS = ("extrapolates", "fails")
 
 
 @dataclass(frozen=True)
@@ -199,6 +205,17 @@ def load_suite(path: str | Path) -> Suite:
     if dupes:
         raise LengthgenError(f"{path}: benchmark listed twice: {', '.join(sorted(dupes))}")
     settings = {k: v for k, v in data.items() if k not in ("name", "description", "benchmarks")}
+    if "test_multiples" in settings:
+        multiples_to_lengths(settings["test_multiples"], 1, str(path))  # checks the numbers
+    for bench, said in (settings.get("predictions") or {}).items():
+        if bench not in names:
+            raise LengthgenError(
+                f"{path}: predictions name {bench!r}, which is not a benchmark of the suite{close_matches_hint(bench, names)}"
+            )
+        if said not in PREDICTIONS:
+            raise LengthgenError(
+                f"{path}: prediction for {bench!r} must be one of {', '.join(PREDICTIONS)}, got {said!r}"
+            )
     return Suite(
         name=data.get("name") or path.stem,
         benchmarks=benchmarks,

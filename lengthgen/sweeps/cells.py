@@ -16,7 +16,7 @@ from lengthgen.models import MODELS, build_model
 from lengthgen.plugins import ensure_model
 from lengthgen.registry import close_matches_hint
 from lengthgen.reporting.loading import read_result
-from lengthgen.suites import Suite
+from lengthgen.suites import Suite, multiples_to_lengths
 from lengthgen.tasks import make_task
 from lengthgen.training.loop import TrainConfig
 
@@ -114,6 +114,18 @@ def _filter(values: list, patterns: list[str] | None, what: str, known: list[str
     return [v for v in values if any(fnmatch.fnmatch(str(v), p) for p in patterns)]
 
 
+def suite_test_lengths(multiples: list, cfg: RunConfig, source: str) -> list[int]:
+    """The suite's multiples of the longest training length, within what the task can generate."""
+    longest = max(cfg.train_lengths)
+    top = make_task(cfg.task, **{**cfg.params, **cfg.test_params}).max_length()
+    lengths = sorted({n for n in multiples_to_lengths(multiples, longest, source) if top is None or n <= top})
+    if not lengths:
+        raise LengthgenError(
+            f"{source}: no test multiple of {longest} fits {cfg.benchmark or cfg.task} (at most {top})"
+        )
+    return lengths
+
+
 def expand(
     suite: Suite,
     out_dir: str | Path,
@@ -189,6 +201,8 @@ def expand(
                         if "batch_size" in evaluation:
                             data["eval_batch_size"] = evaluation["batch_size"]
                         cfg = apply_settings(cfg, data, source, allow_code=allow_code)
+                        if "test_multiples" in settings and len(set(cfg.train_lengths)) > 1:
+                            cfg.test_lengths = suite_test_lengths(settings["test_multiples"], cfg, source)
                         cfg.benchmark = bench.name
                         cfg.variant = ",".join(f"{k}={v}" for k, v in variant)
                         validate(cfg)

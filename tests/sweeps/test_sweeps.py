@@ -240,3 +240,32 @@ def test_bench_refuses_zero_threads(tmp_path, capsys):
     code = main(["bench", "--suite", "quick", "--threads", "0", "--out", str(tmp_path), "--limit", "1"])
     assert code != 0
     assert "--threads must be >= 1" in capsys.readouterr().err
+
+
+def _suite_file(tmp_path, extra: str):
+    from lengthgen.suites import load_suite
+
+    path = tmp_path / "suites" / "s.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("name: s\nbenchmarks: [count, symbol-template]\nmodels: [transformer]\nseeds: 1\n" + extra)
+    return load_suite(path)
+
+
+def test_suite_test_multiples_replace_test_lengths_where_lengths_vary(tmp_path):
+    suite = _suite_file(tmp_path, "test_multiples: [1.5, 2, 3]\n")
+    by_bench = {c.benchmark: c.config for c in expand(suite, tmp_path / "out")}
+    assert by_bench["count"].test_lengths == [24, 32, 48]  # count trains on 1-16
+    assert by_bench["symbol-template"].test_lengths == [5]  # a fixed-length benchmark keeps its own
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        ("predictions: {count: extrapolates, sorts: fails}\n", "'sorts', which is not a benchmark"),
+        ("predictions: {count: maybe}\n", "must be one of extrapolates, fails"),
+        ("test_multiples: [0.5]\n", "numbers in \\(1, 1000\\]"),
+    ],
+)
+def test_suite_predictions_and_multiples_are_checked(tmp_path, extra, message):
+    with pytest.raises(LengthgenError, match=message):
+        _suite_file(tmp_path, extra)
