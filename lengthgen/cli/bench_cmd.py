@@ -70,6 +70,7 @@ def add_parser(sub) -> None:
     cj.add_argument("--permutations", type=int, default=10_000)
     cj.add_argument("--bootstrap", type=int, default=2000, help="hierarchical bootstrap resamples")
     cj.add_argument("--format", default="text", choices=("text", "json"))
+    cj.add_argument("--suite", help="judge the predictions written in this suite file (its 'predictions' key)")
     cj.set_defaults(func=cmd_conjecture)
 
     pl = sub.add_parser("plot", help="accuracy-vs-length curves (needs lengthgen[plot])")
@@ -168,7 +169,14 @@ def cmd_plot(args) -> int:
 def cmd_conjecture(args) -> int:
     import json
 
-    from lengthgen.reporting.conjecture import conjecture_report, render_conjecture, report_json, select_runs
+    from lengthgen.reporting.conjecture import (
+        conjecture_report,
+        judge_predictions,
+        render_conjecture,
+        render_predictions,
+        report_json,
+        select_runs,
+    )
     from lengthgen.reporting.leaderboard import program_lengths
 
     for flag, value in (("--permutations", args.permutations), ("--bootstrap", args.bootstrap)):
@@ -177,10 +185,22 @@ def cmd_conjecture(args) -> int:
     metric = None if args.metric == "declared" else args.metric
     runs = select_runs(load_results(args.folder), args.model, args.pe, metric)
     report = conjecture_report(runs, program_lengths(), args.permutations, args.bootstrap)
+    judged = None
+    if args.suite:
+        suite = load_suite(find_suite(args.suite))
+        predictions = suite.settings.get("predictions")
+        if not predictions:
+            raise LengthgenError(f"{suite.source}: no 'predictions' key to judge")
+        judged = judge_predictions(report["rows"], predictions)
     if args.format == "json":
-        print(json.dumps(report_json(report), indent=2))
+        out = report_json(report)
+        if judged is not None:
+            out["predictions"] = judged
+        print(json.dumps(out, indent=2))
     else:
         print(render_conjecture(report, args.model, args.metric))
+        if judged is not None:
+            print("\n" + render_predictions(judged, args.suite))
     from lengthgen.rasp.library import conflict_warnings
 
     for warning in conflict_warnings():

@@ -168,10 +168,16 @@ def select_runs(results: list[dict[str, Any]], model: str, pe: str | None, metri
     if not chosen:
         raise LengthgenError(f"no results for model {model!r}" + (f" with encoding {pe!r}" if pe else ""))
     runs = summarize_runs(chosen, metric)
-    columns = sorted({r.column for r in runs})
-    if len(columns) > 1:
+    # one configuration per benchmark: the same everywhere, or each
+    # benchmark's own recipe (conjecture-v2); never two for one benchmark
+    per_bench: dict[str, set[str]] = {}
+    for r in runs:
+        per_bench.setdefault(r.benchmark, set()).add(r.column)
+    mixed = {b: c for b, c in per_bench.items() if len(c) > 1}
+    if mixed:
+        bench, columns = sorted(mixed.items())[0]
         raise LengthgenError(
-            f"these results hold {len(columns)} configurations of {model!r} ({', '.join(columns)}); "
+            f"these results hold {len(columns)} configurations of {model!r} for {bench} ({', '.join(sorted(columns))}); "
             "choose one with --pe (the conjecture compares benchmarks, not models)"
         )
     return runs
@@ -367,6 +373,60 @@ def _depth_cell(b: BenchmarkRow) -> str:
     if b.depth is None:
         return f"- / {layers}"
     return f"{b.depth} / {layers}" + (" ⚠ deeper than the model" if b.realizable is False else "")
+
+
+# A prediction is judged per benchmark on its fitted seeds: "extrapolates"
+# when every fitted seed stays solved to at least this multiple of the longest
+# training length, "fails" when none does; split seeds, or fewer than two
+# fitted seeds, leave it inconclusive.
+EXTRAPOLATES_AT = 2.0
+MIN_FITTED_SEEDS = 2
+
+
+def judge_predictions(rows: list[BenchmarkRow], predictions: dict[str, str]) -> dict[str, Any]:
+    """Predicted against observed outcome per benchmark, with a sign test of
+    right against wrong over the benchmarks that could be judged."""
+    detail, right, wrong = [], 0, 0
+    by_name = {b.benchmark: b for b in rows}
+    for bench, said in sorted(predictions.items()):
+        row = by_name.get(bench)
+        if row is None or row.fitted < MIN_FITTED_SEEDS:
+            fitted = "no runs" if row is None else f"fitted {row.fitted}/{row.seeds}"
+            detail.append(
+                {"benchmark": bench, "predicted": said, "observed": f"inconclusive ({fitted})", "right": None}
+            )
+            continue
+        reach = [f >= EXTRAPOLATES_AT for f in row.fitted_factors]
+        if all(reach) or not any(reach):
+            observed = "extrapolates" if all(reach) else "fails"
+            hit = observed == said
+            right, wrong = right + hit, wrong + (not hit)
+        else:
+            observed, hit = f"inconclusive (split {sum(reach)}/{len(reach)})", None
+        detail.append({"benchmark": bench, "predicted": said, "observed": observed, "right": hit})
+    return {"detail": detail, "right": right, "wrong": wrong, "p": sign_test_p(right, wrong)}
+
+
+def render_predictions(judged: dict[str, Any], source: str) -> str:
+    table = render_table(
+        ["benchmark", "predicted (before the run)", "observed (fitted seeds)", "right"],
+        [
+            [
+                d["benchmark"],
+                d["predicted"],
+                d["observed"],
+                "-" if d["right"] is None else ("yes" if d["right"] else "NO"),
+            ]
+            for d in judged["detail"]
+        ],
+    )
+    undecided = sum(1 for d in judged["detail"] if d["right"] is None)
+    return (
+        f"Predictions of {source} (observed: every fitted seed solved to >= {EXTRAPOLATES_AT:g}x the longest "
+        f"training length, or none; at least {MIN_FITTED_SEEDS} fitted seeds)\n\n{table}\n\n"
+        f"right {judged['right']}, wrong {judged['wrong']}, inconclusive {undecided}; "
+        f"sign test p = {_fmt(judged['p'], '.3g')}"
+    )
 
 
 def render_conjecture(report: dict[str, Any], model: str, metric: str) -> str:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from lengthgen.cli.main import main
+from lengthgen.errors import LengthgenError
 from lengthgen.reporting.conjecture import (
     conjecture_report,
     difference_p,
@@ -34,6 +35,7 @@ def run_with(bench, seed, fitted, factor, created="2026-01-01T00:00:00"):
 
 
 def write(tmp_path, results):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     for i, r in enumerate(results):
         (tmp_path / f"{i}.json").write_text(json.dumps(r))
     return tmp_path
@@ -136,3 +138,39 @@ def test_conjecture_cli(tmp_path, capsys):
     assert data["verdict"].startswith("inconclusive") and data["learnability"]["no_program"]["runs"] == 1
     assert main(["conjecture", str(tmp_path), "--model", "gpt"]) == 2
     assert main(["conjecture", str(tmp_path), "--bootstrap", "0"]) == 2
+
+
+def test_predictions_are_judged_on_fitted_seeds_and_can_be_inconclusive():
+    from lengthgen.reporting.conjecture import BenchmarkRow, judge_predictions
+
+    def row(name, factors, seeds=4):
+        return BenchmarkRow(name, 5, 2, seeds, len(factors), 0.99, list(factors))
+
+    rows = [
+        row("sort", [3.0, 2.5, 2.0]),  # every fitted seed to >= 2x
+        row("reverse", [1.0, 1.0]),  # none
+        row("mode", [3.0, 1.0, 1.25]),  # split
+        row("parity", [1.0]),  # one fitted seed only
+        row("count", [1.0, 1.1]),  # predicted to extrapolate, does not
+    ]
+    predictions = {"sort": "extrapolates", "reverse": "fails", "mode": "extrapolates", "parity": "fails",
+                   "count": "extrapolates", "pvr": "extrapolates"}  # fmt: skip
+    judged = judge_predictions(rows, predictions)
+    observed = {d["benchmark"]: (d["observed"], d["right"]) for d in judged["detail"]}
+    assert observed["sort"] == ("extrapolates", True)
+    assert observed["reverse"] == ("fails", True)
+    assert observed["count"] == ("fails", False)
+    assert observed["mode"][1] is None and "split 1/3" in observed["mode"][0]
+    assert observed["parity"][1] is None and "fitted 1/4" in observed["parity"][0]
+    assert observed["pvr"] == ("inconclusive (no runs)", None)
+    assert (judged["right"], judged["wrong"]) == (2, 1)
+
+
+def test_each_benchmark_may_have_its_own_recipe_but_not_two(tmp_path):
+    sort = make_result("sort", "transformer", 0, {10: 1.0, 20: 1.0}, pe="none")
+    parity = make_result("parity", "transformer", 0, {10: 1.0, 20: 0.5}, pe="rope")
+    runs = select_runs(load_results(write(tmp_path / "a", [sort, parity])), "transformer", None, None)
+    assert {r.benchmark for r in runs} == {"sort", "parity"}
+    twice = make_result("sort", "transformer", 1, {10: 1.0, 20: 1.0}, pe="alibi")
+    with pytest.raises(LengthgenError, match="2 configurations of 'transformer' for sort"):
+        select_runs(load_results(write(tmp_path / "b", [sort, parity, twice])), "transformer", None, None)
