@@ -31,12 +31,10 @@ import numpy as np
 
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.baselines import BaselineAccumulator, summarize
-from lengthgen.evaluation.evaluate import score_predictions
-from lengthgen.evaluation.metrics import AccuracyCounts
+from lengthgen.evaluation.evaluate import decode_and_score, score_predictions
 from lengthgen.evaluation.outcomes import fit_block, fit_lengths, outcome_block
 from lengthgen.evaluation.thresholds import thresholds_dict
 from lengthgen.tasks import EOS, SEP, Batch, Task, make_task
-from lengthgen.tasks.base import iter_batches
 
 Generate = Callable[[np.ndarray, int], np.ndarray]
 
@@ -79,23 +77,20 @@ def evaluate_length(
     """One row: the metrics of ``generate`` at ``length``, with chance and
     the best cheap baseline on the same examples."""
     rng = np.random.default_rng([seed, 2, length])
-    counts = AccuracyCounts()
     baselines = BaselineAccumulator(task, length)
-    for batch in iter_batches(task, length, n, rng, batch_size):
-        baselines.add(batch)
-        steps = int(batch.target_lengths.max()) + 1
-        for li in np.unique(batch.input_lengths):
-            rows = np.nonzero(batch.input_lengths == li)[0]
-            prompts = np.stack(prompts_of(batch, rows))
-            out = np.asarray(generate(prompts, steps), dtype=np.int64)
-            if out.ndim != 2 or out.shape[0] != len(rows):
-                raise LengthgenError(
-                    f"generate must return an int array [batch, <= max_new_tokens]; got shape {out.shape} "
-                    f"for {len(rows)} prompts"
-                )
-            pred = np.full((len(rows), steps + 1), EOS, dtype=np.int64)
-            pred[:, : min(steps, out.shape[1])] = out[:, :steps]
-            counts.add(score_predictions(pred, batch, rows, None))
+
+    def decode(batch, rows, li, steps):
+        out = np.asarray(generate(np.stack(prompts_of(batch, rows)), steps), dtype=np.int64)
+        if out.ndim != 2 or out.shape[0] != len(rows):
+            raise LengthgenError(
+                f"generate must return an int array [batch, <= max_new_tokens]; got shape {out.shape} "
+                f"for {len(rows)} prompts"
+            )
+        pred = np.full((len(rows), steps + 1), EOS, dtype=np.int64)
+        pred[:, : min(steps, out.shape[1])] = out[:, :steps]
+        return pred, None
+
+    counts = decode_and_score(task, length, n, rng, batch_size, decode, baselines.add)
     row = {"length": length}
     row.update(counts.summary())
     return row | {"baseline_all": baselines.result()}

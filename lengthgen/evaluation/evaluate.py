@@ -91,6 +91,40 @@ def evaluate_length(
     check_fits(model, sequence_length(task, length), 1, f"evaluation at length {length}")
     was_training = model.training
     model.eval()
+
+    def decode(batch: Batch, rows: np.ndarray, li: int, steps: int):
+        total = li + 1 + steps
+        if model.pe.bounded and total > model.pe.max_positions:
+            raise LengthgenError(
+                f"length {length} needs {total} positions but the model has max_positions={model.pe.max_positions}"
+            )
+        step = chunk_size(model, total, len(rows))
+        preds, used_all = [], []
+        for start in range(0, len(rows), step):
+            part = rows[start : start + step]
+            prompts = np.concatenate([batch.inputs[part, :li], np.full((len(part), 1), SEP)], axis=1)
+            positions = model.sample_positions(rng, len(part), total)
+            pred, used = greedy_decode(
+                model, torch.from_numpy(prompts).to(device), steps, positions, use_cache=use_cache
+            )
+            preds.append(pred.cpu().numpy())
+            used_all.append(None if used is None else used.float().cpu().numpy())
+        return np.concatenate(preds), None if used_all[0] is None else np.concatenate(used_all)
+
+    try:
+        return decode_and_score(task, length, n, rng, batch_size, decode, on_batch)
+    finally:
+        model.train(was_training)
+
+
+def decode_and_score(task: Task, length: int, n: int, rng: np.random.Generator, batch_size: int, decode, on_batch=None):
+    """Count what ``decode`` gets right on ``n`` fresh examples at ``length``.
+
+    Examples are grouped by input length so no prompt is padded;
+    ``decode(batch, rows, input_length, steps)`` returns the generated
+    tokens of those rows ``[len(rows), >= steps]`` and the computation
+    steps each used (ACT models) or None.  Shared by model evaluation and
+    :func:`lengthgen.api.evaluate_length` (any ``generate`` function)."""
     counts = AccuracyCounts()
     for batch in iter_batches(task, length, n, rng, batch_size):
         if on_batch is not None:
@@ -98,25 +132,8 @@ def evaluate_length(
         for li in np.unique(batch.input_lengths):
             rows = np.nonzero(batch.input_lengths == li)[0]
             steps = int(batch.target_lengths[rows].max()) + 1
-            total = int(li) + 1 + steps
-            if model.pe.bounded and total > model.pe.max_positions:
-                raise LengthgenError(
-                    f"length {length} needs {total} positions but the model has max_positions={model.pe.max_positions}"
-                )
-            step = chunk_size(model, total, len(rows))
-            for start in range(0, len(rows), step):
-                part = rows[start : start + step]
-                prompts = np.concatenate([batch.inputs[part, :li], np.full((len(part), 1), SEP)], axis=1)
-                positions = model.sample_positions(rng, len(part), total)
-                pred, used = greedy_decode(
-                    model, torch.from_numpy(prompts).to(device), steps, positions, use_cache=use_cache
-                )
-                counts.add(
-                    score_predictions(
-                        pred.cpu().numpy(), batch, part, None if used is None else used.float().cpu().numpy()
-                    )
-                )
-    model.train(was_training)
+            pred, used = decode(batch, rows, int(li), steps)
+            counts.add(score_predictions(pred, batch, rows, used))
     return counts
 
 
