@@ -66,8 +66,12 @@ class RunConfig:
     out: str = "results/runs"
     name: str = ""
     compile: bool = False  # torch.compile the training forward (see benchmarks/model_throughput.py)
+    # the benchmark recipe whose values were merged in (so a later change of
+    # model can take them out again); its values are in the fields above, and
+    # a run's identity must not change with how they got there
+    applied_recipe: dict[str, Any] | None = field(default=None, repr=False)
 
-    IDENTITY_EXCLUDES = ("device", "out", "name", "compile")
+    IDENTITY_EXCLUDES = ("device", "out", "name", "compile", "applied_recipe")
 
     def identity(self) -> dict[str, Any]:
         data = asdict(self)
@@ -204,15 +208,13 @@ def apply_recipe(cfg: RunConfig, recipe: dict[str, Any], source: str) -> None:
     for key, value in recipe["training"].items():
         kind = type(getattr(TrainConfig, key))
         setattr(cfg.train, key, kind(value) if kind is float else value)
-    # not a dataclass field: the recipe's values are in the config already,
-    # and the run's identity must not change with how they got there
-    cfg._recipe = recipe
+    cfg.applied_recipe = recipe
 
 
 def drop_recipe(cfg: RunConfig) -> None:
     """A later setting changed the model: the recipe's options were for
     another model; drop those still at the recipe's value."""
-    recipe = getattr(cfg, "_recipe", None)
+    recipe = cfg.applied_recipe
     if recipe is None:
         return
     for key, value in recipe["model_options"].items():
@@ -222,7 +224,7 @@ def drop_recipe(cfg: RunConfig) -> None:
     for key, value in recipe["training"].items():
         if getattr(cfg.train, key) == value:
             setattr(cfg.train, key, getattr(defaults, key))
-    cfg._recipe = None
+    cfg.applied_recipe = None
 
 
 def validate(cfg: RunConfig) -> None:
