@@ -187,7 +187,8 @@ def apply_settings(
         cfg.model_options = {**cfg.model_options, "pe": data["pe"]}
     for key in ("train_lengths", "test_lengths"):
         if data.get(key) is not None:
-            setattr(cfg, key, parse_lengths(data[key], f"{source}: {key}"))
+            # 0 parses (c-pvr's zero hops); each task checks its own minimum in validate()
+            setattr(cfg, key, parse_lengths(data[key], f"{source}: {key}", minimum=0))
     for key in (
         "metric", "seed", "eval_examples", "eval_batch_size", "representation_rank", "device", "out", "name", "compile"
     ):  # fmt: skip

@@ -120,8 +120,8 @@ def benchmark_from_dict(data: dict[str, Any], source: str, default_name: str = "
         raise LengthgenError(f"{source}: key 'metric' must be one of {', '.join(METRICS)}, got {metric!r}")
     try:
         task = make_task(task_name, **params)
-        train = parse_lengths(data["train_lengths"], "train_lengths")
-        test = parse_lengths(data["test_lengths"], "test_lengths") if "test_lengths" in data else []
+        train = parse_lengths(data["train_lengths"], "train_lengths", minimum=0)
+        test = parse_lengths(data["test_lengths"], "test_lengths", minimum=0) if "test_lengths" in data else []
         if "test_multiples" in data:
             test = sorted(set(test) | set(multiples_to_lengths(data["test_multiples"], max(train), source)))
         test_task = make_task(task_name, **{**params, **test_params})

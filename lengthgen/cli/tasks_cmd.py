@@ -121,7 +121,9 @@ def cmd_baselines(args) -> int:
     if args.seed < 0:
         raise LengthgenError(f"--seed must be >= 0, got {args.seed}")
     task = make_task(args.name, **parse_params(args.param))
-    lengths = parse_lengths(args.lengths, "--lengths") if args.lengths else default_lengths(task)
+    lengths = (
+        parse_lengths(args.lengths, "--lengths", minimum=task.min_length) if args.lengths else default_lengths(task)
+    )
     if len(lengths) > 200:
         raise LengthgenError(f"--lengths: at most 200 lengths, got {len(lengths)}")
     table = baseline_table(task, lengths, n=args.n, seed=args.seed)

@@ -99,6 +99,9 @@ class CPVR(Task):
     hop_marks=false``): cells in index order as ``@j d`` with i.i.d. digit
     values and a ``#h`` count token.
 
+    Zero hops (length 0) asks for cell 0's own value: one lookup, rewarded
+    alone, so training can learn the lookup before composing it.
+
     Example (length 2, 4 cells):
     ``> > c2 p1 v3 c0 p2 v0 c3 p3 v1 c1 p0 v2`` -> cell 0 -> cell 2 -> cell 1 -> ``v2``.
 
@@ -121,6 +124,9 @@ class CPVR(Task):
     }
 
     def validate(self):
+        # zero hops (answer: cell 0's value) is a length of its own, a single
+        # lookup that is rewarded alone, except with version 1's '#h' tokens
+        self.min_length = 1 if self.show_hops and not self.hop_marks else 0
         if self.distinct_values != self.cell_ids:
             # distinct values need value tokens v0..; version 1's digit values go with its index-ordered layout
             raise LengthgenError(
@@ -144,10 +150,11 @@ class CPVR(Task):
         """Pointers [B, n] with the chain from cell 0 of ``length`` distinct hops, and the chain [B, h+1]."""
         n, h = self.cells, length
         pointers = rng.integers(0, n, size=(batch_size, n))
-        others = distinct_rows(rng, batch_size, h, n - 1) + 1
+        others = distinct_rows(rng, batch_size, h, n - 1) + 1 if h else np.zeros((batch_size, 0), dtype=np.int64)
         chain = np.concatenate([np.zeros((batch_size, 1), dtype=np.int64), others], axis=1)
         rows = np.arange(batch_size)[:, None]
-        pointers[rows, chain[:, :-1]] = chain[:, 1:]
+        if h:
+            pointers[rows, chain[:, :-1]] = chain[:, 1:]
         if not self.show_hops:
             pointers[rows[:, 0], chain[:, -1]] = chain[:, -1]
         return pointers, chain

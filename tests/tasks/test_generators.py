@@ -203,3 +203,22 @@ def test_c_pvr_values_are_distinct_within_an_example():
 def test_c_pvr_half_versions_are_refused():
     with pytest.raises(LengthgenError, match="go together"):
         make_task("c-pvr", cell_ids=False)
+
+
+def test_c_pvr_zero_hops_asks_for_the_start_cells_value():
+    task = make_task("c-pvr")
+    assert task.min_length == 0 and make_task("c-pvr", hop_marks=False).min_length == 1  # no '#0' token in v1
+    batch = task.sample(np.random.default_rng(4), 200, 0)
+    assert not (batch.inputs == task.id(">")).any()
+    for row in range(200):
+        tokens = task.decode(batch.inputs[row])
+        start = tokens.index("c0")
+        assert task.decode(batch.targets[row]) == [tokens[start + 2]] == task.reference(tokens)
+
+
+def test_length_zero_is_refused_where_a_task_starts_at_one():
+    from lengthgen.experiment import RunConfig, apply_settings, validate
+
+    cfg = apply_settings(RunConfig(), {"task": "parity", "train_lengths": "0-3", "test_lengths": "5"}, "test")
+    with pytest.raises(LengthgenError, match="length must be >= 1"):
+        validate(cfg)
