@@ -5,7 +5,8 @@
 Several folders are read as one (a recipe's seeds may come from different
 sweeps); the same run in two folders counts once.
 
-A recipe is a model column (model, encoding, sweep variant).  For each run:
+A recipe is a model column (model, encoding, sweep variant) and its
+training budget (steps, curriculum).  For each run:
 whether it is fitted (>= FIT_THRESHOLD at the longest training length), the
 steps it used (stop-when-fitted ends training at the second consecutive
 fitted evaluation) and its training CPU-seconds; per benchmark, the fastest
@@ -27,8 +28,19 @@ from lengthgen.tables import render_table
 MIN_SEEDS = 2  # "fits": in at least this many seeds of a recipe
 
 
+def with_training_tag(result: dict) -> dict:
+    """Grids differ in training (steps, curriculum) as well as in model: the
+    recipe's label says so, so a later grid's run does not replace an earlier
+    grid's run of the same model and seed."""
+    config = result["config"]
+    train = config.get("train") or {}
+    tag = f"{train.get('steps', '?')} steps" + (", curriculum" if train.get("curriculum") else "")
+    variant = config.get("variant")
+    return {**result, "config": {**config, "variant": f"{variant}, {tag}" if variant else tag}}
+
+
 def rows_of(folders: list[str]) -> tuple[list[list[str]], list[list[str]], int]:
-    results = [r for folder in folders for r in load_results(folder)]
+    results = [with_training_tag(r) for folder in folders for r in load_results(folder)]
     runs = summarize_runs(latest_per_seed(results))
     detail, best = [], []
     by_recipe: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
