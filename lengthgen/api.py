@@ -113,6 +113,8 @@ def evaluate(
     test = sorted(set(int(x) for x in test_lengths))
     if not train or not test:
         raise LengthgenError("evaluate needs training lengths and test lengths")
+    if max(train) < 1:
+        raise LengthgenError("the longest training length must be at least 1 (length 0 alone has no multiples)")
     top = max(train)
     rows = []
     for length in sorted(set(fit_lengths(train)) | set(test)):

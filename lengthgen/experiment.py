@@ -237,6 +237,9 @@ def validate(cfg: RunConfig) -> None:
     ensure_task(cfg.task)
     if not cfg.train_lengths or not cfg.test_lengths:
         raise LengthgenError("both training lengths and test lengths are needed (--train-lengths, --test-lengths)")
+    if max(cfg.train_lengths) < 1:
+        # test lengths are read as multiples of the longest training length
+        raise LengthgenError("the longest training length must be at least 1 (length 0 alone has no multiples)")
     if cfg.metric not in METRICS:
         raise LengthgenError(f"metric must be one of {', '.join(METRICS)}, got {cfg.metric!r}")
     if not 0 <= cfg.seed < 2**63:

@@ -222,3 +222,13 @@ def test_length_zero_is_refused_where_a_task_starts_at_one():
     cfg = apply_settings(RunConfig(), {"task": "parity", "train_lengths": "0-3", "test_lengths": "5"}, "test")
     with pytest.raises(LengthgenError, match="length must be >= 1"):
         validate(cfg)
+
+
+def test_training_on_length_zero_alone_is_refused_before_training():
+    from lengthgen.experiment import RunConfig, apply_settings, validate
+
+    cfg = apply_settings(RunConfig(), {"task": "c-pvr", "train_lengths": "0", "test_lengths": "1"}, "test")
+    with pytest.raises(LengthgenError, match="longest training length must be at least 1"):
+        validate(cfg)
+    ok = apply_settings(RunConfig(), {"task": "c-pvr", "train_lengths": "0-3", "test_lengths": "4"}, "test")
+    validate(ok)
