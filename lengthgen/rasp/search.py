@@ -130,18 +130,6 @@ class SearchResult:
         }
 
 
-def is_summary(expr: str) -> bool:
-    """A running reduction (a true select's aggregate) or a running count
-    (the width of select(x, x, ==))."""
-    if expr.startswith("aggregate(select(tokens, tokens, true),"):
-        return True
-    if expr.startswith("selector_width(select(") and expr.endswith(", ==))"):
-        inner = expr[len("selector_width(select(") : -len(", ==))")]
-        half = len(inner) // 2
-        return len(inner) % 2 == 0 and inner[half - 1 : half + 1] == ", " and inner[: half - 1] == inner[half + 1 :]
-    return False
-
-
 def _signature(arrays: list[np.ndarray]) -> bytes:
     h = hashlib.blake2b(digest_size=16)
     for a in arrays:
@@ -501,15 +489,10 @@ class Searcher:
         kept = [s for s in fresh if self.add_seq(s) is not None]
         if len(kept) > self.beam:
             self.pruned = True
-            # summaries say little about the target alone but are what a later
-            # select compares against (mode: the largest count so far, the
-            # count of one's own token); one per read, so they always stay
-            summaries = [s for s in kept if is_summary(s.expr)]
-            rest = sorted((s for s in kept if not is_summary(s.expr)), key=lambda s: (self.information(s), s.cost))
-            room = max(0, self.beam - len(summaries))
-            for s in rest[room:]:
+            kept.sort(key=lambda s: (self.information(s), s.cost))
+            for s in kept[self.beam :]:
                 self.seqs.pop(_signature(s.per), None)
-            kept = summaries + rest[:room]
+            kept = kept[: self.beam]
         self.outputs += kept
 
     def _try_readouts(self, budget: int, deadline: float, result: SearchResult) -> bool:

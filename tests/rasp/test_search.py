@@ -89,14 +89,3 @@ def test_save_refuses_a_file_that_is_not_search_results(tmp_path, capsys, conten
 def test_save_into_a_missing_folder_fails_before_searching(tmp_path, capsys):
     assert main(["rasp", "search", "sort", "--save", str(tmp_path / "no" / "S.yaml")]) == 2
     assert "cannot write" in capsys.readouterr().err
-
-
-def test_summaries_are_recognised_for_the_beam():
-    from lengthgen.rasp.search import is_summary
-
-    assert is_summary("selector_width(select(tokens, tokens, ==))")
-    assert is_summary("selector_width(select((tokens + 1), (tokens + 1), ==))")
-    assert is_summary("aggregate(select(tokens, tokens, true), (0 - tokens), 0, max)")
-    assert not is_summary("selector_width(select(tokens, indices, ==))")
-    assert not is_summary("selector_width(select(tokens, tokens, <))")
-    assert not is_summary("aggregate(select(tokens, tokens, >), tokens, 0, max)")
