@@ -80,7 +80,7 @@ class StepBatch:
     tokens: torch.Tensor  # [B, T]
     labels: torch.Tensor  # [B, T]
     mask: torch.Tensor  # [B, T] bool, where the loss is taken
-    positions: np.ndarray | None  # position ids (randomized encodings) or None for 0..T-1
+    positions: torch.Tensor | None  # position ids (randomized encodings) or None for 0..T-1
 
 
 @dataclass
