@@ -174,3 +174,25 @@ def test_each_benchmark_may_have_its_own_recipe_but_not_two(tmp_path):
     twice = make_result("sort", "transformer", 1, {10: 1.0, 20: 1.0}, pe="alibi")
     with pytest.raises(LengthgenError, match="2 configurations of 'transformer' for sort"):
         select_runs(load_results(write(tmp_path / "b", [sort, parity, twice])), "transformer", None, None)
+
+
+def test_conjecture_cli_judges_a_suites_predictions(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    results = [run_with("sort", s, True, 3.0) for s in (0, 1)] + [run_with("parity", s, True, 1.0) for s in (0, 1)]
+    write(runs, results)
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "p.yaml").write_text(
+        "name: p\nbenchmarks: [sort, parity, count]\n"
+        "predictions: {sort: extrapolates, parity: extrapolates, count: extrapolates}\n"
+    )
+    (suites / "none.yaml").write_text("name: none\nbenchmarks: [sort]\n")
+    args = ["conjecture", str(runs), "--permutations", "200", "--bootstrap", "100", "--suite"]
+    assert main([*args, str(suites / "p.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "right 1, wrong 1, inconclusive 1" in out  # sort right, parity wrong, count has no runs
+    assert main(["conjecture", str(runs), "--format", "json", "--suite", str(suites / "p.yaml")]) == 0
+    judged = json.loads(capsys.readouterr().out)["predictions"]
+    assert (judged["right"], judged["wrong"]) == (1, 1)
+    assert main([*args, str(suites / "none.yaml")]) == 2
+    assert "no 'predictions' key" in capsys.readouterr().err
