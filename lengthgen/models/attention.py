@@ -76,8 +76,8 @@ class CausalSelfAttention(nn.Module):
         batch, length, _ = x.shape
         h, dh = self.n_heads, self.head_dim
         q, k, v = self.qkv(x).view(batch, length, 3, h, dh).permute(2, 0, 3, 1, 4).unbind(0)
-        if pe.kind in ("rope", "randomized-rope"):
-            rotation = rotation if rotation is not None else pe.rotation(q_pos)
+        rotation = rotation if rotation is not None else pe.rotation(q_pos)  # None: the encoding does not rotate
+        if rotation is not None:
             q, k = pe.apply_rotation(q, rotation), pe.apply_rotation(k, rotation)
         if self.use_ov:
             v = torch.cat([v, x.unsqueeze(1).expand(batch, h, length, self.d_model)], dim=-1)

@@ -32,6 +32,8 @@ PE_KINDS = (
 # Ruoss et al. randomize the positions fed to any encoding: the sinusoidal
 # table (``randomized``), RoPE's angles and the learned table's rows alike.
 RANDOMIZED_KINDS = ("randomized", "randomized-rope", "randomized-learned")
+ROTARY_KINDS = ("rope", "randomized-rope")
+TABLE_KINDS = ("learned", "randomized-learned")
 # An encoding whose definition changed since committed results: its runs carry
 # the version in their identity, so earlier results and checkpoints are not
 # mistaken for today's.  fire 2: the paper's threshold parametrisation.
@@ -111,14 +113,14 @@ class PositionalEncoding(nn.Module):
         self.d_model = d_model
         self.head_dim = d_model // n_heads
         self.max_positions = max_positions
-        if kind in ("learned", "randomized-learned"):
+        if kind in TABLE_KINDS:
             self.table = nn.Embedding(max_positions, d_model)
             nn.init.normal_(self.table.weight, std=0.02)
         if kind == "alibi":
             self.register_buffer("slopes", alibi_slopes(n_heads), persistent=False)
         if kind == "fire":
             self.fire = FireBias(n_heads)
-        if kind in ("rope", "randomized-rope"):
+        if kind in ROTARY_KINDS:
             half = self.head_dim // 2
             inv = 1.0 / (10000.0 ** (torch.arange(half, dtype=torch.float32) / half))
             self.register_buffer("inv_freq", inv, persistent=False)
@@ -163,7 +165,7 @@ class PositionalEncoding(nn.Module):
         return np.sort(picked, axis=1)
 
     def embed(self, positions: torch.Tensor) -> torch.Tensor | None:
-        if self.kind in ("learned", "randomized-learned"):
+        if self.kind in TABLE_KINDS:
             return self.table(positions)
         if self.kind in ("sinusoidal", "randomized"):
             return sinusoidal_table(positions, self.d_model)
@@ -175,7 +177,7 @@ class PositionalEncoding(nn.Module):
 
         Computed once per forward and shared by every layer: the angles
         depend only on the positions."""
-        if self.kind not in ("rope", "randomized-rope"):
+        if self.kind not in ROTARY_KINDS:
             return None
         angles = positions.float().unsqueeze(-1) * self.inv_freq  # [B, L, half]
         cos, sin = angles.cos().unsqueeze(1), angles.sin().unsqueeze(1)
