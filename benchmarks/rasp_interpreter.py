@@ -24,9 +24,10 @@ from lengthgen.rasp.reference import evaluate_one
 from lengthgen.training.data import to_lm_batch
 
 
-def compare_running(length: int, batch: int) -> None:
+def compare_running(length: int, batch: int, scans: bool = False) -> None:
     """Running reductions (true selects, selects against a constant, the
-    width of select(x, x, ==)) against building their N x N selectors."""
+    width of select(x, x, ==)) against building their N x N selectors; with
+    ``scans``, sorted equality scans (at every length) against their selectors."""
     rows = []
     for entry in task_programs():
         task = program_task(entry.path)
@@ -34,9 +35,15 @@ def compare_running(length: int, batch: int) -> None:
         top = min(length, task.max_length() or length)
         data = task.sample(np.random.default_rng(0), batch, top)
         codes = program.codes.id_to_code[to_lm_batch(data).tokens]
-        fast, plain = Interpreter(program.output), Interpreter(program.output, running=False)
-        if not fast.running:
-            continue
+        if scans:
+            fast = Interpreter(program.output, scan_min_length=0)
+            plain = Interpreter(program.output, scan_min_length=2**31)
+            if not fast.scanned:
+                continue
+        else:
+            fast, plain = Interpreter(program.output), Interpreter(program.output, running=False)
+            if not fast.running:
+                continue
         times = {"fast": [], "plain": []}
         for _ in range(3):  # alternate, so both see the same machine load
             for name, interpreter in (("fast", fast), ("plain", plain)):
@@ -48,11 +55,21 @@ def compare_running(length: int, batch: int) -> None:
                 else:
                     assert np.array_equal(out, reference), f"{entry.name}: the paths disagree"
         best_fast, best_plain = min(times["fast"]), min(times["plain"])
+        nodes = fast.scanned if scans else fast.running
         rows.append(
-            [entry.name, len(fast.running), f"{best_plain:.3f}", f"{best_fast:.3f}", f"{best_plain / best_fast:.2f}x"]
+            [
+                entry.name,
+                codes.shape[1],
+                len(nodes),
+                f"{best_plain:.3f}",
+                f"{best_fast:.3f}",
+                f"{best_plain / best_fast:.2f}x",
+            ]
         )
-    print(f"\nrunning reductions, length {length}, batch {batch:,} (best of 3):\n")
-    print(tabulate(rows, headers=["program", "nodes", "selectors s", "running s", "speed-up"], tablefmt="github"))
+    what = "sorted equality scans" if scans else "running reductions"
+    print(f"\n{what}, task length {length}, batch {batch:,} (best of 3):\n")
+    headers = ["program", "tokens/seq", "nodes", "selectors s", "scans s" if scans else "running s", "speed-up"]
+    print(tabulate(rows, headers=headers, tablefmt="github"))
 
 
 def main() -> None:
@@ -67,7 +84,19 @@ def main() -> None:
         action="store_true",
         help="also time each program with and without the running reductions (best of 3, side by side)",
     )
+    parser.add_argument(
+        "--compare-scans",
+        action="store_true",
+        help="also time each program's equality reductions sorted vs through selectors (best of 3, side by side)",
+    )
+    parser.add_argument("--only-compare", action="store_true", help="run the comparisons only")
     args = parser.parse_args()
+    if args.only_compare:
+        if args.compare_running:
+            compare_running(args.length, args.batch)
+        if args.compare_scans:
+            compare_running(args.length, args.batch, scans=True)
+        return
 
     rows = []
     for entry in task_programs():
@@ -117,6 +146,8 @@ def main() -> None:
 
     if args.compare_running:
         compare_running(args.length, args.batch)
+    if args.compare_scans:
+        compare_running(args.length, args.batch, scans=True)
     if args.skip_check:
         return
     rows = []

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from lengthgen.errors import LengthgenError
-from lengthgen.rasp.graph import Node, reachable
+from lengthgen.rasp.graph import SEL_OPS, Node, reachable
+from lengthgen.rasp.scan import INT16_SPAN, EqualityScan, running_count, small_ints
 
 # Selector temporaries are [chunk, N, N]; batches are cut into chunks that
 # keep one below this many elements (about 2 MiB per boolean selector:
@@ -22,6 +23,12 @@ from lengthgen.rasp.graph import Node, reachable
 CHUNK_ELEMENTS = 2**21
 # A single sequence whose selectors exceed this is refused before any work.
 MAX_SEQUENCE_ELEMENTS = 2**27
+# Chunks of a program that builds no selector at a length (every attention
+# a gather, running reduction or sorted scan) hold this many tokens.
+ROW_CHUNK_ELEMENTS = 2**16
+# From this many tokens, equality attention runs sorted (scan.py, O(N log N))
+# instead of through its N x N selector; below it the selector is as fast.
+SCAN_MIN_LENGTH = 64
 
 COMPARE = {
     "==": np.equal,
@@ -36,11 +43,13 @@ COMPARE = {
 class Interpreter:
     """Evaluates the graph under ``output`` on integer token codes."""
 
-    def __init__(self, output: Node, causal: bool = True, running: bool = True):
+    def __init__(self, output: Node, causal: bool = True, running: bool = True, scan_min_length: int = SCAN_MIN_LENGTH):
         """``causal=False``: every query sees every key (a ``# mode: rasp``
         program, RASP as Weiss et al. define it; not RASP-L).  ``running=False``
-        builds every selector instead of the running reductions below (for
-        benchmarks/rasp_interpreter.py --compare-running)."""
+        builds every selector instead of the running reductions and sorted
+        scans below (for benchmarks/rasp_interpreter.py --compare-running).
+        ``scan_min_length``: the sequence length from which equality
+        attention is evaluated sorted (tests set 0 to force it)."""
         self.output = output
         self.is_causal = causal
         self.order = reachable(output)
@@ -53,19 +62,34 @@ class Interpreter:
         # select against a constant (the same keys for every query); and the
         # width of select(x, x, ==) is a running count of equal values.
         # Each is O(N) (or O(N log N)) per example instead of an N x N selector.
-        self.running = set()
+        self.running, self.scanned = set(), set()
         if causal and running:
             self.running = {n.uid for n in self.order if n.uid not in self.gathers and has_running_form(n)}
-        fast = self.gathers | self.running
+            # the remaining reductions over select(k, q, ==): sorted scans
+            self.scanned = {
+                n.uid
+                for n in self.order
+                if n.op in ("aggregate", "selector_width")
+                and n.uid not in self.gathers | self.running
+                and n.args[0].op == "select"
+                and n.args[0].attr("pred") == "=="
+            }
+        self.scan_min_length = scan_min_length
         users: dict[int, list[Node]] = {}
         for node in self.order:
             for arg in node.args:
                 users.setdefault(arg.uid, []).append(node)
-        self.skippable = {
-            n.uid
-            for n in self.order
-            if n.op == "select" and n is not output and all(u.uid in fast for u in users.get(n.uid, []))
-        }
+
+        def skippable(fast: set[int]) -> set[int]:
+            return {
+                n.uid
+                for n in self.order
+                if n.op == "select" and n is not output and all(u.uid in fast for u in users.get(n.uid, []))
+            }
+
+        # selectors never built, for short sequences and for scanned ones
+        self.skippable_short = skippable(self.gathers | self.running)
+        self.skippable_long = skippable(self.gathers | self.running | self.scanned)
 
     def run(self, codes: np.ndarray, trace: bool = False) -> np.ndarray | dict[int, np.ndarray]:
         codes = np.asarray(codes, dtype=np.float64)
@@ -80,8 +104,14 @@ class Interpreter:
         if trace:
             return self._evaluate(codes, everything=True)
         step = max(1, CHUNK_ELEMENTS // max(1, length * length))
+        if not self.builds_selectors(length):
+            step = max(1, ROW_CHUNK_ELEMENTS // max(1, length))
         outs = [self._evaluate(codes[i : i + step])[self.output.uid] for i in range(0, batch, step)]
         return np.concatenate(outs, axis=0)
+
+    def builds_selectors(self, length: int) -> bool:
+        skippable = self.skippable_long if length >= self.scan_min_length else self.skippable_short
+        return any(n.uid not in skippable for n in self.order if n.op in SEL_OPS)
 
     def _evaluate(self, codes: np.ndarray, everything: bool = False) -> dict[int, np.ndarray]:
         values: dict[int, np.ndarray] = {}
@@ -90,8 +120,11 @@ class Interpreter:
         if not self.is_causal:
             self.causal[:] = True
         self.shape = (batch, length)
+        scanning = length >= self.scan_min_length
+        skippable = self.skippable_long if scanning else self.skippable_short
+        scans: dict[int, EqualityScan] = {}
         for node in self.order:
-            if node.uid in self.skippable and not everything:
+            if node.uid in skippable and not everything:
                 continue
             if node.uid in self.gathers:
                 queries = values[node.args[0].args[1].uid]
@@ -100,6 +133,11 @@ class Interpreter:
             if node.uid in self.running:
                 values[node.uid] = self.running_op(node, values)
                 continue
+            if scanning and node.uid in self.scanned:
+                out = self.scan_op(node, codes, values, scans)
+                if out is not None:
+                    values[node.uid] = out
+                    continue
             args = [values[a.uid] for a in node.args]
             values[node.uid] = getattr(self, f"op_{node.op}")(node, codes, *args)
         return values
@@ -113,6 +151,22 @@ class Interpreter:
         valid = (queries >= 0) & (queries <= reach) & (queries == np.round(queries))
         index = np.where(valid, queries, 0).astype(np.int64)
         return np.where(valid, np.take_along_axis(values, index, axis=1), node.attr("default"))
+
+    def scan_op(
+        self, node: Node, codes: np.ndarray, values: dict[int, np.ndarray], scans: dict[int, EqualityScan]
+    ) -> np.ndarray | None:
+        """A reduction over select(k, q, ==) from the selector's sorted form;
+        None (after building the skipped selector) when its values are not
+        small integers, so the selector path evaluates it instead."""
+        sel = node.args[0]
+        if sel.uid not in scans:
+            scans[sel.uid] = EqualityScan(values[sel.args[0].uid], values[sel.args[1].uid])
+        if node.op == "selector_width":
+            return scans[sel.uid].count().astype(np.float64)
+        out = scans[sel.uid].reduce(values[node.args[1].uid], node.attr("reduction"), node.attr("default"))
+        if out is None and sel.uid not in values:
+            values[sel.uid] = self.op_select(sel, codes, values[sel.args[0].uid], values[sel.args[1].uid])
+        return out
 
     def running_op(self, node: Node, values: dict[int, np.ndarray]) -> np.ndarray:
         batch, length = self.shape
@@ -237,40 +291,9 @@ def is_self_equality(selector: Node) -> bool:
     return selector.op == "select" and selector.attr("pred") == "==" and selector.args[0] is selector.args[1]
 
 
-def running_count(x: np.ndarray) -> np.ndarray:
-    """How many of x[0..i] equal x[i], per row: a stable sort groups equal
-    values in position order, so the count is the rank inside the group."""
-    batch, length = x.shape
-    order = np.argsort(x, axis=1, kind="stable")
-    ranked = np.take_along_axis(x, order, axis=1)
-    starts = np.ones((batch, length), dtype=bool)
-    starts[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
-    column = np.broadcast_to(np.arange(length), (batch, length))
-    group_start = np.maximum.accumulate(np.where(starts, column, 0), axis=1)
-    counts = np.empty((batch, length), dtype=np.float64)
-    np.put_along_axis(counts, order, (column - group_start + 1).astype(np.float64), axis=1)
-    return counts
-
-
 def is_index_lookup(selector: Node) -> bool:
     """select(indices, q, ==): each query selects at most the one key at position q."""
     return selector.op == "select" and selector.attr("pred") == "==" and selector.args[0].op == "indices"
-
-
-# Fast paths: program values are almost always small integers (token codes,
-# positions, counts), for which narrow integer and float32 arithmetic is
-# exact and several times faster on [batch, N, N] arrays.
-INT16_SPAN = 30_000
-
-
-def small_ints(x: np.ndarray) -> np.ndarray | None:
-    """``x`` as the narrowest of int8/int16 when every value is an integer in range."""
-    if not x.size:
-        return x.astype(np.int8)
-    lo, hi = x.min(), x.max()
-    if lo < -INT16_SPAN or hi > INT16_SPAN or not np.array_equal(x, np.round(x)):
-        return None
-    return x.astype(np.int8 if lo >= -128 and hi <= 127 else np.int16)
 
 
 _SCRATCH: dict = {}
