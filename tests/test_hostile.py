@@ -105,6 +105,17 @@ def test_poisoned_result_files_are_skipped(capsys, poisoned, tmp_path, command):
     assert not list(tmp_path.glob("escaped*")) and not (tmp_path.parent / "escaped.png").exists()
 
 
+def test_length_zero_rows_load_only_for_tasks_that_have_length_zero(tmp_path):
+    from lengthgen.reporting.loading import check_result
+
+    zero_hops = make_result("c-pvr", "m", 0, {0: 1.0, 3: 0.9, 12: 0.2})
+    zero_hops["config"]["params"] = {"cells": 16}
+    assert check_result(zero_hops) is None
+    zero_hops["config"]["params"] = {"cells": 16, "hop_marks": False, "cell_ids": False, "distinct_values": False}
+    assert "malformed" in check_result(zero_hops)  # version 1 with '#h' starts at one hop
+    assert "malformed" in check_result(POISON["zero-length.json"])  # count has no length 0
+
+
 @pytest.mark.parametrize(
     "argv, fragment",
     [

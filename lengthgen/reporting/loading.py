@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lengthgen.errors import LengthgenError
+from lengthgen.tasks import make_task
 
 ROW_FIELDS = {"length": int, "in_train_range": bool, "exact": (int, float), "token": (int, float)}
 MAX_RESULT_BYTES = 64 << 20  # a result with a long rank curve is a few MB
@@ -17,14 +18,29 @@ MAX_ROWS = 10_000
 OPTIONAL_STRINGS = ("benchmark", "variant", "metric", "name")
 
 
-def _valid_row(row: Any) -> bool:
+def shortest_length(cfg: dict) -> int:
+    """The task's shortest valid length (0 for c-pvr's zero hops; 1 when the
+    task is unknown or its parameters do not build it)."""
+    key = json.dumps([cfg.get("task"), cfg.get("params") or {}], sort_keys=True, default=str)
+    if key not in _SHORTEST:
+        try:
+            _SHORTEST[key] = int(make_task(cfg["task"], **(cfg.get("params") or {})).min_length)
+        except Exception:  # noqa: BLE001  (an unreadable config is judged by the other checks)
+            _SHORTEST[key] = 1
+    return _SHORTEST[key]
+
+
+_SHORTEST: dict[str, int] = {}
+
+
+def _valid_row(row: Any, shortest: int = 1) -> bool:
     if not isinstance(row, dict):
         return False
     for key, kind in ROW_FIELDS.items():
         value = row.get(key)
         if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
             return False
-    if not 1 <= row["length"] <= 10**9:
+    if not min(1, shortest) <= row["length"] <= 10**9:
         return False
     for key in ("test", "heldout"):
         if key in row and not isinstance(row[key], bool):
@@ -61,7 +77,10 @@ def check_result(data: Any) -> str | None:
         return "no results"
     if len(data["results"]) > MAX_ROWS:
         return f"more than {MAX_ROWS} result rows"
-    if not all(_valid_row(r) for r in data["results"]):
+    if cfg.get("params") is not None and not isinstance(cfg["params"], dict):
+        return "config.params is not a mapping"
+    shortest = shortest_length(cfg)
+    if not all(_valid_row(r, shortest) for r in data["results"]):
         return "a results row is malformed"
     if not isinstance(data["seed"], int) or isinstance(data["seed"], bool):
         return "seed is not an integer"
