@@ -80,6 +80,11 @@ class RunConfig:
         data["model_options"] = {
             k: v for k, v in data["model_options"].items() if not (k in LATE_OPTIONS and v == LATE_OPTIONS[k])
         }
+        # likewise task parameters added later (Param.late), at their default
+        spec = TASKS.get(self.task).params if self.task in TASKS else {}
+        data["params"] = {
+            k: v for k, v in data["params"].items() if not (k in spec and spec[k].late and v == spec[k].default)
+        }
         # a task whose generator changed (version 2 on) is another run: results
         # and checkpoints of the old version must not count as this one's.
         # Version 1 stays out, so runs of unchanged tasks keep their fingerprints.

@@ -98,6 +98,20 @@ def test_a_changed_task_version_changes_the_fingerprint(monkeypatch):
     assert "task_version" not in RunConfig(task="parity").identity()  # unchanged tasks keep their fingerprints
 
 
+def test_a_task_parameter_added_later_keeps_earlier_fingerprints_at_its_default():
+    from lengthgen.experiment import RunConfig, validate
+
+    def identity(**params):
+        cfg = RunConfig(task="c-pvr", params=params, train_lengths=[0, 1], test_lengths=[2])
+        validate(cfg)  # fills every parameter with its default
+        return cfg.fingerprint(), cfg.identity()["params"]
+
+    default, params = identity()
+    assert "min_cells" not in params and params["cells"] == 12  # late and at its default: left out
+    assert identity(min_cells=0)[0] == default
+    assert identity(min_cells=4)[0] != default and identity(min_cells=4)[1]["min_cells"] == 4
+
+
 def test_an_option_added_later_keeps_earlier_fingerprints_at_its_default():
     from lengthgen.experiment import RunConfig, validate
 

@@ -120,12 +120,16 @@ MAX_INT_PARAM = 1_000_000
 
 @dataclass(frozen=True)
 class Param:
-    """A task parameter: default value, help text and optional allowed values."""
+    """A task parameter: default value, help text and optional allowed values.
+    ``late``: added after results of the task were committed; a run at the
+    default leaves it out of its identity, so those results keep their
+    fingerprints (and a resumed sweep does not redo them)."""
 
     default: Any
     help: str
     choices: tuple | None = None
     minimum: int | None = None
+    late: bool = False
 
 
 def _coerce(name: str, value: Any, param: Param) -> Any:

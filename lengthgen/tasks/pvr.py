@@ -102,6 +102,14 @@ class CPVR(Task):
     Zero hops (length 0) asks for cell 0's own value: one lookup, rewarded
     alone, so training can learn the lookup before composing it.
 
+    ``min_cells`` (a curriculum over distractors, off by default): each
+    batch draws its number of cells n from ``min_cells..cells`` (ids
+    ``c0..c<n-1>``, n distinct values out of all ``cells``); set it back to
+    ``cells`` in a benchmark's ``test_params`` so tests use the full array.
+    Why: a 2-layer transformer learns zero hops with 4 cells in 750 steps
+    but stays at chance with 8 or 12 (tasks/suites/cpvr-control*.yaml):
+    the content match is found only when few cells compete.
+
     Example (length 2, 4 cells):
     ``> > c2 p1 v3 c0 p2 v0 c3 p3 v1 c1 p0 v2`` -> cell 0 -> cell 2 -> cell 1 -> ``v2``.
 
@@ -121,6 +129,9 @@ class CPVR(Task):
         "cell_ids": Param(True, "write each cell with its id, cells in random order (v2)"),
         "distinct_values": Param(True, "values are a permutation of the cells' value tokens (v2)"),
         "hop_marks": Param(True, "the hop count as h repeated '>' marks instead of one '#h' token (v2)"),
+        "min_cells": Param(
+            0, "each batch draws its number of cells from min_cells..cells (0: always cells)", minimum=0, late=True
+        ),
     }
 
     def validate(self):
@@ -132,6 +143,12 @@ class CPVR(Task):
             raise LengthgenError(
                 "c-pvr: cell_ids and distinct_values go together (both true: version 2, both false: version 1)"
             )
+        if self.min_cells and not 2 <= self.min_cells <= self.cells:
+            raise LengthgenError(
+                f"c-pvr: min_cells must be 0 (off) or in 2..cells ({self.cells}), got {self.min_cells}"
+            )
+        if self.min_cells and not self.cell_ids:
+            raise LengthgenError("c-pvr: min_cells needs version 2's cell ids (cell_ids=true)")
 
     def build_tokens(self):
         n = self.cells
@@ -146,9 +163,9 @@ class CPVR(Task):
     def max_length(self):
         return self.cells - 1
 
-    def _chain(self, rng, batch_size, length):
+    def _chain(self, rng, batch_size, length, n):
         """Pointers [B, n] with the chain from cell 0 of ``length`` distinct hops, and the chain [B, h+1]."""
-        n, h = self.cells, length
+        h = length
         pointers = rng.integers(0, n, size=(batch_size, n))
         others = distinct_rows(rng, batch_size, h, n - 1) + 1 if h else np.zeros((batch_size, 0), dtype=np.int64)
         chain = np.concatenate([np.zeros((batch_size, 1), dtype=np.int64), others], axis=1)
@@ -161,10 +178,12 @@ class CPVR(Task):
 
     def _sample(self, rng, batch_size, length):
         n, h = self.cells, length
-        pointers, chain = self._chain(rng, batch_size, length)
+        if self.min_cells and self.min_cells < self.cells:  # a draw only then: the default stream is unchanged
+            n = int(rng.integers(max(self.min_cells, length + 1), self.cells + 1))
+        pointers, chain = self._chain(rng, batch_size, length, n)
         rows = np.arange(batch_size)[:, None]
         if self.cell_ids:
-            values = distinct_rows(rng, batch_size, n, n)
+            values = distinct_rows(rng, batch_size, n, self.cells)
             order = distinct_rows(rng, batch_size, n, n)  # the cells' order in the input
             cells = np.stack(
                 [order + self.id("c0"), pointers[rows, order] + self.id("p0"), values[rows, order] + self.id("v0")],

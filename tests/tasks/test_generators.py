@@ -97,6 +97,7 @@ VARIANTS = [
     ("c-pvr", {"hop_marks": False}),
     ("c-pvr", {"cell_ids": False, "distinct_values": False, "hop_marks": False}),
     ("c-pvr", {"cell_ids": False, "distinct_values": False, "show_hops": False}),
+    ("c-pvr", {"min_cells": 2, "cells": 16}),
     ("count", {"direction": "both"}),
     ("parity", {"scratchpad": True}),
     ("sort", {"repeats": True, "alphabet": 5}),
@@ -198,6 +199,29 @@ def test_c_pvr_values_are_distinct_within_an_example():
     batch = task.sample(np.random.default_rng(3), 200, 5)
     values = batch.inputs[:, 5 + 2 :: 3]
     assert all(len(set(row)) == 10 for row in values.tolist())
+
+
+def test_c_pvr_min_cells_draws_the_number_of_cells_per_batch():
+    task = make_task("c-pvr", cells=12, min_cells=4)
+    rng = np.random.default_rng(5)
+    sizes = set()
+    for _ in range(40):
+        batch = task.sample(rng, 16, 3)
+        cells = (batch.inputs.shape[1] - 3) // 3  # three '>' marks first
+        assert 4 <= cells <= 12
+        ids = batch.inputs[:, 3::3] - task.id("c0")
+        assert (np.sort(ids, axis=1) == np.arange(cells)).all()  # ids c0..c<n-1>, each once
+        values = batch.inputs[:, 5::3]
+        assert all(len(set(row)) == cells for row in values.tolist())  # distinct, drawn from all 12
+        check_reference(task, batch)
+        sizes.add(cells)
+    assert len(sizes) >= 6
+    fixed = make_task("c-pvr", cells=12)  # off by default: the stream of samples is unchanged
+    a = fixed.sample(np.random.default_rng(6), 8, 2).inputs
+    b = make_task("c-pvr", cells=12, min_cells=12).sample(np.random.default_rng(6), 8, 2).inputs
+    assert np.array_equal(a, b)
+    with pytest.raises(LengthgenError, match="min_cells"):
+        make_task("c-pvr", cells=12, min_cells=13)
 
 
 def test_c_pvr_half_versions_are_refused():
