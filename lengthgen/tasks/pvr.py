@@ -102,6 +102,11 @@ class CPVR(Task):
     Zero hops (length 0) asks for cell 0's own value: one lookup, rewarded
     alone, so training can learn the lookup before composing it.
 
+    ``layout`` orders each cell's three tokens; ``pvc`` puts the id last,
+    so a lookup can match the raw id token (``c<j>``) whose position has
+    already read its cell's pointer and value (one previous-token step),
+    instead of a composite key.
+
     ``min_cells`` (a curriculum over distractors, off by default): each
     batch draws its number of cells n from ``min_cells..cells`` (ids
     ``c0..c<n-1>``, n distinct values out of all ``cells``); set it back to
@@ -129,6 +134,12 @@ class CPVR(Task):
         "cell_ids": Param(True, "write each cell with its id, cells in random order (v2)"),
         "distinct_values": Param(True, "values are a permutation of the cells' value tokens (v2)"),
         "hop_marks": Param(True, "the hop count as h repeated '>' marks instead of one '#h' token (v2)"),
+        "layout": Param(
+            "cpv",
+            "the order of a cell's id (c), pointer (p) and value (v) tokens; 'pvc' puts the id last",
+            choices=("cpv", "cvp", "pcv", "pvc", "vcp", "vpc"),
+            late=True,
+        ),
         "min_cells": Param(
             0, "each batch draws its number of cells from min_cells..cells (0: always cells)", minimum=0, late=True
         ),
@@ -147,6 +158,8 @@ class CPVR(Task):
             raise LengthgenError(
                 f"c-pvr: min_cells must be 0 (off) or in 2..cells ({self.cells}), got {self.min_cells}"
             )
+        if self.layout != "cpv" and not self.cell_ids:
+            raise LengthgenError("c-pvr: layout orders version 2's cell tokens (cell_ids=true)")
         if self.min_cells and not self.cell_ids:
             raise LengthgenError("c-pvr: min_cells needs version 2's cell ids (cell_ids=true)")
 
@@ -185,10 +198,12 @@ class CPVR(Task):
         if self.cell_ids:
             values = distinct_rows(rng, batch_size, n, self.cells)
             order = distinct_rows(rng, batch_size, n, n)  # the cells' order in the input
-            cells = np.stack(
-                [order + self.id("c0"), pointers[rows, order] + self.id("p0"), values[rows, order] + self.id("v0")],
-                axis=2,
-            ).reshape(batch_size, 3 * n)
+            parts = {
+                "c": order + self.id("c0"),
+                "p": pointers[rows, order] + self.id("p0"),
+                "v": values[rows, order] + self.id("v0"),
+            }
+            cells = np.stack([parts[k] for k in self.layout], axis=2).reshape(batch_size, 3 * n)
             label = values[rows[:, 0], chain[:, -1]] + self.id("v0")
         else:
             values = rng.integers(0, 10, size=(batch_size, n))
@@ -212,8 +227,9 @@ class CPVR(Task):
         if self.cell_ids:
             pointer, value = {}, {}
             for i in range(0, len(inputs), 3):
-                cell = int(inputs[i][1:])
-                pointer[cell], value[cell] = int(inputs[i + 1][1:]), inputs[i + 2]
+                part = {token[0]: token for token in inputs[i : i + 3]}  # c<i>, p<j>, v<k> in any layout
+                cell = int(part["c"][1:])
+                pointer[cell], value[cell] = int(part["p"][1:]), part["v"]
         else:
             pointer = [int(inputs[2 * i][1:]) for i in range(len(inputs) // 2)]
             value = [inputs[2 * i + 1] for i in range(len(inputs) // 2)]
@@ -234,7 +250,8 @@ class CPVR(Task):
             # without a count the chain ends at a cell pointing to itself; other
             # cells do so only by chance, so picking any such cell is a shortcut
             cells = batch.inputs.reshape(len(batch), task.cells, 3)
-            own = (cells[:, :, 0] - task.id("c0")) == (cells[:, :, 1] - task.id("p0"))
-            return cells[np.arange(len(batch)), own.argmax(axis=1), 2][:, None]
+            c, p, v = (task.layout.index(k) for k in "cpv")
+            own = (cells[:, :, c] - task.id("c0")) == (cells[:, :, p] - task.id("p0"))
+            return cells[np.arange(len(batch)), own.argmax(axis=1), v][:, None]
 
         return {"fixed-point-value": ("the value of the first cell that points to itself", fixed_point_value)}

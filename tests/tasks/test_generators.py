@@ -98,6 +98,8 @@ VARIANTS = [
     ("c-pvr", {"cell_ids": False, "distinct_values": False, "hop_marks": False}),
     ("c-pvr", {"cell_ids": False, "distinct_values": False, "show_hops": False}),
     ("c-pvr", {"min_cells": 2, "cells": 16}),
+    ("c-pvr", {"layout": "pvc"}),
+    ("c-pvr", {"layout": "vcp", "show_hops": False}),
     ("count", {"direction": "both"}),
     ("parity", {"scratchpad": True}),
     ("sort", {"repeats": True, "alphabet": 5}),
@@ -222,6 +224,23 @@ def test_c_pvr_min_cells_draws_the_number_of_cells_per_batch():
     assert np.array_equal(a, b)
     with pytest.raises(LengthgenError, match="min_cells"):
         make_task("c-pvr", cells=12, min_cells=13)
+
+
+@pytest.mark.parametrize("layout", ["pvc", "vcp"])
+def test_c_pvr_layout_orders_each_cells_tokens(layout):
+    task = make_task("c-pvr", layout=layout, cells=6)
+    batch = task.sample(np.random.default_rng(7), 50, 2)
+    for row in batch.inputs:
+        tokens = task.decode(row)[2:]  # after the two '>' marks
+        assert all("".join(t[0] for t in tokens[i : i + 3]) == layout for i in range(0, len(tokens), 3))
+    check_reference(task, batch)
+    fixed = make_task("c-pvr", layout=layout, cells=6, show_hops=False)
+    baseline = fixed.extra_baselines()["fixed-point-value"][1]
+    sample = fixed.sample(np.random.default_rng(8), 300, 2)
+    hit = (baseline(fixed, sample, None) == sample.targets[:, :1]).mean()
+    assert hit > 0.5  # the shortcut still finds the self-pointing cell whatever the layout
+    with pytest.raises(LengthgenError, match="layout"):
+        make_task("c-pvr", layout="pvc", cell_ids=False, distinct_values=False, hop_marks=False)
 
 
 def test_c_pvr_half_versions_are_refused():
