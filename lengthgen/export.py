@@ -23,6 +23,7 @@ import numpy as np
 from lengthgen.errors import LengthgenError
 from lengthgen.results import write_json_atomic
 from lengthgen.suites import Benchmark
+from lengthgen.training.data import sample_length_groups
 
 FORMATS = ("jsonl", "parquet")
 CHUNK = 10_000
@@ -45,11 +46,9 @@ def split_chunks(bench: Benchmark, split: str, n: int, seed: int) -> Iterator[li
         remaining = n
         while remaining > 0:
             size = min(CHUNK, remaining)
-            lengths = rng.choice(bench.train_lengths, size=size)
             records = []
-            for length in np.unique(lengths):
-                batch = task.sample(rng, int((lengths == length).sum()), int(length))
-                records += _records(task, batch, split, int(length))
+            for length, batch in sample_length_groups(task, rng, size, bench.train_lengths):  # as training draws them
+                records += _records(task, batch, split, length)
             remaining -= size
             yield [records[i] for i in rng.permutation(len(records))]  # no length order inside the file
         return

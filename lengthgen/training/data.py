@@ -49,14 +49,18 @@ def to_lm_batch(batch: Batch) -> LMBatch:
     return LMBatch(tokens=tokens, labels=labels, loss_mask=loss_mask)
 
 
-def sample_mixed_lengths(task: Task, rng: np.random.Generator, batch_size: int, lengths: list[int]) -> Batch:
-    """A batch whose examples have lengths drawn uniformly from ``lengths``.
-
-    Examples are generated per distinct length, then concatenated and
-    shuffled so the batch order carries no length information.
-    """
+def sample_length_groups(
+    task: Task, rng: np.random.Generator, batch_size: int, lengths: list[int]
+) -> list[tuple[int, Batch]]:
+    """``batch_size`` examples with lengths drawn uniformly from ``lengths``,
+    generated per distinct length: ``[(length, batch), ...]`` by length."""
     drawn = rng.choice(np.asarray(lengths), size=batch_size)
     values, counts = np.unique(drawn, return_counts=True)
-    parts = [task.sample(rng, int(c), int(v)) for v, c in zip(values, counts)]
-    merged = concat_batches(parts)
+    return [(int(v), task.sample(rng, int(c), int(v))) for v, c in zip(values, counts)]
+
+
+def sample_mixed_lengths(task: Task, rng: np.random.Generator, batch_size: int, lengths: list[int]) -> Batch:
+    """A batch whose examples have lengths drawn uniformly from ``lengths``,
+    shuffled so the batch order carries no length information."""
+    merged = concat_batches([batch for _, batch in sample_length_groups(task, rng, batch_size, lengths)])
     return merged.select(rng.permutation(batch_size))
