@@ -165,12 +165,14 @@ def test_program_length_counts_distinct_operations():
     assert deep.stats.attention_depth == 2 and deep.stats.selects == 1  # the same select serves both
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    st.lists(st.lists(st.integers(-3, 4), min_size=1, max_size=14), min_size=1, max_size=5).filter(
-        lambda rows: len({len(r) for r in rows}) == 1
-    )
+# a batch of token rows of one length (small values, so equalities are common)
+EQUAL_LENGTH_ROWS = st.lists(st.lists(st.integers(-3, 4), min_size=1, max_size=14), min_size=1, max_size=5).filter(
+    lambda rows: len({len(r) for r in rows}) == 1
 )
+
+
+@settings(max_examples=60, deadline=None)
+@given(EQUAL_LENGTH_ROWS)
 def test_fast_paths_equal_the_selector_semantics(rows):
     """Running reductions (true selects) and running counts (select(x, x, ==))
     give what the N x N selectors give, in both evaluators."""
@@ -195,11 +197,7 @@ def test_fast_paths_equal_the_selector_semantics(rows):
 
 
 @settings(max_examples=80, deadline=None)
-@given(
-    st.lists(st.lists(st.integers(-3, 4), min_size=1, max_size=14), min_size=1, max_size=5).filter(
-        lambda rows: len({len(r) for r in rows}) == 1
-    )
-)
+@given(EQUAL_LENGTH_ROWS)
 def test_sorted_equality_scans_equal_the_selector_semantics(rows):
     """Reductions over select(k, q, ==) evaluated sorted (forced at every
     length here) give exactly what the reference evaluator gives, including
