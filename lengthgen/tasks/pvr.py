@@ -107,6 +107,11 @@ class CPVR(Task):
     already read its cell's pointer and value (one previous-token step),
     instead of a composite key.
 
+    ``shared_ids`` writes a pointer with the id token of the cell it points
+    to (``c<j>`` for ``p<j>``): a hop then matches a token against the same
+    token, instead of a learned correspondence between 12 pointer tokens
+    and 12 id tokens.
+
     ``min_cells`` (a curriculum over distractors, off by default): each
     batch draws its number of cells n from ``min_cells..cells`` (ids
     ``c0..c<n-1>``, n distinct values out of all ``cells``); set it back to
@@ -140,6 +145,7 @@ class CPVR(Task):
             choices=("cpv", "cvp", "pcv", "pvc", "vcp", "vpc"),
             late=True,
         ),
+        "shared_ids": Param(False, "write pointers with the cells' id tokens (c<j> instead of p<j>)", late=True),
         "min_cells": Param(
             0, "each batch draws its number of cells from min_cells..cells (0: always cells)", minimum=0, late=True
         ),
@@ -160,13 +166,16 @@ class CPVR(Task):
             )
         if self.layout != "cpv" and not self.cell_ids:
             raise LengthgenError("c-pvr: layout orders version 2's cell tokens (cell_ids=true)")
+        if self.shared_ids and not self.cell_ids:
+            raise LengthgenError("c-pvr: shared_ids needs version 2's cell ids (cell_ids=true)")
         if self.min_cells and not self.cell_ids:
             raise LengthgenError("c-pvr: min_cells needs version 2's cell ids (cell_ids=true)")
 
     def build_tokens(self):
         n = self.cells
         if self.cell_ids:
-            tokens = [f"c{k}" for k in range(n)] + [f"p{k}" for k in range(n)] + [f"v{k}" for k in range(n)]
+            pointers = [] if self.shared_ids else [f"p{k}" for k in range(n)]
+            tokens = [f"c{k}" for k in range(n)] + pointers + [f"v{k}" for k in range(n)]
         else:
             tokens = [str(d) for d in range(10)] + [f"@{k}" for k in range(n)]
         if self.show_hops:
@@ -175,6 +184,10 @@ class CPVR(Task):
 
     def max_length(self):
         return self.cells - 1
+
+    def pointer_base(self) -> int:
+        """The token id of a pointer to cell 0 (``p0``, or ``c0`` with shared ids)."""
+        return self.id("c0" if self.shared_ids else "p0")
 
     def _chain(self, rng, batch_size, length, n):
         """Pointers [B, n] with the chain from cell 0 of ``length`` distinct hops, and the chain [B, h+1]."""
@@ -200,7 +213,7 @@ class CPVR(Task):
             order = distinct_rows(rng, batch_size, n, n)  # the cells' order in the input
             parts = {
                 "c": order + self.id("c0"),
-                "p": pointers[rows, order] + self.id("p0"),
+                "p": pointers[rows, order] + self.pointer_base(),
                 "v": values[rows, order] + self.id("v0"),
             }
             cells = np.stack([parts[k] for k in self.layout], axis=2).reshape(batch_size, 3 * n)
@@ -227,7 +240,7 @@ class CPVR(Task):
         if self.cell_ids:
             pointer, value = {}, {}
             for i in range(0, len(inputs), 3):
-                part = {token[0]: token for token in inputs[i : i + 3]}  # c<i>, p<j>, v<k> in any layout
+                part = dict(zip(self.layout, inputs[i : i + 3]))
                 cell = int(part["c"][1:])
                 pointer[cell], value[cell] = int(part["p"][1:]), part["v"]
         else:
@@ -251,7 +264,7 @@ class CPVR(Task):
             # cells do so only by chance, so picking any such cell is a shortcut
             cells = batch.inputs.reshape(len(batch), task.cells, 3)
             c, p, v = (task.layout.index(k) for k in "cpv")
-            own = (cells[:, :, c] - task.id("c0")) == (cells[:, :, p] - task.id("p0"))
+            own = (cells[:, :, c] - task.id("c0")) == (cells[:, :, p] - task.pointer_base())
             return cells[np.arange(len(batch)), own.argmax(axis=1), v][:, None]
 
         return {"fixed-point-value": ("the value of the first cell that points to itself", fixed_point_value)}

@@ -100,6 +100,8 @@ VARIANTS = [
     ("c-pvr", {"min_cells": 2, "cells": 16}),
     ("c-pvr", {"layout": "pvc"}),
     ("c-pvr", {"layout": "vcp", "show_hops": False}),
+    ("c-pvr", {"shared_ids": True, "layout": "pvc", "min_cells": 3}),
+    ("c-pvr", {"shared_ids": True, "show_hops": False}),
     ("count", {"direction": "both"}),
     ("parity", {"scratchpad": True}),
     ("sort", {"repeats": True, "alphabet": 5}),
@@ -241,6 +243,19 @@ def test_c_pvr_layout_orders_each_cells_tokens(layout):
     assert hit > 0.5  # the shortcut still finds the self-pointing cell whatever the layout
     with pytest.raises(LengthgenError, match="layout"):
         make_task("c-pvr", layout="pvc", cell_ids=False, distinct_values=False, hop_marks=False)
+
+
+def test_c_pvr_shared_ids_write_pointers_as_id_tokens():
+    task = make_task("c-pvr", cells=6, shared_ids=True)
+    assert not any(t.startswith("p") for t in task.vocab)
+    batch = task.sample(np.random.default_rng(9), 100, 3)
+    cells = batch.inputs[:, 3:].reshape(100, 6, 3)
+    assert ((cells[:, :, 1] >= task.id("c0")) & (cells[:, :, 1] <= task.id("c5"))).all()
+    check_reference(task, batch)
+    fixed = make_task("c-pvr", cells=6, shared_ids=True, show_hops=False)
+    sample = fixed.sample(np.random.default_rng(10), 300, 2)
+    hit = (fixed.extra_baselines()["fixed-point-value"][1](fixed, sample, None) == sample.targets[:, :1]).mean()
+    assert hit > 0.5
 
 
 def test_c_pvr_half_versions_are_refused():
