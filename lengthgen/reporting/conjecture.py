@@ -23,7 +23,10 @@ Extrapolation factors reaching the longest tested length are censored
 ("at least"); rank statistics treat them as their lower bound.
 
 The verdict is "inconclusive" whenever fewer than ``MIN_PER_SIDE`` fitted
-benchmarks stand on either side, or the interval includes zero.
+benchmarks stand on either side, the interval includes zero, or the
+permutation test does not reject at ``ALPHA`` (with few benchmarks on one
+side, the bootstrap interval can exclude zero while the permutation test,
+which respects how few relabellings exist, does not).
 """
 
 from __future__ import annotations
@@ -358,9 +361,12 @@ def _verdict(n_with: int, n_without: int, diff: dict[str, Any] | None) -> str:
             f"contradicted: among fitted runs, benchmarks without a program extrapolate further "
             f"(difference {diff['difference']:+.2f}x, 95% CI [{lo:+.2f}, {hi:+.2f}], p = {diff['p']:.3g})"
         )
+    stated = f"difference {diff['difference']:+.2f}x with 95% CI [{lo:+.2f}, {hi:+.2f}] (p = {diff['p']:.3g})"
+    if lo <= 0 <= hi:
+        return f"inconclusive: {stated}: the interval includes zero"
     return (
-        f"inconclusive: difference {diff['difference']:+.2f}x with 95% CI [{lo:+.2f}, {hi:+.2f}] "
-        f"(p = {diff['p']:.3g}) does not exclude zero"
+        f"inconclusive: {stated}: the interval excludes zero but the permutation test does not reject "
+        f"at {ALPHA:g} ({n_with} vs {n_without} fitted benchmarks)"
     )
 
 

@@ -196,3 +196,14 @@ def test_conjecture_cli_judges_a_suites_predictions(tmp_path, capsys):
     assert (judged["right"], judged["wrong"]) == (1, 1)
     assert main([*args, str(suites / "none.yaml")]) == 2
     assert "no 'predictions' key" in capsys.readouterr().err
+
+
+def test_verdict_says_which_criterion_failed():
+    from lengthgen.reporting.conjecture import _verdict
+
+    assert "includes zero" in _verdict(4, 4, {"difference": 0.2, "ci": (-0.1, 0.5), "p": 0.01})
+    split = _verdict(9, 3, {"difference": 0.48, "ci": (0.11, 0.88), "p": 0.29})
+    assert split.startswith("inconclusive") and "excludes zero but the permutation test does not reject" in split
+    assert _verdict(9, 3, {"difference": 0.48, "ci": (0.11, 0.88), "p": 0.01}).startswith("supported")
+    assert _verdict(3, 3, {"difference": -0.5, "ci": (-0.9, -0.1), "p": 0.01}).startswith("contradicted")
+    assert "at least 3 on each side" in _verdict(9, 2, {"difference": 0.48, "ci": (0.11, 0.88), "p": 0.01})
