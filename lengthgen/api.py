@@ -32,7 +32,7 @@ import numpy as np
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.baselines import BaselineAccumulator, summarize
 from lengthgen.evaluation.evaluate import decode_and_score, score_predictions
-from lengthgen.evaluation.outcomes import fit_block, fit_lengths, outcome_block
+from lengthgen.evaluation.outcomes import check_longest_training_length, fit_block, fit_lengths, outcome_block
 from lengthgen.evaluation.thresholds import thresholds_dict
 from lengthgen.tasks import EOS, SEP, Batch, Task, make_task
 
@@ -113,8 +113,7 @@ def evaluate(
     test = sorted(set(int(x) for x in test_lengths))
     if not train or not test:
         raise LengthgenError("evaluate needs training lengths and test lengths")
-    if max(train) < 1:
-        raise LengthgenError("the longest training length must be at least 1 (length 0 alone has no multiples)")
+    check_longest_training_length(train)
     top = max(train)
     rows = []
     for length in sorted(set(fit_lengths(train)) | set(test)):

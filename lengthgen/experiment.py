@@ -27,7 +27,13 @@ from lengthgen.diagnostics.representation import representation_ranks
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.baselines import BaselineAccumulator, summarize
 from lengthgen.evaluation.evaluate import check_fits, evaluate_length, sequence_length
-from lengthgen.evaluation.outcomes import fit_block, fit_lengths, format_extrapolation, outcome_block
+from lengthgen.evaluation.outcomes import (
+    check_longest_training_length,
+    fit_block,
+    fit_lengths,
+    format_extrapolation,
+    outcome_block,
+)
 from lengthgen.evaluation.thresholds import thresholds_dict
 from lengthgen.models import LATE_OPTIONS, MODELS, build_model, resolve_model_options
 from lengthgen.models.positional import PE_VERSIONS, RANDOMIZED_KINDS
@@ -242,9 +248,7 @@ def validate(cfg: RunConfig) -> None:
     ensure_task(cfg.task)
     if not cfg.train_lengths or not cfg.test_lengths:
         raise LengthgenError("both training lengths and test lengths are needed (--train-lengths, --test-lengths)")
-    if max(cfg.train_lengths) < 1:
-        # test lengths are read as multiples of the longest training length
-        raise LengthgenError("the longest training length must be at least 1 (length 0 alone has no multiples)")
+    check_longest_training_length(cfg.train_lengths)
     if cfg.metric not in METRICS:
         raise LengthgenError(f"metric must be one of {', '.join(METRICS)}, got {cfg.metric!r}")
     if not 0 <= cfg.seed < 2**63:

@@ -19,7 +19,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.thresholds import FIT_THRESHOLD, SOLVED_THRESHOLD
+
+
+def check_longest_training_length(train_lengths: list[int]) -> None:
+    """Multiples of the training range (1.25x, 2x) and retention are taken
+    of its longest length, so training on length 0 alone (c-pvr's zero
+    hops) gives no scale to measure extrapolation against."""
+    if max(train_lengths) < 1:
+        raise LengthgenError("the longest training length must be at least 1 (length 0 alone has no multiples)")
 
 
 def fit_lengths(train_lengths: list[int]) -> list[int]:
