@@ -49,3 +49,9 @@ def test_score_and_sample_are_deterministic():
 def test_generate_with_a_bad_shape_is_a_clear_error():
     with pytest.raises(LengthgenError, match="generate must return"):
         evaluate(lambda p, m: np.zeros(3), get_task("parity"), [1, 2], [3], n=4)
+
+
+def test_evaluate_refuses_a_training_range_of_length_zero_alone():
+    task = get_task("c-pvr")
+    with pytest.raises(LengthgenError, match="longest training length must be at least 1"):
+        evaluate(lambda inputs: inputs, task, train_lengths=[0], test_lengths=[1])
