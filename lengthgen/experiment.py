@@ -306,7 +306,7 @@ def build(cfg: RunConfig):
     # keeps the seed local to this call instead of reseeding the process.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
-        model = build_model(cfg.model, task.vocab_size, **cfg.model_options)
+        model = build_model(cfg.model, task.vocab_size, task.vocab, **cfg.model_options)
     return task, test_task, model
 
 

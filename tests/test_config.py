@@ -124,3 +124,19 @@ def test_an_option_added_later_keeps_earlier_fingerprints_at_its_default():
     assert "act" not in options and "position_every_step" in options
     assert fingerprint(d_model=16, n_heads=2, act=True)[0] == default
     assert fingerprint(d_model=16, n_heads=2, act=False)[0] != default
+
+
+def test_segment_tokens_stay_out_of_transformer_fingerprints_until_set():
+    from lengthgen.experiment import RunConfig, validate
+
+    def fingerprint(**options):
+        cfg = RunConfig(
+            task="addition", model="transformer", model_options=options, train_lengths=[2], test_lengths=[4]
+        )
+        validate(cfg)
+        return cfg.fingerprint(), cfg.identity()["model_options"]
+
+    default, options = fingerprint(pe="rope")
+    assert "segment_tokens" not in options
+    abacus, options = fingerprint(pe="abacus", segment_tokens=["+", "<sep>"])
+    assert abacus != default and options["segment_tokens"] == ["+", "<sep>"]

@@ -12,7 +12,11 @@ from lengthgen.models.positional import PE_KINDS
 
 
 def _typed(value: str):
-    """Best-effort typing of KEY=VALUE strings for model options."""
+    """Best-effort typing of KEY=VALUE strings for model options; a comma
+    list (``+,<sep>`` or ``[+, <sep>]``) becomes a list of typed items."""
+    if value.startswith("[") and value.endswith("]") or "," in value:
+        items = [v.strip().strip("'\"") for v in value.strip("[]").split(",")]
+        return [_typed(v) for v in items if v]
     low = value.lower()
     if low in ("true", "false"):
         return low == "true"

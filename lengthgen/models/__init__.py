@@ -9,6 +9,7 @@ constructor's signature, so a typo is a clear error, not a silent default.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +80,14 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
     if key == "pe" and value not in PE_KINDS:
         hint = close_matches_hint(str(value), list(PE_KINDS))
         raise LengthgenError(f"unknown positional encoding {value!r}{hint}; choose from {', '.join(PE_KINDS)}")
+    if key == "segment_tokens" and value is not None:
+        if not isinstance(value, (list, tuple)) or not all(
+            isinstance(t, (str, int)) and not isinstance(t, bool) for t in value
+        ):
+            raise LengthgenError(
+                f"model {model!r}: option 'segment_tokens' expects a list of token names, got {value!r}"
+            )
+        return list(value)
     if value is None or default is None:
         if (
             key == "d_ff"
@@ -122,7 +131,7 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
 # Options added after committed results existed, with the default that
 # reproduces those results: a run at the default leaves them out of its
 # identity, so adding an option does not orphan every earlier run.
-LATE_OPTIONS: dict[str, Any] = {"act": True}
+LATE_OPTIONS: dict[str, Any] = {"act": True, "segment_tokens": None}
 
 
 def resolve_model_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -138,14 +147,36 @@ def resolve_model_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
-def build_model(name: str, vocab_size: int, **options: Any) -> SequenceModel:
-    """Instantiate a registered model.
+def token_ids(names: list[str | int], vocabulary: Sequence[str] | None, option: str) -> list[int]:
+    """Token names (or ids) of a model option as ids in the task's vocabulary."""
+    ids = []
+    for name in names:
+        if isinstance(name, int):
+            ids.append(name)
+            continue
+        if vocabulary is None:
+            raise LengthgenError(f"option {option!r} names tokens ({name!r}); build the model for a task")
+        if name not in vocabulary:
+            hint = close_matches_hint(name, list(vocabulary)) or f"; tokens: {' '.join(vocabulary)}"
+            raise LengthgenError(f"option {option!r}: token {name!r} is not in the task's vocabulary{hint}")
+        ids.append(list(vocabulary).index(name))
+    return ids
+
+
+def build_model(name: str, vocab_size: int, vocabulary: Sequence[str] | None = None, **options: Any) -> SequenceModel:
+    """Instantiate a registered model.  ``vocabulary`` (the task's tokens, id
+    order) turns token names in options such as ``segment_tokens`` into ids.
 
     >>> build_model("transformer", vocab_size=12, d_model=32, pe="alibi").pe.kind
     'alibi'
+    >>> vocab = ["<pad>", "<sep>", "<eos>", "0", "1", "+"]
+    >>> build_model("transformer", 6, vocab, pe="abacus", segment_tokens=["+", "<sep>"]).segment_ids.tolist()
+    [1, 5]
     """
     spec = MODELS.get(name)
     resolved = resolve_model_options(name, options)
+    if resolved.get("segment_tokens"):
+        resolved["segment_tokens"] = token_ids(resolved["segment_tokens"], vocabulary, "segment_tokens")
     return spec.cls(vocab_size, **resolved, **spec.fixed)
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from lengthgen.errors import LengthgenError
-from lengthgen.models.positional import PositionalEncoding
+from lengthgen.models.positional import PositionalEncoding, segment_positions
 
 
 @dataclass
@@ -48,6 +48,7 @@ class KVCache:
     def __init__(self, n_layers: int) -> None:
         self.layers = [LayerCache() for _ in range(n_layers)]
         self.positions: torch.Tensor | None = None
+        self.segment_end: torch.Tensor | None = None  # abacus: each row's latest segment token
 
     @property
     def length(self) -> int:
@@ -70,10 +71,33 @@ class SequenceModel(nn.Module):
 
     supports_cache = False
 
-    def __init__(self, vocab_size: int, d_model: int, n_heads: int, pe: str, max_positions: int):
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int,
+        n_heads: int,
+        pe: str,
+        max_positions: int,
+        segment_tokens: list[int] | None = None,
+    ):
         super().__init__()
         if d_model % n_heads:
             raise LengthgenError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
+        if pe == "abacus" and not segment_tokens:
+            raise LengthgenError(
+                "pe 'abacus' needs segment_tokens: the tokens after which positions restart "
+                "(for addition: ['+', '<sep>'])"
+            )
+        if segment_tokens and pe != "abacus":
+            raise LengthgenError(f"segment_tokens only apply to pe 'abacus', not {pe!r}")
+        bad = [
+            t for t in segment_tokens or () if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < vocab_size
+        ]
+        if bad:
+            raise LengthgenError(f"segment_tokens must be token ids in 0..{vocab_size - 1}, got {bad}")
+        self.register_buffer(
+            "segment_ids", torch.tensor(sorted(set(segment_tokens or ())), dtype=torch.long), persistent=False
+        )
         self.vocab_size = vocab_size
         self.d_model = d_model
         self.n_heads = n_heads
@@ -104,8 +128,13 @@ class SequenceModel(nn.Module):
             )
         return positions
 
-    def embed(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+    def embed(self, tokens: torch.Tensor, positions: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         h = self.embedding(tokens)
+        if self.pe.kind == "abacus":
+            last = None if cache is None else cache.segment_end
+            positions, end = segment_positions(tokens, positions, self.segment_ids, last)
+            if cache is not None:
+                cache.segment_end = end
         extra = self.pe.embed(positions)
         if extra is None:
             return h

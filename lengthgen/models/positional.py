@@ -11,6 +11,13 @@ the rest:
 
 ``none`` (NoPE) uses none of them: the causal mask alone carries order.
 
+``abacus`` (McLeish et al., 2024) is a learned table indexed not by a
+token's place in the sequence but by its place inside its segment: the
+count of tokens since the last segment token (for addition, ``+`` and
+``<sep>``; they get index 0).  In reversed addition digit k of both
+operands and of the sum then share one index, so aligning them is a content match, whatever the
+operands' length; global order comes from the causal mask alone.
+
 Randomized positional encodings (Ruoss et al., 2023) are sinusoidal
 encodings of positions that are a sorted random subset of
 ``0 .. max_positions-1``, drawn per sequence by the caller through
@@ -27,13 +34,14 @@ import torch
 from torch import nn
 
 PE_KINDS = (
-    "learned", "sinusoidal", "none", "rope", "alibi", "randomized", "fire", "randomized-rope", "randomized-learned"
+    "learned", "sinusoidal", "none", "rope", "alibi", "randomized", "fire", "randomized-rope", "randomized-learned",
+    "abacus",
 )  # fmt: skip
 # Ruoss et al. randomize the positions fed to any encoding: the sinusoidal
 # table (``randomized``), RoPE's angles and the learned table's rows alike.
 RANDOMIZED_KINDS = ("randomized", "randomized-rope", "randomized-learned")
 ROTARY_KINDS = ("rope", "randomized-rope")
-TABLE_KINDS = ("learned", "randomized-learned")
+TABLE_KINDS = ("learned", "randomized-learned", "abacus")
 # An encoding whose definition changed since committed results: its runs carry
 # the version in their identity, so earlier results and checkpoints are not
 # mistaken for today's.  fire 2: the paper's threshold parametrisation.
@@ -49,6 +57,32 @@ def sinusoidal_table(positions: torch.Tensor, dim: int) -> torch.Tensor:
     if dim % 2:
         table = torch.nn.functional.pad(table, (0, 1))
     return table
+
+
+def segment_positions(
+    tokens: torch.Tensor, positions: torch.Tensor, segment_ids: torch.Tensor, last: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each token's 1-based index inside its segment, and each row's last segment token.
+
+    A segment starts after every token in ``segment_ids``; the k-th token of
+    a segment gets index k, a segment token itself index 0.  (Giving the
+    closing token the next index would share it with digit n of a number n
+    digits long; a pilot on reversed addition failed at exactly that digit.)
+    ``positions`` [B, L] are the tokens' sequence positions; ``last`` [B]
+    carries the position of each row's latest segment token across calls
+    (decoding with a cache), -1 if none yet.
+
+    >>> ids = torch.tensor([[5, 6, 1, 7, 8, 9, 1, 4]])  # segments end at token 1
+    >>> segment_positions(ids, torch.arange(8)[None], torch.tensor([1]))[0]
+    tensor([[1, 2, 0, 1, 2, 3, 0, 1]])
+    """
+    is_end = torch.isin(tokens, segment_ids)
+    ends = torch.where(is_end, positions, torch.full_like(positions, -1)).cummax(dim=1).values
+    if last is None:
+        last = torch.full_like(positions[:, 0], -1)
+    ends = torch.maximum(ends, last.unsqueeze(1))
+    before = torch.cat([last.unsqueeze(1), ends[:, :-1]], dim=1)  # the latest end strictly before each token
+    return torch.where(is_end, torch.zeros_like(positions), positions - before), ends[:, -1]
 
 
 def alibi_slopes(n_heads: int) -> torch.Tensor:
@@ -128,7 +162,7 @@ class PositionalEncoding(nn.Module):
     @property
     def bounded(self) -> bool:
         """Whether positions beyond ``max_positions`` are impossible (learned table, randomized range)."""
-        return self.kind in ("learned", *RANDOMIZED_KINDS)
+        return self.kind in (*TABLE_KINDS, *RANDOMIZED_KINDS)
 
     def sample_positions(
         self, rng: np.random.Generator | None, batch: int, length: int, row_lengths: np.ndarray | None = None

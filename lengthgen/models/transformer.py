@@ -79,8 +79,9 @@ class Transformer(SequenceModel):
         parametrization: str = "standard",
         base_width: int = 64,
         tie_embeddings: bool = False,
+        segment_tokens: list[int] | None = None,
     ):
-        super().__init__(vocab_size, d_model, n_heads, pe, max_positions)
+        super().__init__(vocab_size, d_model, n_heads, pe, max_positions, segment_tokens)
         if tie_embeddings and parametrization == "mup":
             raise LengthgenError("tie_embeddings cannot be combined with muP (its readout starts at zero)")
         if parametrization not in PARAMETRIZATIONS:
@@ -131,7 +132,7 @@ class Transformer(SequenceModel):
         offset = cache.length if cache is not None else 0
         positions = self.resolve_positions(tokens, positions, offset)
         k_pos = positions if cache is None or cache.positions is None else torch.cat([cache.positions, positions], 1)
-        h = self.embed(tokens, positions)
+        h = self.embed(tokens, positions, cache)
         bias = self.pe.bias(positions, k_pos)  # shared by all layers
         rotation = self.pe.rotation(positions)  # likewise
         for i, block in enumerate(self.blocks):

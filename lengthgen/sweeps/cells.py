@@ -53,7 +53,7 @@ class Cell:
         """Training cost: 3 x forward FLOPs x tokens seen."""
         cfg = self.config
         task = make_task(cfg.task, **cfg.params)
-        model = build_model(cfg.model, task.vocab_size, **cfg.model_options)
+        model = build_model(cfg.model, task.vocab_size, task.vocab, **cfg.model_options)
         mean_len = sum(cfg.train_lengths) / len(cfg.train_lengths)
         seq = 2 * mean_len + 4  # input + target + separators, roughly, for most tasks
         tokens = cfg.train.steps * cfg.train.batch_size * seq

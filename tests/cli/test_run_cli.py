@@ -208,3 +208,30 @@ def test_symbolic_answer_tasks_default_to_a_tied_readout():
     other = RunConfig(task="sort", train_lengths=[5], test_lengths=[6])
     validate(other)
     assert other.model_options["tie_embeddings"] is False
+
+
+@pytest.mark.parametrize("value", ["+,<sep>", "[+, <sep>]", "['+', '<sep>']"])
+def test_abacus_run_names_its_segment_tokens_on_the_command_line(capsys, tmp_path, value):
+    code, out, err = run(
+        capsys,
+        "run",
+        "--task",
+        "addition",
+        "--param",
+        "reversed=true",
+        "--pe",
+        "abacus",
+        "--model-opt",
+        f"segment_tokens={value}",
+        "--train-lengths",
+        "1-3",
+        "--test-lengths",
+        "4",
+        "--out",
+        str(tmp_path),
+        *TINY,
+    )
+    assert code == 0, err
+    result = json.loads(next(tmp_path.glob("*.json")).read_text())
+    # names, not ids, are the run's identity: a task that renumbers its vocabulary keeps it
+    assert result["config"]["model_options"]["segment_tokens"] == ["+", "<sep>"]

@@ -8,7 +8,7 @@ from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.decode import greedy_decode
 from lengthgen.models import MODELS, build_model
 from lengthgen.models.act import adaptive_computation
-from lengthgen.models.positional import PE_KINDS, alibi_slopes
+from lengthgen.models.positional import PE_KINDS, alibi_slopes, segment_positions
 from lengthgen.tasks import TASKS, make_task
 from lengthgen.training.data import to_lm_batch
 
@@ -23,6 +23,8 @@ def tiny(name, vocab, **extra):
         opts["banks"] = 2
     if name.startswith("transformer"):
         opts["n_layers"] = 2
+    if extra.get("pe") == "abacus":
+        opts["segment_tokens"] = [1, 5]  # abacus positions restart after these ids
     opts.update(extra)
     with torch.random.fork_rng():
         torch.manual_seed(0)
@@ -353,3 +355,52 @@ def test_fire_runs_carry_the_encoding_version():
     fire = RunConfig(task="parity", model_options={"pe": "fire"})
     assert fire.identity()["pe_version"] == 2
     assert "pe_version" not in RunConfig(task="parity", model_options={"pe": "rope"}).identity()
+
+
+def test_abacus_indexes_digits_by_their_place_in_the_number():
+    task = make_task("addition", reversed=True)
+    model = build_model(
+        "transformer", task.vocab_size, task.vocab, d_model=16, pe="abacus", segment_tokens=["+", "<sep>"]
+    )
+    lm = to_lm_batch(task.sample(np.random.default_rng(0), 8, 5))
+    tokens = torch.from_numpy(lm.tokens)
+    index, _ = segment_positions(tokens, torch.arange(tokens.shape[1]).expand_as(tokens), model.segment_ids)
+    for row, idx in zip(tokens.tolist(), index.tolist()):
+        plus, sep = row.index(task.id("+")), row.index(task.id("<sep>"))
+        # digit k of each operand and of the sum (least significant first) all
+        # get index k + 1; the segment tokens get 0, shared with no digit
+        assert idx[:plus] == list(range(1, plus + 1))
+        assert idx[plus + 1 : sep] == list(range(1, sep - plus))
+        assert idx[sep + 1 : sep + 6] == list(range(1, 6))
+        assert idx[plus] == idx[sep] == 0
+    # the table is read at those indices, not at sequence positions
+    with torch.no_grad():
+        model.pe.table.weight[8:].fill_(100.0)
+        model.embedding.weight.zero_()
+    assert model.embed(tokens[:, :6], torch.arange(6).expand(8, 6)).abs().max() < 100
+
+
+def test_abacus_carries_the_segment_across_cached_decoding_steps():
+    ids = torch.tensor([[4, 5, 1, 6, 7, 8, 1, 9, 9]])
+    pos = torch.arange(9)[None]
+    whole, _ = segment_positions(ids, pos, torch.tensor([1]))
+    first, last = segment_positions(ids[:, :4], pos[:, :4], torch.tensor([1]))
+    rest, _ = segment_positions(ids[:, 4:], pos[:, 4:], torch.tensor([1]), last)
+    assert torch.cat([first, rest], 1).tolist() == whole.tolist() == [[1, 2, 0, 1, 2, 3, 0, 1, 2]]
+
+
+@pytest.mark.parametrize(
+    "opts,message",
+    [
+        ({"pe": "abacus"}, "needs segment_tokens"),
+        ({"pe": "rope", "segment_tokens": ["+"]}, "only apply to pe 'abacus'"),
+        ({"pe": "abacus", "segment_tokens": ["<sepp>"]}, "did you mean"),
+        ({"pe": "abacus", "segment_tokens": ["plus"]}, r"tokens: <pad> <sep> <eos> 0 1"),
+        ({"pe": "abacus", "segment_tokens": "+"}, "list of token names"),
+        ({"pe": "abacus", "segment_tokens": [99]}, "token ids in 0..13"),
+    ],
+)
+def test_abacus_option_errors(opts, message):
+    task = make_task("addition")
+    with pytest.raises(LengthgenError, match=message):
+        build_model("transformer", task.vocab_size, task.vocab, **opts)
