@@ -120,8 +120,17 @@ class CPVR(Task):
     but stays at chance with 8 or 12 (tasks/suites/cpvr-control*.yaml):
     the content match is found only when few cells compete.
 
+    ``show_chain`` (version 2 only) makes the target a scratchpad: the id
+    of every cell the chain reaches, then the value, so each output token is
+    one lookup keyed by the token before it.  Why: one hop stayed at chance
+    in every design test rewarded on the final value alone
+    (tasks/suites/cpvr-control*.yaml), while a single lookup fits; this
+    variant tests whether the missing signal for the intermediate lookup,
+    not the lookup itself, is what blocks composition.
+
     Example (length 2, 4 cells):
-    ``> > c2 p1 v3 c0 p2 v0 c3 p3 v1 c1 p0 v2`` -> cell 0 -> cell 2 -> cell 1 -> ``v2``.
+    ``> > c2 p1 v3 c0 p2 v0 c3 p3 v1 c1 p0 v2`` -> cell 0 -> cell 2 -> cell 1 -> ``v2``;
+    with ``show_chain`` the target is ``c2 c1 v2``.
 
     Example (version 1, length 2, 4 cells):
     ``#2 @2 5 @0 8 @1 3 @3 6`` -> cell 0 -> cell 2 -> cell 1 -> ``8``.
@@ -149,6 +158,7 @@ class CPVR(Task):
         "min_cells": Param(
             0, "each batch draws its number of cells from min_cells..cells (0: always cells)", minimum=0, late=True
         ),
+        "show_chain": Param(False, "target the ids of the cells visited, then the value (a scratchpad)", late=True),
     }
 
     def validate(self):
@@ -170,6 +180,8 @@ class CPVR(Task):
             raise LengthgenError("c-pvr: shared_ids needs version 2's cell ids (cell_ids=true)")
         if self.min_cells and not self.cell_ids:
             raise LengthgenError("c-pvr: min_cells needs version 2's cell ids (cell_ids=true)")
+        if self.show_chain and not self.cell_ids:
+            raise LengthgenError("c-pvr: show_chain writes the visited cells' ids (cell_ids=true)")
 
     def build_tokens(self):
         n = self.cells
@@ -218,6 +230,8 @@ class CPVR(Task):
             }
             cells = np.stack([parts[k] for k in self.layout], axis=2).reshape(batch_size, 3 * n)
             label = values[rows[:, 0], chain[:, -1]] + self.id("v0")
+            if self.show_chain:
+                label = np.concatenate([chain[:, 1:] + self.id("c0"), label[:, None]], axis=1)
         else:
             values = rng.integers(0, 10, size=(batch_size, n))
             cells = np.stack([pointers + self.id("@0"), values + OFFSET], axis=2).reshape(batch_size, 2 * n)
@@ -227,7 +241,7 @@ class CPVR(Task):
                 np.full((batch_size, h), self.id(">")) if self.hop_marks else np.full((batch_size, 1), self.id(f"#{h}"))
             )
             cells = np.concatenate([count, cells], axis=1)
-        return Batch.fixed(cells, label[:, None])
+        return Batch.fixed(cells, label if label.ndim == 2 else label[:, None])
 
     def reference(self, inputs):
         inputs = list(inputs)
@@ -246,14 +260,15 @@ class CPVR(Task):
         else:
             pointer = [int(inputs[2 * i][1:]) for i in range(len(inputs) // 2)]
             value = [inputs[2 * i + 1] for i in range(len(inputs) // 2)]
-        cell = 0
+        cell, visited = 0, []
         if hops is None:
             while pointer[cell] != cell:
                 cell = pointer[cell]
         else:
             for _ in range(hops):
                 cell = pointer[cell]
-        return [value[cell]]
+                visited.append(f"c{cell}")
+        return [*visited, value[cell]] if self.show_chain else [value[cell]]
 
     def extra_baselines(self):
         if not self.cell_ids or self.show_hops:

@@ -258,6 +258,32 @@ def test_c_pvr_shared_ids_write_pointers_as_id_tokens():
     assert hit > 0.5
 
 
+@pytest.mark.parametrize("extra", [{}, {"shared_ids": True, "layout": "pvc", "min_cells": 4}])
+def test_c_pvr_show_chain_writes_every_visited_cell_then_the_value(extra):
+    task = make_task("c-pvr", cells=8, show_chain=True, **extra)
+    plain = make_task("c-pvr", cells=8, **extra)
+    for hops in (0, 1, 4):
+        batch = task.sample(np.random.default_rng(hops), 100, hops)
+        same = plain.sample(np.random.default_rng(hops), 100, hops)
+        assert np.array_equal(batch.inputs, same.inputs)  # the same examples, only the target grows
+        assert batch.targets.shape[1] == hops + 1
+        assert np.array_equal(batch.targets[:, -1], same.targets[:, 0])
+        for row in range(100):
+            tokens = task.decode(batch.inputs[row])
+            cells = {}
+            for i in range(hops, len(tokens), 3):
+                part = dict(zip(task.layout, tokens[i : i + 3]))
+                cells[part["c"]] = part["p"].replace("p", "c")
+            walk, cell = [], "c0"
+            for _ in range(hops):  # follow the pointers by hand
+                cell = cells[cell]
+                walk.append(cell)
+            assert task.decode(batch.targets[row])[:-1] == walk
+        check_reference(task, batch)
+    with pytest.raises(LengthgenError, match="show_chain"):
+        make_task("c-pvr", show_chain=True, cell_ids=False, distinct_values=False, hop_marks=False)
+
+
 def test_c_pvr_half_versions_are_refused():
     with pytest.raises(LengthgenError, match="go together"):
         make_task("c-pvr", cell_ids=False)
