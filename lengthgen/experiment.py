@@ -41,7 +41,7 @@ from lengthgen.plugins import ensure_model, ensure_task
 from lengthgen.results import cell_lock, check_name, environment, write_json_atomic
 from lengthgen.suites import METRICS, load_benchmark
 from lengthgen.tasks import TASKS, make_task
-from lengthgen.training.loop import TrainConfig, Trainer
+from lengthgen.training.loop import LATE_TRAIN_OPTIONS, TrainConfig, Trainer
 
 # Ruoss et al. draw positions from a range much larger than any test
 # sequence; below a few times the longest one, the test positions are seen
@@ -85,6 +85,9 @@ class RunConfig:
             data.pop(key)
         data["model_options"] = {
             k: v for k, v in data["model_options"].items() if not (k in LATE_OPTIONS and v == LATE_OPTIONS[k])
+        }
+        data["train"] = {
+            k: v for k, v in data["train"].items() if not (k in LATE_TRAIN_OPTIONS and v == LATE_TRAIN_OPTIONS[k])
         }
         # likewise task parameters added later (Param.late), at their default
         spec = TASKS.get(self.task).params if self.task in TASKS else {}

@@ -61,6 +61,13 @@ def add_parser(sub) -> None:
         default=None,
         help="end training after two consecutive evaluations at or above the fit threshold",
     )
+    p.add_argument(
+        "--stop-confident",
+        action="store_true",
+        default=None,
+        help="with --stop-when-fitted: stop only when the two evaluations together put the 95%% lower bound "
+        "at or above the threshold",
+    )
     p.add_argument("--eval-examples", type=int, help="examples per test length")
     p.add_argument("--track-rank", action="store_true", default=None, help="log the rank of W_t - W_0 per layer")
     p.add_argument("--rank-every", type=int, help="steps between rank measurements (default: --eval-every)")
@@ -125,6 +132,7 @@ def config_from_args(args) -> RunConfig:
         "eval_every": args.eval_every,
         "curriculum": args.curriculum,
         "stop_when_fitted": args.stop_when_fitted,
+        "stop_confident": args.stop_confident,
         "track_rank": args.track_rank,
         "rank_every": args.rank_every,
     }

@@ -251,6 +251,28 @@ def test_stop_when_fitted(tmp_path, stop, script, steps):
     assert again.try_resume() and again.run().step == steps
 
 
+@pytest.mark.parametrize(
+    "script, steps",
+    [
+        ([1.0, 1.0, 1.0], 8),  # 256 of 256: the lower bound (98.5%) clears 95%
+        ([0.96, 0.96, 1.0], 12),  # two probes above 95%, but 246 of 256 bounds it at 93%: keep training
+        ([0.99, 0.99, 1.0], 8),  # 254 of 256: lower bound 97.2%
+    ],
+)
+def test_stop_confident_needs_the_lower_bound_above_the_threshold(tmp_path, script, steps):
+    cfg = tiny_config(stop_when_fitted=True, stop_confident=True)
+    cfg.train.eval_examples = 128
+    trainer = make_trainer(cfg, tmp_path / "run.ckpt.pt")
+    _scripted_probe(trainer, script)
+    assert trainer.run().step == steps
+
+
+def test_stop_confident_stays_out_of_earlier_fingerprints():
+    assert tiny_config().fingerprint() == tiny_config(stop_confident=False).fingerprint()
+    assert tiny_config().fingerprint() != tiny_config(stop_confident=True).fingerprint()
+    assert "stop_confident" not in tiny_config().identity()["train"]
+
+
 def test_probe_measures_the_longest_training_length():
     trainer = make_trainer(tiny_config())
     point = trainer.probe()
