@@ -62,6 +62,16 @@ def add_parser(sub) -> None:
     lb.add_argument("--output", help="write to this file instead of stdout")
     lb.set_defaults(func=cmd_leaderboard)
 
+    rk = sub.add_parser(
+        "rank", help="rank configurations (encodings, models) across benchmarks: MRR with a bootstrap CI, gated on fit"
+    )
+    rk.add_argument("folder", help="a sweep folder with two or more configurations, e.g. results/runs/encodings-v2")
+    rk.add_argument("--metric", default="both", choices=("both", "exact", "token"), help="default: both in turn")
+    rk.add_argument("--bootstrap", type=int, default=2000, help="resamples of benchmarks and seeds")
+    rk.add_argument("--format", default="github", choices=FORMATS)
+    rk.add_argument("--output", help="also write the tables to this file")
+    rk.set_defaults(func=cmd_rank)
+
     cj = sub.add_parser("conjecture", help="RASP-L programs vs measured length generalization, gated on fit")
     cj.add_argument("folder", help="a sweep folder, e.g. results/runs/conjecture")
     cj.add_argument("--model", default="transformer")
@@ -163,6 +173,26 @@ def cmd_plot(args) -> int:
     written = plot_results(load_results(args.folder), out, metric, formats)
     for path in written:
         print(path)
+    return 0
+
+
+def cmd_rank(args) -> int:
+    from lengthgen.reporting.ranking import rank_configurations, render_ranking
+    from lengthgen.reporting.runs import summarize_runs
+
+    if not 1 <= args.bootstrap <= 1_000_000:
+        raise LengthgenError(f"--bootstrap must be in 1..1000000, got {args.bootstrap}")
+    results = load_results(args.folder)
+    metrics = ("exact", "token") if args.metric == "both" else (args.metric,)
+    parts = [
+        render_ranking(rank_configurations(summarize_runs(results, m), args.bootstrap), args.format) for m in metrics
+    ]
+    text = "\n\n".join(parts)
+    if args.output:
+        from lengthgen.results import write_text_atomic
+
+        write_text_atomic(Path(args.output), text + "\n")
+    print(text)
     return 0
 
 

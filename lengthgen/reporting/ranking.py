@@ -1,0 +1,210 @@
+"""Ranking configurations (encodings, models) across benchmarks: mean
+reciprocal rank with a hierarchical bootstrap, gated on fit.
+
+For each benchmark, each configuration (a leaderboard column such as
+``transformer+rope``) scores the mean over its seeds of accuracy beyond the
+training range, where a seed that did not fit in range scores 0: a model
+that never learned the task has not generalized, whatever it outputs
+beyond.  Configurations are ranked per benchmark (1 = best, ties share the
+average rank) and the reciprocal ranks averaged over benchmarks.  The
+bootstrap resamples benchmarks and, within each benchmark and
+configuration, seeds; the leader is declared only when the bootstrap
+interval of its MRR margin over the runner-up excludes 0, otherwise the
+ranking is "inconclusive".  Benchmarks where no configuration fitted any
+seed carry no information on extrapolation and are left out (listed).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from lengthgen.errors import LengthgenError
+from lengthgen.reporting.conjecture import rankdata
+from lengthgen.reporting.runs import RunSummary
+
+
+@dataclass
+class Cell:
+    """One benchmark x configuration: per-seed scores and what they rest on."""
+
+    scores: list[float]  # beyond-range accuracy per seed, 0 where not fitted
+    fitted: int
+    in_range: list[float]
+    beyond_fitted: list[float]
+    cpu_seconds: float | None
+    chance: float | None
+    baseline: tuple[str, float] | None
+
+
+def _cells(runs: list[RunSummary]) -> dict[str, dict[str, Cell]]:
+    table: dict[str, dict[str, Cell]] = {}
+    for r in runs:
+        cell = table.setdefault(r.benchmark, {}).setdefault(r.column, Cell([], 0, [], [], None, r.chance, r.baseline))
+        cell.scores.append(r.beyond_mean if r.fitted else 0.0)
+        cell.fitted += bool(r.fitted)
+        if r.in_range is not None:
+            cell.in_range.append(r.in_range)
+        if r.fitted:
+            cell.beyond_fitted.append(r.beyond_mean)
+        if r.cpu_seconds is not None:
+            cell.cpu_seconds = (cell.cpu_seconds or 0.0) + r.cpu_seconds
+    return table
+
+
+def reciprocal_ranks(scores: dict[str, float]) -> dict[str, float]:
+    """1 / rank of each configuration's score (higher is better, ties averaged).
+
+    >>> reciprocal_ranks({"rope": 0.9, "alibi": 0.5, "none": 0.5})
+    {'rope': 1.0, 'alibi': 0.4, 'none': 0.4}
+    """
+    names = list(scores)
+    ranks = rankdata([-scores[n] for n in names])
+    return {n: 1.0 / float(k) for n, k in zip(names, ranks)}
+
+
+def mrr(table: dict[str, dict[str, list[float]]], columns: list[str]) -> dict[str, float]:
+    """Mean reciprocal rank per configuration over benchmarks, from per-seed
+    scores; a configuration missing on a benchmark is ranked last there."""
+    totals = dict.fromkeys(columns, 0.0)
+    for cells in table.values():
+        scores = {c: statistics.fmean(cells[c]) if c in cells else -1.0 for c in columns}
+        for c, rr in reciprocal_ranks(scores).items():
+            totals[c] += rr
+    return {c: v / len(table) for c, v in totals.items()}
+
+
+def rank_configurations(runs: list[RunSummary], n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """MRR per configuration with 95% bootstrap intervals and a verdict."""
+    if not runs:
+        raise LengthgenError("no results to rank")
+    cells = _cells(runs)
+    columns = sorted({r.column for r in runs})
+    if len(columns) < 2:
+        raise LengthgenError(f"ranking needs at least two configurations; these results hold only {columns[0]!r}")
+    used = {b: c for b, c in cells.items() if any(cell.fitted for cell in c.values())}
+    dropped = sorted(set(cells) - set(used))
+    if not used:
+        raise LengthgenError("no configuration fitted any benchmark in range: nothing to rank on extrapolation")
+    scores = {b: {c: cell.scores for c, cell in cs.items()} for b, cs in used.items()}
+    point = mrr(scores, columns)
+    rng = np.random.default_rng(seed)
+    benches = sorted(scores)
+    boot: dict[str, list[float]] = {c: [] for c in columns}
+    order = sorted(columns, key=lambda c: -point[c])
+    leader, runner = order[0], order[1]
+    margins = []
+    for _ in range(n_boot):
+        picks = rng.integers(0, len(benches), len(benches))
+        sample = {}
+        for i, k in enumerate(picks):
+            sample[i] = {c: list(rng.choice(v, len(v))) for c, v in scores[benches[k]].items()}
+        values = mrr(sample, columns)
+        for c in columns:
+            boot[c].append(values[c])
+        margins.append(values[leader] - values[runner])
+    ci = {c: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for c, v in boot.items()}
+    margin_ci = (float(np.percentile(margins, 2.5)), float(np.percentile(margins, 97.5)))
+    if margin_ci[0] > 0:
+        verdict = f"{leader} ranks first: its MRR margin over {runner} has a 95% interval above 0"
+    else:
+        verdict = (
+            f"INCONCLUSIVE: {leader} leads {runner} by {point[leader] - point[runner]:+.2f} MRR, "
+            f"but the 95% interval of the margin [{margin_ci[0]:+.2f}, {margin_ci[1]:+.2f}] includes 0"
+        )
+    return {
+        "columns": order,
+        "mrr": point,
+        "ci": ci,
+        "leader": leader,
+        "runner_up": runner,
+        "margin_ci": margin_ci,
+        "verdict": verdict,
+        "benchmarks": benches,
+        "dropped": dropped,
+        "cells": used,
+        "metric": runs[0].metric,
+        "n_boot": n_boot,
+    }
+
+
+def _pct(values: list[float]) -> str:
+    return f"{100 * statistics.fmean(values):.1f}" if values else "-"
+
+
+def _minutes(seconds: list[float | None]) -> str:
+    known = [s for s in seconds if s is not None]
+    return f"{sum(known) / 60:.1f}" if known else "-"
+
+
+def render_ranking(report: dict[str, Any], fmt: str = "github") -> str:
+    from tabulate import tabulate
+
+    metric = report["metric"]
+    rows = []
+    for c in report["columns"]:
+        cs = [report["cells"][b][c] for b in report["benchmarks"] if c in report["cells"][b]]
+        firsts = sum(
+            1
+            for b in report["benchmarks"]
+            if c in report["cells"][b]
+            and reciprocal_ranks({k: statistics.fmean(v.scores) for k, v in report["cells"][b].items()})[c] == 1.0
+        )
+        lo, hi = report["ci"][c]
+        rows.append(
+            [
+                c,
+                f"{report['mrr'][c]:.2f} [{lo:.2f}, {hi:.2f}]",
+                firsts,
+                f"{sum(x.fitted for x in cs)}/{sum(len(x.scores) for x in cs)}",
+                _pct([v for x in cs for v in x.in_range]),
+                _pct([v for x in cs for v in x.beyond_fitted]),
+                _minutes([x.cpu_seconds for x in cs]),
+            ]
+        )
+    head = [
+        "configuration",
+        "MRR [95% CI]",
+        "ranked first",
+        "seeds fitted",
+        "in-range %",
+        "beyond % (fitted)",
+        "CPU-min",
+    ]
+    per_bench = []
+    for b in report["benchmarks"]:
+        cells = report["cells"][b]
+        any_cell = next(iter(cells.values()))
+        chance = "-" if any_cell.chance is None else f"{100 * any_cell.chance:.1f}"
+        base = "-" if any_cell.baseline is None else f"{100 * any_cell.baseline[1]:.1f} ({any_cell.baseline[0]})"
+        best = max(cells, key=lambda c: statistics.fmean(cells[c].scores))
+        per_bench.append(
+            [b, best, *(f"{_pct(cells[c].scores)} ({cells[c].fitted}/{len(cells[c].scores)})" if c in cells else "-"
+                        for c in report["columns"]), chance, base]
+        )  # fmt: skip
+    lines = [
+        f"Ranking by {metric} accuracy beyond the training range (a seed not fitted in range scores 0); "
+        f"{len(report['benchmarks'])} benchmarks, bootstrap {report['n_boot']} resamples of benchmarks and seeds.",
+        "",
+        tabulate(rows, head, tablefmt=fmt),
+        "",
+        tabulate(
+            per_bench,
+            [
+                "benchmark",
+                "best",
+                *[f"{c}: beyond % (fitted)" for c in report["columns"]],
+                "chance %",
+                "best baseline %",
+            ],
+            tablefmt=fmt,
+        ),
+        "",
+        f"Verdict: {report['verdict']}.",
+    ]
+    if report["dropped"]:
+        lines.append(f"Left out (no configuration fitted in range): {', '.join(report['dropped'])}.")
+    return "\n".join(lines)

@@ -1,0 +1,83 @@
+"""Ranking configurations across benchmarks: MRR, its bootstrap, the fit gate."""
+
+import json
+
+import pytest
+
+from lengthgen.cli.main import main
+from lengthgen.errors import LengthgenError
+from lengthgen.reporting.loading import load_results
+from lengthgen.reporting.ranking import rank_configurations, reciprocal_ranks
+from lengthgen.reporting.runs import summarize_runs
+from tests.reporting.test_leaderboard import make_result
+
+BENCHES = ["count", "sort", "reverse", "mode", "copy-unique", "parity"]
+
+
+def run(bench, pe, seed, in_range, beyond):
+    return make_result(bench, "transformer", seed, {10: in_range, 15: beyond, 20: beyond}, pe=pe)
+
+
+def ranking(tmp_path, results, metric="exact", n_boot=300):
+    for i, r in enumerate(results):
+        (tmp_path / f"{i}.json").write_text(json.dumps(r))
+    return rank_configurations(summarize_runs(load_results(tmp_path), metric), n_boot=n_boot)
+
+
+def test_reciprocal_ranks_share_ties():
+    assert reciprocal_ranks({"a": 0.2, "b": 0.9, "c": 0.2}) == {"a": 0.4, "b": 1.0, "c": 0.4}
+
+
+def test_a_consistent_leader_is_declared(tmp_path):
+    results = [
+        run(b, pe, s, 1.0, acc) for b in BENCHES for s in range(3) for pe, acc in (("rope", 0.9), ("alibi", 0.3))
+    ]
+    report = ranking(tmp_path, results)
+    assert report["leader"] == "transformer+rope" and report["mrr"]["transformer+rope"] == 1.0
+    assert report["mrr"]["transformer+alibi"] == 0.5 and report["margin_ci"][0] > 0
+    assert report["verdict"].startswith("transformer+rope ranks first")
+
+
+def test_a_split_ranking_is_inconclusive(tmp_path):
+    results = []
+    for i, b in enumerate(BENCHES[:4]):
+        for s in range(3):
+            results.append(run(b, "rope", s, 1.0, 0.9 if i % 2 else 0.2))
+            results.append(run(b, "alibi", s, 1.0, 0.2 if i % 2 else 0.9))
+    report = ranking(tmp_path, results)
+    assert report["verdict"].startswith("INCONCLUSIVE") and report["margin_ci"][0] <= 0 <= report["margin_ci"][1]
+
+
+def test_a_seed_not_fitted_in_range_scores_zero_beyond(tmp_path):
+    # alibi outputs more beyond the range, but never learned the task in range
+    results = [run(b, "rope", s, 1.0, 0.4) for b in BENCHES[:3] for s in range(2)]
+    results += [run(b, "alibi", s, 0.5, 1.0) for b in BENCHES[:3] for s in range(2)]
+    report = ranking(tmp_path, results)
+    assert report["leader"] == "transformer+rope"
+    assert report["cells"]["count"]["transformer+alibi"].scores == [0.0, 0.0]
+
+
+def test_benchmarks_nobody_fitted_are_left_out_and_listed(tmp_path):
+    results = [run(b, pe, 0, 1.0, 0.5) for b in BENCHES[:2] for pe in ("rope", "alibi")]
+    results += [run("parity", pe, 0, 0.5, 0.5) for pe in ("rope", "alibi")]
+    report = ranking(tmp_path, results)
+    assert report["dropped"] == ["parity"] and report["benchmarks"] == ["count", "sort"]
+
+
+def test_one_configuration_cannot_be_ranked(tmp_path):
+    with pytest.raises(LengthgenError, match="at least two configurations"):
+        ranking(tmp_path, [run("count", "rope", 0, 1.0, 0.5)])
+
+
+def test_rank_cli_prints_both_metrics_with_fit_and_baselines(tmp_path, capsys):
+    results = [
+        run(b, pe, s, 1.0, acc) for b in BENCHES[:3] for s in range(2) for pe, acc in (("rope", 0.9), ("none", 0.3))
+    ]
+    for i, r in enumerate(results):
+        (tmp_path / f"{i}.json").write_text(json.dumps(r))
+    out_file = tmp_path / "rank.md"
+    assert main(["rank", str(tmp_path), "--bootstrap", "200", "--output", str(out_file)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Ranking by") == 2 and "by exact accuracy" in out and "by token accuracy" in out
+    assert "seeds fitted" in out and "chance %" in out and "best baseline %" in out
+    assert out_file.read_text().strip() == out.strip()
