@@ -264,6 +264,7 @@ class CPVR(Task):
         if hops is None:
             while pointer[cell] != cell:
                 cell = pointer[cell]
+                visited.append(f"c{cell}")
         else:
             for _ in range(hops):
                 cell = pointer[cell]
