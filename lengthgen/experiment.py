@@ -377,6 +377,12 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
                 f"({longest} tokens): set --model-opt max_positions={RANDOMIZED_RANGE_FACTOR * longest} or more "
                 f"(got {model.pe.max_positions})"
             )
+        shifted = sequence_length(task, cfg.train_lengths[-1]) + model.pe.abacus_offset
+        if model.pe.abacus_offset and shifted > model.pe.max_positions:
+            raise LengthgenError(
+                f"abacus_offset {model.pe.abacus_offset} shifts training sequences to position {shifted}, past "
+                f"max_positions={model.pe.max_positions}; raise --model-opt max_positions or lower the offset"
+            )
         if longest > model.pe.max_positions:
             raise LengthgenError(
                 f"sequences of up to {longest} tokens need max_positions >= {longest} for '{model.pe.kind}' "

@@ -36,6 +36,12 @@ CLI_CASES = {
     "unknown model option": (["run", "--task", "parity", "--model-opt", "layers=2", *T], "no option 'layers'"),
     "bad model option value": (["run", "--task", "parity", "--model-opt", "d_model=-8", *T], "must be >= 1"),
     "heads do not divide": (["run", "--task", "parity", "--model-opt", "d_model=10", *T], "divisible"),
+    "abacus without segments": (["run", "--task", "addition", "--pe", "abacus", *T], "needs segment_tokens"),
+    "abacus offset past the table": (
+        ["run", "--task", "addition", "--pe", "abacus", "--model-opt", "segment_tokens=+,<sep>"]
+        + ["--model-opt", "abacus_offset=600", *T],
+        "abacus_offset 600 shifts training sequences",
+    ),
     "negative steps": (["run", "--task", "parity", "--steps", "-1", *T], "'steps' must be >= 1"),
     "zero batch": (["run", "--task", "parity", "--batch-size", "0", *T], "'batch_size' must be >= 1"),
     "bad lr": (["run", "--task", "parity", "--lr", "-0.1", *T], "'lr' must be"),

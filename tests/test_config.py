@@ -139,4 +139,6 @@ def test_segment_tokens_stay_out_of_transformer_fingerprints_until_set():
     default, options = fingerprint(pe="rope")
     assert "segment_tokens" not in options
     abacus, options = fingerprint(pe="abacus", segment_tokens=["+", "<sep>"])
-    assert abacus != default and options["segment_tokens"] == ["+", "<sep>"]
+    assert abacus != default and options["segment_tokens"] == ["+", "<sep>"] and "abacus_offset" not in options
+    assert fingerprint(pe="abacus", segment_tokens=["+", "<sep>"], abacus_offset=0)[0] == abacus
+    assert fingerprint(pe="abacus", segment_tokens=["+", "<sep>"], abacus_offset=50)[0] != abacus

@@ -111,10 +111,10 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
         raise LengthgenError(f"model {model!r}: option {key!r} expects an integer, got {value!r}")
     if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise LengthgenError(f"model {model!r}: option {key!r} expects a number, got {value!r}")
-    if kind is int and key not in ("halting_bias", "ponder_warmup") and value < 1:
+    if kind is int and key not in ("halting_bias", "ponder_warmup", "abacus_offset") and value < 1:
         raise LengthgenError(f"model {model!r}: option {key!r} must be >= 1, got {value}")
-    if key == "ponder_warmup" and value < 0:
-        raise LengthgenError(f"model {model!r}: option 'ponder_warmup' must be >= 0, got {value}")
+    if key in ("ponder_warmup", "abacus_offset") and value < 0:
+        raise LengthgenError(f"model {model!r}: option {key!r} must be >= 0, got {value}")
     if kind is int and value > SIZE_CAPS.get(key, 1_000_000):
         raise LengthgenError(
             f"model {model!r}: option {key!r} must be <= {SIZE_CAPS.get(key, 1_000_000):,}, got {value}"
@@ -131,7 +131,7 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
 # Options added after committed results existed, with the default that
 # reproduces those results: a run at the default leaves them out of its
 # identity, so adding an option does not orphan every earlier run.
-LATE_OPTIONS: dict[str, Any] = {"act": True, "segment_tokens": None}
+LATE_OPTIONS: dict[str, Any] = {"act": True, "segment_tokens": None, "abacus_offset": 0}
 
 
 def resolve_model_options(name: str, options: dict[str, Any]) -> dict[str, Any]:

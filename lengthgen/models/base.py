@@ -49,6 +49,7 @@ class KVCache:
         self.layers = [LayerCache() for _ in range(n_layers)]
         self.positions: torch.Tensor | None = None
         self.segment_end: torch.Tensor | None = None  # abacus: each row's latest segment token
+        self.segment_origin: torch.Tensor | None = None  # abacus: each row's first position
 
     @property
     def length(self) -> int:
@@ -79,6 +80,7 @@ class SequenceModel(nn.Module):
         pe: str,
         max_positions: int,
         segment_tokens: list[int] | None = None,
+        abacus_offset: int = 0,
     ):
         super().__init__()
         if d_model % n_heads:
@@ -90,6 +92,10 @@ class SequenceModel(nn.Module):
             )
         if segment_tokens and pe != "abacus":
             raise LengthgenError(f"segment_tokens only apply to pe 'abacus', not {pe!r}")
+        if abacus_offset and pe != "abacus":
+            raise LengthgenError(f"abacus_offset only applies to pe 'abacus', not {pe!r}")
+        if abacus_offset < 0:
+            raise LengthgenError(f"abacus_offset must be >= 0, got {abacus_offset}")
         bad = [
             t for t in segment_tokens or () if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < vocab_size
         ]
@@ -102,15 +108,20 @@ class SequenceModel(nn.Module):
         self.d_model = d_model
         self.n_heads = n_heads
         self.embedding = nn.Embedding(vocab_size, d_model)
-        self.pe = PositionalEncoding(pe, d_model, n_heads, max_positions)
+        self.pe = PositionalEncoding(pe, d_model, n_heads, max_positions, abacus_offset)
         self.norm_out = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
 
     # --- positions ---------------------------------------------------------
     def sample_positions(
-        self, rng: np.random.Generator | None, batch: int, length: int, row_lengths: np.ndarray | None = None
+        self,
+        rng: np.random.Generator | None,
+        batch: int,
+        length: int,
+        row_lengths: np.ndarray | None = None,
+        training: bool = False,
     ) -> torch.Tensor | None:
-        pos = self.pe.sample_positions(rng, batch, length, row_lengths)
+        pos = self.pe.sample_positions(rng, batch, length, row_lengths, training)
         return None if pos is None else torch.from_numpy(pos).to(self.embedding.weight.device)
 
     def resolve_positions(self, tokens: torch.Tensor, positions: torch.Tensor | None, offset: int = 0) -> torch.Tensor:
@@ -132,9 +143,10 @@ class SequenceModel(nn.Module):
         h = self.embedding(tokens)
         if self.pe.kind == "abacus":
             last = None if cache is None else cache.segment_end
-            positions, end = segment_positions(tokens, positions, self.segment_ids, last)
+            origin = positions[:, 0] if last is None else cache.segment_origin
+            positions, end = segment_positions(tokens, positions, self.segment_ids, last, origin)
             if cache is not None:
-                cache.segment_end = end
+                cache.segment_end, cache.segment_origin = end, origin
         extra = self.pe.embed(positions)
         if extra is None:
             return h

@@ -60,7 +60,11 @@ def sinusoidal_table(positions: torch.Tensor, dim: int) -> torch.Tensor:
 
 
 def segment_positions(
-    tokens: torch.Tensor, positions: torch.Tensor, segment_ids: torch.Tensor, last: torch.Tensor | None = None
+    tokens: torch.Tensor,
+    positions: torch.Tensor,
+    segment_ids: torch.Tensor,
+    last: torch.Tensor | None = None,
+    origin: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Each token's 1-based index inside its segment, and each row's last segment token.
 
@@ -70,19 +74,24 @@ def segment_positions(
     digits long; a pilot on reversed addition failed at exactly that digit.)
     ``positions`` [B, L] are the tokens' sequence positions; ``last`` [B]
     carries the position of each row's latest segment token across calls
-    (decoding with a cache), -1 if none yet.
+    (decoding with a cache).  ``origin`` [B] is each row's first position
+    (0 unless training shifted it, see ``abacus_offset``): every index is
+    raised by it, so a row drawn with origin k trains table rows k+1, k+2, ...
 
     >>> ids = torch.tensor([[5, 6, 1, 7, 8, 9, 1, 4]])  # segments end at token 1
     >>> segment_positions(ids, torch.arange(8)[None], torch.tensor([1]))[0]
     tensor([[1, 2, 0, 1, 2, 3, 0, 1]])
     """
     is_end = torch.isin(tokens, segment_ids)
-    ends = torch.where(is_end, positions, torch.full_like(positions, -1)).cummax(dim=1).values
+    if origin is None:
+        origin = torch.zeros_like(positions[:, 0])
     if last is None:
-        last = torch.full_like(positions[:, 0], -1)
+        last = origin - 1
+    ends = torch.where(is_end, positions, torch.full_like(positions, -1)).cummax(dim=1).values
     ends = torch.maximum(ends, last.unsqueeze(1))
     before = torch.cat([last.unsqueeze(1), ends[:, :-1]], dim=1)  # the latest end strictly before each token
-    return torch.where(is_end, torch.zeros_like(positions), positions - before), ends[:, -1]
+    inside = positions - before + origin.unsqueeze(1)
+    return torch.where(is_end, torch.zeros_like(positions), inside), ends[:, -1]
 
 
 def alibi_slopes(n_heads: int) -> torch.Tensor:
@@ -139,16 +148,18 @@ class FireBias(nn.Module):
 
 
 class PositionalEncoding(nn.Module):
-    def __init__(self, kind: str, d_model: int, n_heads: int, max_positions: int = 512):
+    def __init__(self, kind: str, d_model: int, n_heads: int, max_positions: int = 512, abacus_offset: int = 0):
         super().__init__()
         if kind not in PE_KINDS:
             raise ValueError(f"unknown positional encoding {kind!r}")
         self.kind = kind
+        self.abacus_offset = abacus_offset
         self.d_model = d_model
         self.head_dim = d_model // n_heads
         self.max_positions = max_positions
         if kind in TABLE_KINDS:
-            self.table = nn.Embedding(max_positions, d_model)
+            # abacus indices run one past the position (a segment's first token is 1)
+            self.table = nn.Embedding(max_positions + (kind == "abacus"), d_model)
             nn.init.normal_(self.table.weight, std=0.02)
         if kind == "alibi":
             self.register_buffer("slopes", alibi_slopes(n_heads), persistent=False)
@@ -165,15 +176,29 @@ class PositionalEncoding(nn.Module):
         return self.kind in (*TABLE_KINDS, *RANDOMIZED_KINDS)
 
     def sample_positions(
-        self, rng: np.random.Generator | None, batch: int, length: int, row_lengths: np.ndarray | None = None
+        self,
+        rng: np.random.Generator | None,
+        batch: int,
+        length: int,
+        row_lengths: np.ndarray | None = None,
+        training: bool = False,
     ) -> np.ndarray | None:
         """Position ids [batch, length] for fresh sequences, or None for 0..length-1.
+
+        Abacus with ``abacus_offset`` k (McLeish et al.) shifts each training
+        row by a draw from 0..k, so the table rows past the training
+        lengths are trained too; evaluation (``training=False``) uses 0.
 
         Randomized encodings draw a sorted random subset of ``0..max_positions-1``.
         With ``row_lengths`` (a padded batch of sequences of different
         lengths) each row's subset is drawn for its own length, as evaluation
         draws it; columns past a row's length repeat its last position
         (padding, never attended to by real tokens)."""
+        if self.kind == "abacus" and training and self.abacus_offset:
+            if rng is None:
+                raise ValueError("abacus offsets need a numpy Generator")
+            shift = rng.integers(0, self.abacus_offset + 1, size=(batch, 1))
+            return shift + np.arange(length)[None, :]
         if self.kind not in RANDOMIZED_KINDS:
             return None
         if rng is None:

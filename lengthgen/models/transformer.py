@@ -80,8 +80,9 @@ class Transformer(SequenceModel):
         base_width: int = 64,
         tie_embeddings: bool = False,
         segment_tokens: list[int] | None = None,
+        abacus_offset: int = 0,
     ):
-        super().__init__(vocab_size, d_model, n_heads, pe, max_positions, segment_tokens)
+        super().__init__(vocab_size, d_model, n_heads, pe, max_positions, segment_tokens, abacus_offset)
         if tie_embeddings and parametrization == "mup":
             raise LengthgenError("tie_embeddings cannot be combined with muP (its readout starts at zero)")
         if parametrization not in PARAMETRIZATIONS:

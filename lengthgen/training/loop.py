@@ -291,7 +291,7 @@ class Trainer:
         lm = to_lm_batch(batch)
         # each row's positions are drawn for its own full sequence (input <sep> target <eos>)
         positions = self.model.sample_positions(
-            self.rng, *lm.tokens.shape, batch.input_lengths + batch.target_lengths + 2
+            self.rng, *lm.tokens.shape, batch.input_lengths + batch.target_lengths + 2, training=True
         )
         return StepBatch(
             tokens=torch.from_numpy(lm.tokens).to(self.device),

@@ -389,10 +389,41 @@ def test_abacus_carries_the_segment_across_cached_decoding_steps():
     assert torch.cat([first, rest], 1).tolist() == whole.tolist() == [[1, 2, 0, 1, 2, 3, 0, 1, 2]]
 
 
+def test_abacus_offset_shifts_training_rows_only_and_raises_every_index():
+    task = make_task("addition", reversed=True)
+    model = build_model(
+        "transformer",
+        task.vocab_size,
+        task.vocab,
+        d_model=16,
+        pe="abacus",
+        segment_tokens=["+", "<sep>"],
+        abacus_offset=20,
+    )
+    rng = np.random.default_rng(0)
+    assert model.sample_positions(rng, 4, 9) is None  # evaluation: no offset
+    drawn = model.sample_positions(rng, 200, 9, training=True)
+    shift = drawn[:, :1]
+    assert torch.equal(drawn - shift, torch.arange(9).expand(200, 9))
+    assert int(shift.min()) >= 0 and int(shift.max()) <= 20 and len(set(shift.flatten().tolist())) > 10
+    ids = torch.tensor([[5, 6, 1, 7]])
+    index, _ = segment_positions(ids, torch.arange(3, 7)[None], torch.tensor([1]), origin=torch.tensor([3]))
+    assert index.tolist() == [[4, 5, 0, 4]]  # k + 1 + origin inside segments, 0 on the segment token
+    # decoding a shifted row with a cache matches recomputing it
+    model = model.double().eval()
+    prompts = torch.from_numpy(to_lm_batch(task.sample(rng, 3, 4)).tokens[:, :10])
+    positions = torch.arange(7, 7 + 10 + 6).expand(3, 16)
+    cached, _ = greedy_decode(model, prompts, 6, positions, use_cache=True)
+    full, _ = greedy_decode(model, prompts, 6, positions, use_cache=False)
+    assert torch.equal(cached, full)
+
+
 @pytest.mark.parametrize(
     "opts,message",
     [
         ({"pe": "abacus"}, "needs segment_tokens"),
+        ({"pe": "rope", "abacus_offset": 5}, "abacus_offset only applies"),
+        ({"pe": "abacus", "segment_tokens": ["+"], "abacus_offset": -1}, "must be >= 0"),
         ({"pe": "rope", "segment_tokens": ["+"]}, "only apply to pe 'abacus'"),
         ({"pe": "abacus", "segment_tokens": ["<sepp>"]}, "did you mean"),
         ({"pe": "abacus", "segment_tokens": ["plus"]}, r"tokens: <pad> <sep> <eos> 0 1"),

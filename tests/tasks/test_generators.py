@@ -258,9 +258,7 @@ def test_c_pvr_shared_ids_write_pointers_as_id_tokens():
     assert hit > 0.5
 
 
-@pytest.mark.parametrize(
-    "extra", [{}, {"shared_ids": True, "layout": "pvc", "min_cells": 4}, {"show_hops": False}]
-)
+@pytest.mark.parametrize("extra", [{}, {"shared_ids": True, "layout": "pvc", "min_cells": 4}, {"show_hops": False}])
 def test_c_pvr_show_chain_writes_every_visited_cell_then_the_value(extra):
     task = make_task("c-pvr", cells=8, show_chain=True, **extra)
     plain = make_task("c-pvr", cells=8, **extra)
