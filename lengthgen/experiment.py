@@ -199,6 +199,12 @@ def apply_settings(
         cfg.model = data["model"]
     if data.get("pe") is not None:
         cfg.model_options = {**cfg.model_options, "pe": data["pe"]}
+    if cfg.model_options.get("pe") != "abacus" and cfg.applied_recipe is not None:
+        # the recipe's abacus options belong to its encoding: a run that
+        # overrides the encoding drops them instead of failing on them
+        for key in ABACUS_OPTIONS:
+            if key in cfg.model_options and cfg.model_options[key] == cfg.applied_recipe["model_options"].get(key):
+                cfg.model_options.pop(key)
     for key in ("train_lengths", "test_lengths"):
         if data.get(key) is not None:
             # 0 parses (c-pvr's zero hops); each task checks its own minimum in validate()
@@ -214,6 +220,9 @@ def apply_settings(
             kind = type(getattr(TrainConfig, key))
             setattr(cfg.train, key, kind(value) if kind is float else value)
     return cfg
+
+
+ABACUS_OPTIONS = ("segment_tokens", "abacus_offset")
 
 
 def apply_recipe(cfg: RunConfig, recipe: dict[str, Any], source: str) -> None:

@@ -102,3 +102,14 @@ def test_bad_recipes_are_clear_errors(tmp_path, recipe, fragment):
     path.write_text(f"task: count\ntrain_lengths: 1-4\ntest_lengths: 8\nrecipe: {recipe}\n")
     with pytest.raises(LengthgenError, match=fragment):
         apply_settings(RunConfig(), {"benchmark": str(path)}, "test")
+
+
+def test_overriding_an_abacus_recipes_encoding_drops_its_segment_tokens():
+    from lengthgen.experiment import RunConfig, apply_settings, validate
+
+    cfg = apply_settings(RunConfig(), {"benchmark": "addition-reversed"}, "test")
+    assert cfg.model_options["pe"] == "abacus" and cfg.model_options["segment_tokens"] == ["+", "<sep>"]
+    other = apply_settings(RunConfig(), {"benchmark": "addition-reversed", "pe": "rope"}, "test")
+    assert other.model_options["pe"] == "rope" and "segment_tokens" not in other.model_options
+    validate(other)  # builds: no abacus option left behind
+    assert other.model_options["n_layers"] == cfg.model_options["n_layers"]  # the rest of the recipe stays
