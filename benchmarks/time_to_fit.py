@@ -6,7 +6,7 @@ Several folders are read as one (a recipe's seeds may come from different
 sweeps); the same run in two folders counts once.
 
 A recipe is a model column (model, encoding, sweep variant) and its
-training budget (steps, curriculum).  For each run:
+training budget (steps, curriculum, stop rule).  For each run:
 whether it is fitted (>= FIT_THRESHOLD at the longest training length), the
 steps it used (stop-when-fitted ends training at the second consecutive
 fitted evaluation) and its training CPU-seconds; per benchmark, the fastest
@@ -35,6 +35,7 @@ def with_training_tag(result: dict) -> dict:
     config = result["config"]
     train = config.get("train") or {}
     tag = f"{train.get('steps', '?')} steps" + (", curriculum" if train.get("curriculum") else "")
+    tag += ", confident stop" if train.get("stop_confident") else ""
     variant = config.get("variant")
     return {**result, "config": {**config, "variant": f"{variant}, {tag}" if variant else tag}}
 
