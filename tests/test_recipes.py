@@ -113,3 +113,5 @@ def test_overriding_an_abacus_recipes_encoding_drops_its_segment_tokens():
     assert other.model_options["pe"] == "rope" and "segment_tokens" not in other.model_options
     validate(other)  # builds: no abacus option left behind
     assert other.model_options["n_layers"] == cfg.model_options["n_layers"]  # the rest of the recipe stays
+    rotated = apply_settings(RunConfig(), {"benchmark": "addition-reversed", "pe": "abacus-rope"}, "test")
+    assert rotated.model_options["segment_tokens"] == ["+", "<sep>"]  # used by this encoding too

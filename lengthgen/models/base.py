@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from lengthgen.errors import LengthgenError
-from lengthgen.models.positional import PositionalEncoding, segment_positions
+from lengthgen.models.positional import SEGMENT_KINDS, PositionalEncoding, segment_positions
 
 
 @dataclass
@@ -85,14 +85,15 @@ class SequenceModel(nn.Module):
         super().__init__()
         if d_model % n_heads:
             raise LengthgenError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
-        if pe == "abacus" and not segment_tokens:
+        if pe in SEGMENT_KINDS and not segment_tokens:
             raise LengthgenError(
-                "pe 'abacus' needs segment_tokens: the tokens after which positions restart "
+                f"pe {pe!r} needs segment_tokens: the tokens after which positions restart "
                 "(for addition: ['+', '<sep>'])"
             )
-        if segment_tokens and pe != "abacus":
-            raise LengthgenError(f"segment_tokens only apply to pe 'abacus', not {pe!r}")
+        if segment_tokens and pe not in SEGMENT_KINDS:
+            raise LengthgenError(f"segment_tokens only apply to pe 'abacus' or 'abacus-rope', not {pe!r}")
         if abacus_offset and pe != "abacus":
+            # a rotation by segment index is relative already: shifting every index changes nothing
             raise LengthgenError(f"abacus_offset only applies to pe 'abacus', not {pe!r}")
         if abacus_offset < 0:
             raise LengthgenError(f"abacus_offset must be >= 0, got {abacus_offset}")
@@ -139,14 +140,25 @@ class SequenceModel(nn.Module):
             )
         return positions
 
-    def embed(self, tokens: torch.Tensor, positions: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+    def encoding_positions(
+        self, tokens: torch.Tensor, positions: torch.Tensor, cache: KVCache | None = None
+    ) -> torch.Tensor:
+        """The indices the encoding reads: sequence positions, or for the
+        abacus kinds each token's place in its segment (carried across
+        cached decoding steps)."""
+        if self.pe.kind not in SEGMENT_KINDS:
+            return positions
+        last = None if cache is None else cache.segment_end
+        origin = positions[:, 0] if last is None else cache.segment_origin
+        index, end = segment_positions(tokens, positions, self.segment_ids, last, origin)
+        if cache is not None:
+            cache.segment_end, cache.segment_origin = end, origin
+        return index
+
+    def embed(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Token embeddings plus the encoding's vectors at ``positions``
+        (as :meth:`encoding_positions` gives them)."""
         h = self.embedding(tokens)
-        if self.pe.kind == "abacus":
-            last = None if cache is None else cache.segment_end
-            origin = positions[:, 0] if last is None else cache.segment_origin
-            positions, end = segment_positions(tokens, positions, self.segment_ids, last, origin)
-            if cache is not None:
-                cache.segment_end, cache.segment_origin = end, origin
         extra = self.pe.embed(positions)
         if extra is None:
             return h

@@ -17,6 +17,11 @@ count of tokens since the last segment token (for addition, ``+`` and
 ``<sep>``; they get index 0).  In reversed addition digit k of both
 operands and of the sum then share one index, so aligning them is a content match, whatever the
 operands' length; global order comes from the causal mask alone.
+``abacus-rope`` rotates queries and keys by those indices instead (RoPE on
+the place inside the number): attention then depends on the difference of
+two tokens' places, so "the digit one place up in every number" is the same
+pattern at every length, and no table row is left untrained beyond the
+training lengths.
 
 Randomized positional encodings (Ruoss et al., 2023) are sinusoidal
 encodings of positions that are a sorted random subset of
@@ -35,12 +40,14 @@ from torch import nn
 
 PE_KINDS = (
     "learned", "sinusoidal", "none", "rope", "alibi", "randomized", "fire", "randomized-rope", "randomized-learned",
-    "abacus",
+    "abacus", "abacus-rope",
 )  # fmt: skip
 # Ruoss et al. randomize the positions fed to any encoding: the sinusoidal
 # table (``randomized``), RoPE's angles and the learned table's rows alike.
 RANDOMIZED_KINDS = ("randomized", "randomized-rope", "randomized-learned")
-ROTARY_KINDS = ("rope", "randomized-rope")
+ROTARY_KINDS = ("rope", "randomized-rope", "abacus-rope")
+# encodings read a token's index inside its segment (number), not its sequence position
+SEGMENT_KINDS = ("abacus", "abacus-rope")
 TABLE_KINDS = ("learned", "randomized-learned", "abacus")
 # An encoding whose definition changed since committed results: its runs carry
 # the version in their identity, so earlier results and checkpoints are not

@@ -133,9 +133,10 @@ class Transformer(SequenceModel):
         offset = cache.length if cache is not None else 0
         positions = self.resolve_positions(tokens, positions, offset)
         k_pos = positions if cache is None or cache.positions is None else torch.cat([cache.positions, positions], 1)
-        h = self.embed(tokens, positions, cache)
+        encoded = self.encoding_positions(tokens, positions, cache)
+        h = self.embed(tokens, encoded)
         bias = self.pe.bias(positions, k_pos)  # shared by all layers
-        rotation = self.pe.rotation(positions)  # likewise
+        rotation = self.pe.rotation(encoded)  # likewise
         for i, block in enumerate(self.blocks):
             h = block(h, self.pe, positions, bias, None if cache is None else cache.layers[i], rotation)
         if cache is not None:

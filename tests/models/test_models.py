@@ -23,7 +23,7 @@ def tiny(name, vocab, **extra):
         opts["banks"] = 2
     if name.startswith("transformer"):
         opts["n_layers"] = 2
-    if extra.get("pe") == "abacus":
+    if extra.get("pe") in ("abacus", "abacus-rope"):
         opts["segment_tokens"] = [1, 5]  # abacus positions restart after these ids
     opts.update(extra)
     with torch.random.fork_rng():
@@ -377,7 +377,35 @@ def test_abacus_indexes_digits_by_their_place_in_the_number():
     with torch.no_grad():
         model.pe.table.weight[8:].fill_(100.0)
         model.embedding.weight.zero_()
-    assert model.embed(tokens[:, :6], torch.arange(6).expand(8, 6)).abs().max() < 100
+    encoded = model.encoding_positions(tokens[:, :6], torch.arange(6).expand(8, 6))
+    assert model.embed(tokens[:, :6], encoded).abs().max() < 100
+
+
+def test_abacus_rope_attends_by_the_difference_of_places_in_the_number():
+    # two sequences whose numbers sit at different sequence positions but the
+    # same places: with rotations by place, the first layer's attention
+    # pattern between digits is the same
+    task = make_task("addition", reversed=True)
+    model = build_model(
+        "transformer",
+        task.vocab_size,
+        task.vocab,
+        d_model=16,
+        n_heads=2,
+        pe="abacus-rope",
+        segment_tokens=["+", "<sep>"],
+    )
+    assert model.pe.embed(torch.zeros(1, 3, dtype=torch.long)) is None  # nothing added: rotation only
+    ids = task.ids
+    short = torch.from_numpy(ids(["3", "+", "4"]))[None]
+    longer = torch.from_numpy(ids(["7", "5", "3", "+", "4"]))[None]
+    enc_short = model.encoding_positions(short, torch.arange(3)[None])
+    enc_long = model.encoding_positions(longer, torch.arange(5)[None])
+    assert enc_short.tolist() == [[1, 0, 1]] and enc_long.tolist() == [[1, 2, 3, 0, 1]]
+    rot_short, rot_long = model.pe.rotation(enc_short), model.pe.rotation(enc_long)
+    # '4' (place 1 after '+') is rotated as '3' of the short sequence and '7' of the long one
+    assert torch.equal(rot_short[0][..., 2, :], rot_long[0][..., 4, :])
+    assert torch.equal(rot_long[0][..., 0, :], rot_long[0][..., 4, :])
 
 
 def test_abacus_carries_the_segment_across_cached_decoding_steps():
@@ -423,6 +451,8 @@ def test_abacus_offset_shifts_training_rows_only_and_raises_every_index():
     [
         ({"pe": "abacus"}, "needs segment_tokens"),
         ({"pe": "rope", "abacus_offset": 5}, "abacus_offset only applies"),
+        ({"pe": "abacus-rope", "segment_tokens": ["+"], "abacus_offset": 5}, "abacus_offset only applies"),
+        ({"pe": "abacus-rope"}, "needs segment_tokens"),
         ({"pe": "abacus", "segment_tokens": ["+"], "abacus_offset": -1}, "must be >= 0"),
         ({"pe": "rope", "segment_tokens": ["+"]}, "only apply to pe 'abacus'"),
         ({"pe": "abacus", "segment_tokens": ["<sepp>"]}, "did you mean"),
