@@ -278,7 +278,8 @@ class CPVR(Task):
         def fixed_point_value(task, batch, ref):
             # without a count the chain ends at a cell pointing to itself; other
             # cells do so only by chance, so picking any such cell is a shortcut
-            cells = batch.inputs.reshape(len(batch), task.cells, 3)
+            # min_cells draws fewer cells per batch: count them from the input
+            cells = batch.inputs.reshape(len(batch), -1, 3)
             c, p, v = (task.layout.index(k) for k in "cpv")
             own = (cells[:, :, c] - task.id("c0")) == (cells[:, :, p] - task.pointer_base())
             return cells[np.arange(len(batch)), own.argmax(axis=1), v][:, None]

@@ -281,6 +281,11 @@ def test_c_pvr_show_chain_writes_every_visited_cell_then_the_value(extra):
                 walk.append(cell)
             assert task.decode(batch.targets[row])[:-1] == walk
         check_reference(task, batch)
+    if not task.show_hops:  # the named shortcut still runs, whatever the number of cells drawn
+        baseline = task.extra_baselines()["fixed-point-value"][1]
+        small = make_task("c-pvr", cells=8, show_chain=True, show_hops=False, min_cells=4)
+        batch = small.sample(np.random.default_rng(11), 50, 2)
+        assert baseline(small, batch, None).shape == (50, 1)
     with pytest.raises(LengthgenError, match="show_chain"):
         make_task("c-pvr", show_chain=True, cell_ids=False, distinct_values=False, hop_marks=False)
 
