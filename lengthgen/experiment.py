@@ -224,7 +224,11 @@ def apply_settings(
     return cfg
 
 
-ABACUS_OPTIONS = {"segment_tokens": SEGMENT_KINDS, "abacus_offset": ("abacus",)}  # option -> encodings using it
+ABACUS_OPTIONS = {
+    "segment_tokens": SEGMENT_KINDS,
+    "segment_ends": SEGMENT_KINDS,
+    "abacus_offset": ("abacus",),
+}  # option -> encodings using it
 
 
 def apply_recipe(cfg: RunConfig, recipe: dict[str, Any], source: str) -> None:

@@ -80,13 +80,11 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
     if key == "pe" and value not in PE_KINDS:
         hint = close_matches_hint(str(value), list(PE_KINDS))
         raise LengthgenError(f"unknown positional encoding {value!r}{hint}; choose from {', '.join(PE_KINDS)}")
-    if key == "segment_tokens" and value is not None:
+    if key in ("segment_tokens", "segment_ends") and value is not None:
         if not isinstance(value, (list, tuple)) or not all(
             isinstance(t, (str, int)) and not isinstance(t, bool) for t in value
         ):
-            raise LengthgenError(
-                f"model {model!r}: option 'segment_tokens' expects a list of token names, got {value!r}"
-            )
+            raise LengthgenError(f"model {model!r}: option {key!r} expects a list of token names, got {value!r}")
         return list(value)
     if value is None or default is None:
         if (
@@ -131,7 +129,7 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
 # Options added after committed results existed, with the default that
 # reproduces those results: a run at the default leaves them out of its
 # identity, so adding an option does not orphan every earlier run.
-LATE_OPTIONS: dict[str, Any] = {"act": True, "segment_tokens": None, "abacus_offset": 0}
+LATE_OPTIONS: dict[str, Any] = {"act": True, "segment_tokens": None, "abacus_offset": 0, "segment_ends": None}
 
 
 def resolve_model_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -175,8 +173,9 @@ def build_model(name: str, vocab_size: int, vocabulary: Sequence[str] | None = N
     """
     spec = MODELS.get(name)
     resolved = resolve_model_options(name, options)
-    if resolved.get("segment_tokens"):
-        resolved["segment_tokens"] = token_ids(resolved["segment_tokens"], vocabulary, "segment_tokens")
+    for key in ("segment_tokens", "segment_ends"):
+        if resolved.get(key):
+            resolved[key] = token_ids(resolved[key], vocabulary, key)
     return spec.cls(vocab_size, **resolved, **spec.fixed)
 
 

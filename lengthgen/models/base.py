@@ -10,7 +10,12 @@ import torch
 from torch import nn
 
 from lengthgen.errors import LengthgenError
-from lengthgen.models.positional import SEGMENT_KINDS, PositionalEncoding, segment_positions
+from lengthgen.models.positional import (
+    SEGMENT_KINDS,
+    PositionalEncoding,
+    check_segment_options,
+    segment_positions,
+)
 
 
 @dataclass
@@ -81,30 +86,14 @@ class SequenceModel(nn.Module):
         max_positions: int,
         segment_tokens: list[int] | None = None,
         abacus_offset: int = 0,
+        segment_ends: list[int] | None = None,
     ):
         super().__init__()
         if d_model % n_heads:
             raise LengthgenError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
-        if pe in SEGMENT_KINDS and not segment_tokens:
-            raise LengthgenError(
-                f"pe {pe!r} needs segment_tokens: the tokens after which positions restart "
-                "(for addition: ['+', '<sep>'])"
-            )
-        if segment_tokens and pe not in SEGMENT_KINDS:
-            raise LengthgenError(f"segment_tokens only apply to pe 'abacus' or 'abacus-rope', not {pe!r}")
-        if abacus_offset and pe != "abacus":
-            # a rotation by segment index is relative already: shifting every index changes nothing
-            raise LengthgenError(f"abacus_offset only applies to pe 'abacus', not {pe!r}")
-        if abacus_offset < 0:
-            raise LengthgenError(f"abacus_offset must be >= 0, got {abacus_offset}")
-        bad = [
-            t for t in segment_tokens or () if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < vocab_size
-        ]
-        if bad:
-            raise LengthgenError(f"segment_tokens must be token ids in 0..{vocab_size - 1}, got {bad}")
-        self.register_buffer(
-            "segment_ids", torch.tensor(sorted(set(segment_tokens or ())), dtype=torch.long), persistent=False
-        )
+        check_segment_options(pe, vocab_size, segment_tokens, segment_ends, abacus_offset)
+        for name, ids in (("segment_ids", segment_tokens), ("segment_end_ids", segment_ends)):
+            self.register_buffer(name, torch.tensor(sorted(set(ids or ())), dtype=torch.long), persistent=False)
         self.vocab_size = vocab_size
         self.d_model = d_model
         self.n_heads = n_heads
@@ -150,7 +139,7 @@ class SequenceModel(nn.Module):
             return positions
         last = None if cache is None else cache.segment_end
         origin = positions[:, 0] if last is None else cache.segment_origin
-        index, end = segment_positions(tokens, positions, self.segment_ids, last, origin)
+        index, end = segment_positions(tokens, positions, self.segment_ids, last, origin, self.segment_end_ids)
         if cache is not None:
             cache.segment_end, cache.segment_origin = end, origin
         return index

@@ -38,6 +38,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from lengthgen.errors import LengthgenError
+
 PE_KINDS = (
     "learned", "sinusoidal", "none", "rope", "alibi", "randomized", "fire", "randomized-rope", "randomized-learned",
     "abacus", "abacus-rope",
@@ -72,6 +74,7 @@ def segment_positions(
     segment_ids: torch.Tensor,
     last: torch.Tensor | None = None,
     origin: torch.Tensor | None = None,
+    end_ids: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Each token's 1-based index inside its segment, and each row's last segment token.
 
@@ -84,6 +87,8 @@ def segment_positions(
     (decoding with a cache).  ``origin`` [B] is each row's first position
     (0 unless training shifted it, see ``abacus_offset``): every index is
     raised by it, so a row drawn with origin k trains table rows k+1, k+2, ...
+    Segment tokens in ``end_ids`` take the next place of the segment they
+    close instead of 0, so "the place after the last digit" holds a marker.
 
     >>> ids = torch.tensor([[5, 6, 1, 7, 8, 9, 1, 4]])  # segments end at token 1
     >>> segment_positions(ids, torch.arange(8)[None], torch.tensor([1]))[0]
@@ -98,7 +103,31 @@ def segment_positions(
     ends = torch.maximum(ends, last.unsqueeze(1))
     before = torch.cat([last.unsqueeze(1), ends[:, :-1]], dim=1)  # the latest end strictly before each token
     inside = positions - before + origin.unsqueeze(1)
-    return torch.where(is_end, torch.zeros_like(positions), inside), ends[:, -1]
+    closing = torch.zeros_like(positions) if end_ids is None else torch.where(torch.isin(tokens, end_ids), inside, 0)
+    return torch.where(is_end, closing, inside), ends[:, -1]
+
+
+def check_segment_options(
+    pe: str, vocab_size: int, segment_tokens: list[int] | None, segment_ends: list[int] | None, abacus_offset: int
+) -> None:
+    """Clear errors for the abacus encodings' options (token ids by now)."""
+    if pe in SEGMENT_KINDS and not segment_tokens:
+        raise LengthgenError(
+            f"pe {pe!r} needs segment_tokens: the tokens after which positions restart (for addition: ['+', '<sep>'])"
+        )
+    if (segment_tokens or segment_ends) and pe not in SEGMENT_KINDS:
+        raise LengthgenError(f"segment_tokens and segment_ends only apply to pe 'abacus' or 'abacus-rope', not {pe!r}")
+    if abacus_offset and pe != "abacus":
+        # a rotation by segment index is relative already: shifting every index changes nothing
+        raise LengthgenError(f"abacus_offset only applies to pe 'abacus', not {pe!r}")
+    if abacus_offset < 0:
+        raise LengthgenError(f"abacus_offset must be >= 0, got {abacus_offset}")
+    ids = [*(segment_tokens or ()), *(segment_ends or ())]
+    bad = [t for t in ids if isinstance(t, bool) or not isinstance(t, int) or not 0 <= t < vocab_size]
+    if bad:
+        raise LengthgenError(f"segment_tokens must be token ids in 0..{vocab_size - 1}, got {bad}")
+    if set(segment_ends or ()) - set(segment_tokens or ()):
+        raise LengthgenError("segment_ends must be among the segment_tokens")
 
 
 def alibi_slopes(n_heads: int) -> torch.Tensor:

@@ -81,8 +81,9 @@ class Transformer(SequenceModel):
         tie_embeddings: bool = False,
         segment_tokens: list[int] | None = None,
         abacus_offset: int = 0,
+        segment_ends: list[int] | None = None,
     ):
-        super().__init__(vocab_size, d_model, n_heads, pe, max_positions, segment_tokens, abacus_offset)
+        super().__init__(vocab_size, d_model, n_heads, pe, max_positions, segment_tokens, abacus_offset, segment_ends)
         if tie_embeddings and parametrization == "mup":
             raise LengthgenError("tie_embeddings cannot be combined with muP (its readout starts at zero)")
         if parametrization not in PARAMETRIZATIONS:

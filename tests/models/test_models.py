@@ -408,6 +408,25 @@ def test_abacus_rope_attends_by_the_difference_of_places_in_the_number():
     assert torch.equal(rot_long[0][..., 0, :], rot_long[0][..., 4, :])
 
 
+def test_segment_ends_take_the_place_after_the_number_they_close():
+    ids = torch.tensor([[5, 6, 7, 2, 8, 9, 4, 1, 3, 3]])  # a 3-digit number, '2', two digits, '4', '1' opens
+    pos = torch.arange(10)[None]
+    index, _ = segment_positions(ids, pos, torch.tensor([1, 2, 4]), end_ids=torch.tensor([2, 4]))
+    assert index.tolist() == [[1, 2, 3, 4, 1, 2, 3, 0, 1, 2]]
+    task = make_task("addition", reversed=True)
+    model = build_model(
+        "transformer", task.vocab_size, task.vocab, d_model=16, pe="abacus-rope",
+        segment_tokens=["+", "<sep>"], segment_ends=["+"],
+    )  # fmt: skip
+    assert model.segment_end_ids.tolist() == [task.id("+")]
+    with pytest.raises(LengthgenError, match="among the segment_tokens"):
+        build_model(
+            "transformer", task.vocab_size, task.vocab, pe="abacus-rope", segment_tokens=["<sep>"], segment_ends=["+"]
+        )
+    with pytest.raises(LengthgenError, match="only apply to pe"):
+        build_model("transformer", task.vocab_size, task.vocab, pe="rope", segment_ends=["+"])
+
+
 def test_abacus_carries_the_segment_across_cached_decoding_steps():
     ids = torch.tensor([[4, 5, 1, 6, 7, 8, 1, 9, 9]])
     pos = torch.arange(9)[None]
