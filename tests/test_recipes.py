@@ -106,12 +106,16 @@ def test_bad_recipes_are_clear_errors(tmp_path, recipe, fragment):
 
 def test_overriding_an_abacus_recipes_encoding_drops_its_segment_tokens():
     from lengthgen.experiment import RunConfig, apply_settings, validate
+    from lengthgen.models.positional import SEGMENT_KINDS
 
     cfg = apply_settings(RunConfig(), {"benchmark": "addition-reversed"}, "test")
-    assert cfg.model_options["pe"] == "abacus" and cfg.model_options["segment_tokens"] == ["+", "<sep>"]
+    assert cfg.model_options["pe"] in SEGMENT_KINDS and cfg.model_options["segment_tokens"] == ["+", "<sep>"]
     other = apply_settings(RunConfig(), {"benchmark": "addition-reversed", "pe": "rope"}, "test")
-    assert other.model_options["pe"] == "rope" and "segment_tokens" not in other.model_options
+    assert other.model_options["pe"] == "rope"
+    assert not {"segment_tokens", "segment_ends", "abacus_offset"} & set(other.model_options)
     validate(other)  # builds: no abacus option left behind
     assert other.model_options["n_layers"] == cfg.model_options["n_layers"]  # the rest of the recipe stays
-    rotated = apply_settings(RunConfig(), {"benchmark": "addition-reversed", "pe": "abacus-rope"}, "test")
-    assert rotated.model_options["segment_tokens"] == ["+", "<sep>"]  # used by this encoding too
+    for kind in SEGMENT_KINDS:  # the other abacus kind keeps the segments it also uses
+        same = apply_settings(RunConfig(), {"benchmark": "addition-reversed", "pe": kind}, "test")
+        assert same.model_options["segment_tokens"] == ["+", "<sep>"]
+        validate(same)
