@@ -357,11 +357,19 @@ def test_fire_runs_carry_the_encoding_version():
     assert "pe_version" not in RunConfig(task="parity", model_options={"pe": "rope"}).identity()
 
 
-def test_abacus_indexes_digits_by_their_place_in_the_number():
-    task = make_task("addition", reversed=True)
-    model = build_model(
-        "transformer", task.vocab_size, task.vocab, d_model=16, pe="abacus", segment_tokens=["+", "<sep>"]
+REVERSED_ADDITION = make_task("addition", reversed=True)
+
+
+def addition_model(pe="abacus", **extra):
+    """A tiny transformer with abacus segments for reversed addition."""
+    task = REVERSED_ADDITION
+    return build_model(
+        "transformer", task.vocab_size, task.vocab, d_model=16, pe=pe, segment_tokens=["+", "<sep>"], **extra
     )
+
+
+def test_abacus_indexes_digits_by_their_place_in_the_number():
+    task, model = REVERSED_ADDITION, addition_model()
     lm = to_lm_batch(task.sample(np.random.default_rng(0), 8, 5))
     tokens = torch.from_numpy(lm.tokens)
     index, _ = segment_positions(tokens, torch.arange(tokens.shape[1]).expand_as(tokens), model.segment_ids)
@@ -385,16 +393,7 @@ def test_abacus_rope_attends_by_the_difference_of_places_in_the_number():
     # two sequences whose numbers sit at different sequence positions but the
     # same places: with rotations by place, the first layer's attention
     # pattern between digits is the same
-    task = make_task("addition", reversed=True)
-    model = build_model(
-        "transformer",
-        task.vocab_size,
-        task.vocab,
-        d_model=16,
-        n_heads=2,
-        pe="abacus-rope",
-        segment_tokens=["+", "<sep>"],
-    )
+    task, model = REVERSED_ADDITION, addition_model("abacus-rope", n_heads=2)
     assert model.pe.embed(torch.zeros(1, 3, dtype=torch.long)) is None  # nothing added: rotation only
     ids = task.ids
     short = torch.from_numpy(ids(["3", "+", "4"]))[None]
@@ -413,11 +412,7 @@ def test_segment_ends_take_the_place_after_the_number_they_close():
     pos = torch.arange(10)[None]
     index, _ = segment_positions(ids, pos, torch.tensor([1, 2, 4]), end_ids=torch.tensor([2, 4]))
     assert index.tolist() == [[1, 2, 3, 4, 1, 2, 3, 0, 1, 2]]
-    task = make_task("addition", reversed=True)
-    model = build_model(
-        "transformer", task.vocab_size, task.vocab, d_model=16, pe="abacus-rope",
-        segment_tokens=["+", "<sep>"], segment_ends=["+"],
-    )  # fmt: skip
+    task, model = REVERSED_ADDITION, addition_model("abacus-rope", segment_ends=["+"])
     assert model.segment_end_ids.tolist() == [task.id("+")]
     with pytest.raises(LengthgenError, match="among the segment_tokens"):
         build_model(
@@ -437,16 +432,7 @@ def test_abacus_carries_the_segment_across_cached_decoding_steps():
 
 
 def test_abacus_offset_shifts_training_rows_only_and_raises_every_index():
-    task = make_task("addition", reversed=True)
-    model = build_model(
-        "transformer",
-        task.vocab_size,
-        task.vocab,
-        d_model=16,
-        pe="abacus",
-        segment_tokens=["+", "<sep>"],
-        abacus_offset=20,
-    )
+    task, model = REVERSED_ADDITION, addition_model(abacus_offset=20)
     rng = np.random.default_rng(0)
     assert model.sample_positions(rng, 4, 9) is None  # evaluation: no offset
     drawn = model.sample_positions(rng, 200, 9, training=True)
