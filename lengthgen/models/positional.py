@@ -88,7 +88,9 @@ def segment_positions(
     (0 unless training shifted it, see ``abacus_offset``): every index is
     raised by it, so a row drawn with origin k trains table rows k+1, k+2, ...
     Segment tokens in ``end_ids`` take the next place of the segment they
-    close instead of 0, so "the place after the last digit" holds a marker.
+    close instead of 0, so "the place after the last digit" holds a marker:
+    meant for ``abacus-rope``, where the token's own content tells the
+    marker from a digit at that place (a learned table row would not).
 
     >>> ids = torch.tensor([[5, 6, 1, 7, 8, 9, 1, 4]])  # segments end at token 1
     >>> segment_positions(ids, torch.arange(8)[None], torch.tensor([1]))[0]
