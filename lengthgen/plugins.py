@@ -90,7 +90,7 @@ def wrap_module(user_cls: type[nn.Module]):
         def embedding(self):  # where sample_positions puts its tensors
             return next(self.inner.parameters())
 
-        def sample_positions(self, rng, batch, length, row_lengths=None):
+        def sample_positions(self, rng, batch, length, row_lengths=None, training=False):
             return None
 
         def forward(self, tokens: torch.Tensor, positions=None, cache=None) -> ModelOutput:

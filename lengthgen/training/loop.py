@@ -3,6 +3,7 @@ cosine decay, clipping, periodic evaluation, checkpoints and exact resume."""
 
 from __future__ import annotations
 
+import inspect
 import math
 import signal
 import threading
@@ -187,6 +188,7 @@ class Trainer:
         self.progress = progress
         self.log = log  # one line per evaluation when there is no progress bar (a log file, a batch job)
         self.optimizer = build_optimizer(model, cfg)
+        self._positions_know_training = "training" in inspect.signature(model.sample_positions).parameters
         # the training forward; probes and evaluation keep the eager model
         self.forward = compile_for_training(model) if compile else model
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -290,8 +292,11 @@ class Trainer:
             )
         lm = to_lm_batch(batch)
         # each row's positions are drawn for its own full sequence (input <sep> target <eos>)
+        # training=True: draws that only training makes (abacus offsets); a
+        # user's model written against the older signature is called without it
+        extra = {"training": True} if self._positions_know_training else {}
         positions = self.model.sample_positions(
-            self.rng, *lm.tokens.shape, batch.input_lengths + batch.target_lengths + 2, training=True
+            self.rng, *lm.tokens.shape, batch.input_lengths + batch.target_lengths + 2, **extra
         )
         return StepBatch(
             tokens=torch.from_numpy(lm.tokens).to(self.device),

@@ -277,3 +277,17 @@ def test_probe_measures_the_longest_training_length():
     trainer = make_trainer(tiny_config())
     point = trainer.probe()
     assert 0.0 <= point["train_longest_exact"] <= 1.0 and "train_exact" in point and "exact@6" in point
+
+
+def test_a_model_with_the_older_sample_positions_signature_still_trains():
+    from lengthgen.models.transformer import Transformer
+
+    class OlderModel(Transformer):
+        def sample_positions(self, rng, batch, length, row_lengths=None):  # no `training`
+            return super().sample_positions(rng, batch, length, row_lengths)
+
+    cfg = tiny_config()
+    task = make_task(cfg.task, **cfg.params)
+    model = OlderModel(task.vocab_size, d_model=16, n_heads=2, n_layers=1)
+    trainer = Trainer(model, task, cfg.train_lengths, cfg.train, 0, torch.device("cpu"))
+    assert trainer.run().step == cfg.train.steps
