@@ -50,6 +50,7 @@ def run_cell(cfg: RunConfig, threads: int | None = None) -> Outcome:
         return Outcome(False, 0.0, {}, "not started: the sweep was stopped")
     import torch
 
+    from lengthgen.evaluation.outcomes import beyond_rows
     from lengthgen.experiment import run_experiment
 
     if threads:
@@ -59,7 +60,8 @@ def run_cell(cfg: RunConfig, threads: int | None = None) -> Outcome:
         result = run_experiment(cfg, resume=True, progress=False, log=lambda m: None, reuse_complete=True)
         ckpt = Path(cfg.out) / f"{cfg.run_name()}.ckpt.pt"
         ckpt.unlink(missing_ok=True)  # the result is final; checkpoints only serve resumption
-        beyond = [r for r in result["results"] if not r["in_train_range"]] or result["results"]
+        # the leaderboard's rows: beyond the range, or every test row (held-out symbols at fixed length)
+        beyond = beyond_rows(result["results"])
         key = "exact" if cfg.metric == "exact" else "token"
         score = sum(r[key] for r in beyond) / len(beyond)
         summary = {"score": score, "metric": key, "reused": bool(result.get("_reused"))}

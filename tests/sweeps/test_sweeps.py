@@ -269,3 +269,21 @@ def test_suite_test_multiples_replace_test_lengths_where_lengths_vary(tmp_path):
 def test_suite_predictions_and_multiples_are_checked(tmp_path, extra, message):
     with pytest.raises(LengthgenError, match=message):
         _suite_file(tmp_path, extra)
+
+
+def test_cell_summary_scores_the_rows_the_leaderboard_calls_beyond(tmp_path, monkeypatch):
+    # fixed length with held-out symbols: every row is inside the training
+    # range, and only the test rows (held-out symbols) count
+    import lengthgen.experiment
+    from lengthgen.experiment import RunConfig
+    from lengthgen.sweeps.executors import run_cell
+
+    rows = [
+        {"length": 5, "in_train_range": True, "test": False, "exact": 1.0, "token": 1.0},
+        {"length": 5, "in_train_range": True, "test": True, "exact": 0.2, "token": 0.2},
+    ]
+    monkeypatch.setattr(lengthgen.experiment, "run_experiment", lambda cfg, **kw: {"results": rows})
+    cfg = RunConfig(task="symbol-template", train_lengths=[5], test_lengths=[5], out=str(tmp_path))
+    outcome = run_cell(cfg, threads=1)
+    assert outcome.ok, outcome.error
+    assert outcome.summary["score"] == 0.2  # not 0.6, the mean with the training-symbol row
