@@ -36,7 +36,7 @@ from lengthgen.evaluation.outcomes import (
 )
 from lengthgen.evaluation.thresholds import thresholds_dict
 from lengthgen.models import LATE_OPTIONS, MODELS, build_model, resolve_model_options
-from lengthgen.models.positional import PE_VERSIONS, RANDOMIZED_KINDS, SEGMENT_KINDS
+from lengthgen.models.positional import ENCODING_OPTIONS, PE_VERSIONS, RANDOMIZED_KINDS
 from lengthgen.plugins import ensure_model, ensure_task
 from lengthgen.results import cell_lock, check_name, environment, write_json_atomic
 from lengthgen.suites import METRICS, load_benchmark
@@ -200,10 +200,10 @@ def apply_settings(
     if data.get("pe") is not None:
         cfg.model_options = {**cfg.model_options, "pe": data["pe"]}
     if cfg.applied_recipe is not None:
-        # the recipe's abacus options belong to its encoding: a run that
-        # overrides the encoding drops them instead of failing on them
+        # options the recipe set for its encoding: a run that overrides the
+        # encoding drops them instead of failing on them
         pe = cfg.model_options.get("pe")
-        for key, kinds in ABACUS_OPTIONS.items():
+        for key, kinds in ENCODING_OPTIONS.items():
             recipe_value = cfg.applied_recipe["model_options"].get(key)
             if pe not in kinds and key in cfg.model_options and cfg.model_options[key] == recipe_value:
                 cfg.model_options.pop(key)
@@ -222,13 +222,6 @@ def apply_settings(
             kind = type(getattr(TrainConfig, key))
             setattr(cfg.train, key, kind(value) if kind is float else value)
     return cfg
-
-
-ABACUS_OPTIONS = {
-    "segment_tokens": SEGMENT_KINDS,
-    "segment_ends": SEGMENT_KINDS,
-    "abacus_offset": ("abacus",),
-}  # option -> encodings using it
 
 
 def apply_recipe(cfg: RunConfig, recipe: dict[str, Any], source: str) -> None:

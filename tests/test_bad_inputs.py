@@ -42,6 +42,11 @@ CLI_CASES = {
         + ["--model-opt", "abacus_offset=600", *T],
         "abacus_offset 600 shifts training sequences",
     ),
+    "one segment token reaches the later check": (
+        ["run", "--task", "addition", "--pe", "abacus", "--model-opt", "segment_tokens=+"]
+        + ["--model-opt", "abacus_offset=600", *T],
+        "abacus_offset 600 shifts training sequences",
+    ),
     "negative steps": (["run", "--task", "parity", "--steps", "-1", *T], "'steps' must be >= 1"),
     "zero batch": (["run", "--task", "parity", "--batch-size", "0", *T], "'batch_size' must be >= 1"),
     "bad lr": (["run", "--task", "parity", "--lr", "-0.1", *T], "'lr' must be"),

@@ -81,6 +81,8 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
         hint = close_matches_hint(str(value), list(PE_KINDS))
         raise LengthgenError(f"unknown positional encoding {value!r}{hint}; choose from {', '.join(PE_KINDS)}")
     if key in ("segment_tokens", "segment_ends") and value is not None:
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            value = [value]  # one token (`--model-opt segment_ends=+`) is a one-token list
         if not isinstance(value, (list, tuple)) or not all(
             isinstance(t, (str, int)) and not isinstance(t, bool) for t in value
         ):

@@ -51,6 +51,15 @@ ROTARY_KINDS = ("rope", "randomized-rope", "abacus-rope")
 # encodings read a token's index inside its segment (number), not its sequence position
 SEGMENT_KINDS = ("abacus", "abacus-rope")
 TABLE_KINDS = ("learned", "randomized-learned", "abacus")
+# Model options that only some encodings read: option -> those encodings.  A
+# recipe's value for one is dropped when a run switches to an encoding that
+# does not read it (lengthgen.experiment), and setting one for any other
+# encoding is an error (check_segment_options).
+ENCODING_OPTIONS = {
+    "segment_tokens": SEGMENT_KINDS,
+    "segment_ends": SEGMENT_KINDS,
+    "abacus_offset": ("abacus",),
+}
 # An encoding whose definition changed since committed results: its runs carry
 # the version in their identity, so earlier results and checkpoints are not
 # mistaken for today's.  fire 2: the paper's threshold parametrisation.
@@ -117,11 +126,12 @@ def check_segment_options(
         raise LengthgenError(
             f"pe {pe!r} needs segment_tokens: the tokens after which positions restart (for addition: ['+', '<sep>'])"
         )
-    if (segment_tokens or segment_ends) and pe not in SEGMENT_KINDS:
-        raise LengthgenError(f"segment_tokens and segment_ends only apply to pe 'abacus' or 'abacus-rope', not {pe!r}")
-    if abacus_offset and pe != "abacus":
-        # a rotation by segment index is relative already: shifting every index changes nothing
-        raise LengthgenError(f"abacus_offset only applies to pe 'abacus', not {pe!r}")
+    # a rotation by segment index is relative already, so abacus_offset would change nothing for abacus-rope
+    given = {"segment_tokens": segment_tokens, "segment_ends": segment_ends, "abacus_offset": abacus_offset}
+    for key, value in given.items():
+        if value and pe not in ENCODING_OPTIONS[key]:
+            kinds = " or ".join(repr(k) for k in ENCODING_OPTIONS[key])
+            raise LengthgenError(f"{key} only applies to pe {kinds}, not {pe!r}")
     if abacus_offset < 0:
         raise LengthgenError(f"abacus_offset must be >= 0, got {abacus_offset}")
     ids = [*(segment_tokens or ()), *(segment_ends or ())]

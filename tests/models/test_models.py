@@ -418,8 +418,13 @@ def test_segment_ends_take_the_place_after_the_number_they_close():
         build_model(
             "transformer", task.vocab_size, task.vocab, pe="abacus-rope", segment_tokens=["<sep>"], segment_ends=["+"]
         )
-    with pytest.raises(LengthgenError, match="only apply to pe"):
+    with pytest.raises(LengthgenError, match="segment_ends only applies to pe 'abacus' or 'abacus-rope'"):
         build_model("transformer", task.vocab_size, task.vocab, pe="rope", segment_ends=["+"])
+    # a single token name is a one-token list
+    one = build_model(
+        "transformer", task.vocab_size, task.vocab, pe="abacus-rope", segment_tokens=["+", "<sep>"], segment_ends="+"
+    )
+    assert one.segment_end_ids.tolist() == [task.id("+")]
 
 
 def test_abacus_carries_the_segment_across_cached_decoding_steps():
@@ -459,10 +464,11 @@ def test_abacus_offset_shifts_training_rows_only_and_raises_every_index():
         ({"pe": "abacus-rope", "segment_tokens": ["+"], "abacus_offset": 5}, "abacus_offset only applies"),
         ({"pe": "abacus-rope"}, "needs segment_tokens"),
         ({"pe": "abacus", "segment_tokens": ["+"], "abacus_offset": -1}, "must be >= 0"),
-        ({"pe": "rope", "segment_tokens": ["+"]}, "only apply to pe 'abacus'"),
+        ({"pe": "rope", "segment_tokens": ["+"]}, "segment_tokens only applies to pe 'abacus'"),
         ({"pe": "abacus", "segment_tokens": ["<sepp>"]}, "did you mean"),
         ({"pe": "abacus", "segment_tokens": ["plus"]}, r"tokens: <pad> <sep> <eos> 0 1"),
-        ({"pe": "abacus", "segment_tokens": "+"}, "list of token names"),
+        ({"pe": "abacus", "segment_tokens": {"+": 1}}, "list of token names"),
+        ({"pe": "abacus", "segment_tokens": [True]}, "list of token names"),
         ({"pe": "abacus", "segment_tokens": [99]}, "token ids in 0..13"),
     ],
 )
