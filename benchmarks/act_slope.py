@@ -6,15 +6,19 @@ For every model column with ACT (UT, Hyper-UT), the least-squares slope of
 mean ACT steps per position on the length (hops for c-pvr), one slope per
 seed, their mean and a 95% bootstrap interval over seeds; the verdict is
 "inconclusive" unless the interval excludes 0.  Models without ACT have no
-steps and are not listed.
+steps and are not in that table.  Then, for every model, accuracy per length
+(exact unless --metric token) with its 95% interval over seeds, the seeds
+fitted in range, mean ACT steps, chance and the best cheap predictor: the
+numbers a slope means something next to.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from lengthgen.reporting.depth import depth_report
-from lengthgen.reporting.loading import load_results
+from lengthgen.reporting.depth import depth_report, per_length
+from lengthgen.reporting.loading import benchmark_of, column_of, load_results
+from lengthgen.reporting.runs import latest_per_seed
 from lengthgen.tables import render_table
 
 
@@ -22,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+")
     parser.add_argument("--bootstrap", type=int, default=2000)
+    parser.add_argument("--metric", choices=["exact", "token"], default="exact")
     args = parser.parse_args()
     results = [r for folder in args.folders for r in load_results(folder)]
     report = depth_report(results, args.bootstrap)
@@ -32,6 +37,42 @@ def main() -> None:
         rows.append([column, len(entry["slopes"]), slopes, f"{entry['mean']:+.3f}", ci, entry["verdict"]])
     head = ["model", "seeds", "slope per seed (steps per unit length)", "mean", "95% CI", "verdict"]
     print(render_table(head, rows, "github") if rows else "no run with ACT steps in these folders")
+    fitted: dict[tuple[str, str], list[bool]] = {}
+    for result in latest_per_seed(results):
+        fitted.setdefault((benchmark_of(result), column_of(result)), []).append(
+            bool((result.get("fit") or {}).get("fitted"))
+        )
+    rows = []
+    for (bench, column), table in per_length(results, args.metric).items():
+        fits = fitted.get((bench, column), [])
+        for row in table:
+            base = "-" if row["baseline"] is None else f"{100 * row['baseline'][1]:.1f} ({row['baseline'][0]})"
+            rows.append(
+                [
+                    bench,
+                    column,
+                    f"{sum(fits)}/{len(fits)}",
+                    row["length"],
+                    f"{100 * row['mean']:.1f} [{100 * row['ci'][0]:.1f}, {100 * row['ci'][1]:.1f}]",
+                    row["seeds"],
+                    "-" if row["steps"] is None else f"{row['steps']:.2f}",
+                    "-" if row["chance"] is None else f"{100 * row['chance']:.1f}",
+                    base,
+                ]
+            )
+    head = [
+        "benchmark",
+        "model",
+        "fitted",
+        "length",
+        f"{args.metric} % [95% CI]",
+        "seeds",
+        "ACT steps",
+        "chance %",
+        "best baseline %",
+    ]
+    print()
+    print(render_table(head, rows, "github"))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from lengthgen.reporting.loading import column_of
+from lengthgen.reporting.loading import benchmark_of, column_of
 
 
 def steps_slope(rows: list[dict[str, Any]]) -> float | None:
@@ -65,3 +65,64 @@ def depth_report(
                 verdict = "inconclusive (the interval includes 0)"
         report[column] = {"slopes": values, "mean": mean, "ci": ci, "verdict": verdict}
     return report
+
+
+def per_length(results: list[dict[str, Any]], metric: str = "exact") -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Per (benchmark, model column), one row per evaluated length: the metric's mean over
+    seeds with a 95% interval (t over seeds, never narrower than Wilson over
+    the pooled examples), the mean ACT steps where the model has them, and
+    the row's chance and best cheap predictor.
+
+    >>> base = {"chance": {"exact": 0.1}, "all": {"majority": {"exact": 0.2}}}
+    >>> rows = [{"length": 2, "n": 100, "exact": 0.5, "mean_steps": 2.0, "baseline": base}]
+    >>> runs = [{"seed": 0, "config": {"task": "c-pvr", "model": "ut"}, "results": rows}]
+    >>> table = per_length(runs)
+    >>> [(r["length"], r["mean"], r["seeds"], r["steps"]) for r in table["c-pvr", "ut"]]
+    [(2, 0.5, 1, 2.0)]
+    >>> table["c-pvr", "ut"][0]["chance"], table["c-pvr", "ut"][0]["baseline"]
+    (0.1, ('majority', 0.2))
+    """
+    from lengthgen.evaluation.metrics import wilson_interval
+    from lengthgen.reporting.leaderboard import t_quantile
+    from lengthgen.reporting.runs import _row_baseline, latest_per_seed
+
+    cells: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
+    for result in latest_per_seed(results):
+        tested = {r["length"] for r in result["results"] if r.get("test", True)}
+        for row in result["results"]:
+            if not isinstance(row.get(metric), (int, float)):
+                continue
+            if not row.get("test", True) and row["length"] in tested:
+                continue  # a held-out benchmark's training-symbol row at a tested length: the test row speaks
+            cell = cells.setdefault((benchmark_of(result), column_of(result)), {}).setdefault(
+                row["length"], {"values": [], "n": 0, "steps": [], "baseline": None}
+            )
+            cell["values"].append(float(row[metric]))
+            cell["n"] += int(row.get("n", 0))
+            if isinstance(row.get("mean_steps"), (int, float)):
+                cell["steps"].append(float(row["mean_steps"]))
+            if cell["baseline"] is None:
+                cell["baseline"] = _row_baseline(result, row, metric)
+    table: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for key, by_length in sorted(cells.items()):
+        for length, cell in sorted(by_length.items()):
+            values = cell["values"]
+            mean = statistics.fmean(values)
+            n = max(1, cell["n"])
+            lo, hi = wilson_interval(min(n, round(mean * n)), n)
+            if len(values) > 1:
+                half = t_quantile(len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
+                lo, hi = min(lo, max(0.0, mean - half)), max(hi, min(1.0, mean + half))
+            base = cell["baseline"]
+            table.setdefault(key, []).append(
+                {
+                    "length": length,
+                    "mean": mean,
+                    "ci": (lo, hi),
+                    "seeds": len(values),
+                    "steps": statistics.fmean(cell["steps"]) if cell["steps"] else None,
+                    "chance": None if base is None else base[0],
+                    "baseline": None if base is None else (base[1], base[2]),
+                }
+            )
+    return table

@@ -1,6 +1,6 @@
 """The ACT-steps slope: per seed, bootstrap over seeds, a verdict that can be inconclusive."""
 
-from lengthgen.reporting.depth import depth_report, steps_slope
+from lengthgen.reporting.depth import depth_report, per_length, steps_slope
 
 
 def run(model, seed, steps_by_length):
@@ -25,3 +25,24 @@ def test_consistent_growth_is_detected_and_flat_noise_is_not():
     one = depth_report([run("ut", 0, {1: 2.0, 3: 3.0})])
     assert one["ut+rope"]["verdict"] == "inconclusive (one seed)"
     assert depth_report([run("transformer", 0, {1: None, 3: None})]) == {}  # no ACT, not listed
+
+
+def test_per_length_interval_over_seeds_and_held_out_rows():
+    runs = [run("ut", s, {1: 2.0, 3: 2.5}) for s in range(3)]
+    for r, value in zip(runs, (0.2, 0.4, 0.6)):
+        for row in r["results"]:
+            row.update(exact=value if row["length"] == 3 else 1.0, n=100, in_train_range=True)
+    runs[0]["config"]["task"] = runs[1]["config"]["task"] = runs[2]["config"]["task"] = "c-pvr"
+    rows = {r["length"]: r for r in per_length(runs)["c-pvr", "ut+rope"]}
+    assert rows[3]["seeds"] == 3 and abs(rows[3]["mean"] - 0.4) < 1e-9 and rows[3]["steps"] == 2.5
+    lo, hi = rows[3]["ci"]
+    assert lo < 0.2 and hi > 0.6  # t over 3 seeds with sd 0.2: wider than any one seed's spread
+    assert rows[1]["ci"][0] < 1.0 == rows[1]["ci"][1]  # all seeds at 100%: Wilson keeps the interval open
+    # a fixed-length held-out benchmark: the training-symbol row at the tested length is not averaged in
+    held = run("ut", 0, {5: 2.0})
+    held["config"]["task"] = "symbol-template"
+    held["results"] = [
+        {"length": 5, "exact": 1.0, "n": 50, "test": False, "in_train_range": True},
+        {"length": 5, "exact": 0.5, "n": 50, "test": True, "in_train_range": True},
+    ]
+    assert per_length([held])["symbol-template", "ut+rope"][0]["mean"] == 0.5
