@@ -8,8 +8,8 @@ seed, their mean and a 95% bootstrap interval over seeds; the verdict is
 "inconclusive" unless the interval excludes 0.  Models without ACT have no
 steps and are not in that table.  Then, for every model, accuracy per length
 (exact unless --metric token) with its 95% interval over seeds, the seeds
-fitted in range, mean ACT steps, chance and the best cheap predictor: the
-numbers a slope means something next to.
+fitted in range, mean steps (ACT's; a fixed-step model's own count), chance
+and the best cheap predictor: the numbers a slope means something next to.
 """
 
 from __future__ import annotations

@@ -43,6 +43,8 @@ def depth_report(
     seed always is)."""
     slopes: dict[str, list[float]] = {}
     for result in results:
+        if (result["config"].get("model_options") or {}).get("act") is False:
+            continue  # every step at every position: a constant, not a halting decision
         slope = steps_slope(result["results"])
         if slope is not None:
             slopes.setdefault(column_of(result), []).append(slope)

@@ -145,4 +145,7 @@ def column_of(result: dict[str, Any]) -> str:
     pe = options.get("pe") if isinstance(options, dict) else None
     variant = result["config"].get("variant")
     label = f"{model}+{pe}" if pe else model
+    if isinstance(options, dict) and options.get("act") is False:
+        # a fixed-step UT is a different model from the same UT with ACT
+        label += "[act=false]"
     return f"{label}[{variant}]" if variant else label

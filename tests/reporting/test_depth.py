@@ -25,6 +25,11 @@ def test_consistent_growth_is_detected_and_flat_noise_is_not():
     one = depth_report([run("ut", 0, {1: 2.0, 3: 3.0})])
     assert one["ut+rope"]["verdict"] == "inconclusive (one seed)"
     assert depth_report([run("transformer", 0, {1: None, 3: None})]) == {}  # no ACT, not listed
+    fixed = [run("ut", s, {1: 4.0, 3: 4.0}) for s in range(2)]
+    for r in fixed:
+        r["config"]["model_options"]["act"] = False
+    both = depth_report(fixed + [run("ut", s, {1: 2.0, 3: 3.0}) for s in range(2)], n_boot=200)
+    assert list(both) == ["ut+rope"] and [round(v, 9) for v in both["ut+rope"]["slopes"]] == [0.5, 0.5]  # not ACT
 
 
 def test_per_length_interval_over_seeds_and_held_out_rows():

@@ -286,3 +286,12 @@ def test_all_zero_seeds_keep_a_binomial_upper_bound(tmp_path):
         (tmp_path / f"{seed}.json").write_text(json.dumps(r))
     (e,) = aggregate(load_results(tmp_path))
     assert e.beyond_mean == 0.0 and e.beyond_lo == 0.0 and 0.0 < e.beyond_hi < 0.01  # 600 examples
+
+
+def test_a_fixed_step_ut_is_its_own_column():
+    from lengthgen.reporting.loading import column_of
+
+    act = {"config": {"model": "ut", "model_options": {"pe": "rope"}}}
+    fixed = {"config": {"model": "ut", "model_options": {"pe": "rope", "act": False}, "variant": "d_model=32"}}
+    assert column_of(act) == "ut+rope"
+    assert column_of(fixed) == "ut+rope[act=false][d_model=32]"
