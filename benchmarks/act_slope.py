@@ -4,8 +4,9 @@
 
 For every model column with ACT (UT, Hyper-UT), the least-squares slope of
 mean ACT steps per position on the length (hops for c-pvr), one slope per
-seed, their mean and a 95% bootstrap interval over seeds; the verdict is
-"inconclusive" unless the interval excludes 0.  Models without ACT have no
+seed, and over the seeds that fitted their training range their mean, a 95%
+bootstrap interval and the verdict (inconclusive with fewer than two fitted
+seeds, or when the interval includes 0 without lying inside +-0.05).  Models without ACT have no
 steps and are not in that table.  Then, for every model, accuracy per length
 (exact unless --metric token) with its 95% interval over seeds, the seeds
 fitted in range, mean steps (ACT's; a fixed-step model's own count), chance
@@ -33,9 +34,11 @@ def main() -> None:
     rows = []
     for column, entry in report.items():
         ci = "-" if entry["ci"] is None else f"[{entry['ci'][0]:+.3f}, {entry['ci'][1]:+.3f}]"
-        slopes = ", ".join(f"{s:+.3f}" for s in entry["slopes"])
-        rows.append([column, len(entry["slopes"]), slopes, f"{entry['mean']:+.3f}", ci, entry["verdict"]])
-    head = ["model", "seeds", "slope per seed (steps per unit length)", "mean", "95% CI", "verdict"]
+        slopes = ", ".join(f"{s:+.3f}" + ("" if fit else "*") for s, fit in zip(entry["slopes"], entry["fitted"]))
+        mean = "-" if entry["mean"] is None else f"{entry['mean']:+.3f}"
+        fitted = f"{sum(entry['fitted'])}/{len(entry['fitted'])}"
+        rows.append([column, fitted, slopes, mean, ci, entry["verdict"]])
+    head = ["model", "fitted", "slope per seed (* not fitted)", "mean (fitted)", "95% CI", "verdict"]
     print(render_table(head, rows, "github") if rows else "no run with ACT steps in these folders")
     fitted: dict[tuple[str, str], list[bool]] = {}
     for result in latest_per_seed(results):
@@ -67,7 +70,7 @@ def main() -> None:
         "length",
         f"{args.metric} % [95% CI]",
         "seeds",
-        "ACT steps",
+        "steps",
         "chance %",
         "best baseline %",
     ]

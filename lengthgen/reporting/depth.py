@@ -34,26 +34,40 @@ def steps_slope(rows: list[dict[str, Any]]) -> float | None:
 FLAT_MARGIN = 0.05  # steps per unit length: an interval inside +-this is "flat", not "inconclusive"
 
 
+def _fitted(result: dict[str, Any]) -> bool:
+    """Fit in range as the run recorded it, or as the leaderboard derives it for older files."""
+    recorded = (result.get("fit") or {}).get("fitted")
+    if recorded is not None:
+        return bool(recorded)
+    from lengthgen.reporting.runs import summarize_run
+
+    return bool(summarize_run(result).fitted)
+
+
 def depth_report(
     results: list[dict[str, Any]], n_boot: int = 2000, seed: int = 0, flat_margin: float = FLAT_MARGIN
 ) -> dict[str, dict[str, Any]]:
-    """Per model column: each seed's slope, their mean, a 95% bootstrap
-    interval and the verdict: more steps for longer inputs, fewer, flat
-    (the interval inside +-``flat_margin``), or inconclusive (a single
-    seed always is)."""
-    slopes: dict[str, list[float]] = {}
+    """Per model column: each seed's slope and whether the seed fitted its
+    training range; over the fitted seeds, their mean, a 95% bootstrap
+    interval and the verdict: more steps for longer inputs, fewer, flat (the
+    interval inside +-``flat_margin``), or inconclusive.  A model that has
+    not learned the task spends steps on nothing in particular, so fewer
+    than two fitted seeds is always inconclusive."""
+    runs: dict[str, list[tuple[float, bool]]] = {}
     for result in results:
         if (result["config"].get("model_options") or {}).get("act") is False:
             continue  # every step at every position: a constant, not a halting decision
         slope = steps_slope(result["results"])
         if slope is not None:
-            slopes.setdefault(column_of(result), []).append(slope)
+            runs.setdefault(column_of(result), []).append((slope, _fitted(result)))
     rng = np.random.default_rng(seed)
     report = {}
-    for column, values in sorted(slopes.items()):
-        mean = statistics.fmean(values)
+    for column, pairs in sorted(runs.items()):
+        values = [v for v, fit in pairs if fit]
+        mean = statistics.fmean(values) if values else None
+        ci = None
         if len(values) < 2:
-            ci, verdict = None, "inconclusive (one seed)"
+            verdict = f"inconclusive ({len(values)} of {len(pairs)} seeds fitted in range)"
         else:
             boot = [float(np.mean(rng.choice(values, len(values)))) for _ in range(n_boot)]
             ci = (float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5)))
@@ -65,7 +79,13 @@ def depth_report(
                 verdict = f"flat (within +-{flat_margin} steps per unit length)"
             else:
                 verdict = "inconclusive (the interval includes 0)"
-        report[column] = {"slopes": values, "mean": mean, "ci": ci, "verdict": verdict}
+        report[column] = {
+            "slopes": [v for v, _ in pairs],
+            "fitted": [fit for _, fit in pairs],
+            "mean": mean,
+            "ci": ci,
+            "verdict": verdict,
+        }
     return report
 
 

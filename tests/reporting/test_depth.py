@@ -3,9 +3,10 @@
 from lengthgen.reporting.depth import depth_report, per_length, steps_slope
 
 
-def run(model, seed, steps_by_length):
+def run(model, seed, steps_by_length, fitted=True):
     rows = [{"length": n, "mean_steps": s, "exact": 1.0, "token": 1.0} for n, s in steps_by_length.items()]
-    return {"seed": seed, "config": {"model": model, "model_options": {"pe": "rope"}}, "results": rows}
+    config = {"model": model, "model_options": {"pe": "rope"}}
+    return {"seed": seed, "config": config, "results": rows, "fit": {"fitted": fitted}}
 
 
 def test_slope_of_steps_on_length():
@@ -23,7 +24,11 @@ def test_consistent_growth_is_detected_and_flat_noise_is_not():
     still = [run("ut", s, {1: 2.0, 3: 2.0 + d, 6: 2.0}) for s, d in enumerate((0.01, -0.01, 0.0))]
     assert depth_report(still, n_boot=500)["ut+rope"]["verdict"].startswith("flat")
     one = depth_report([run("ut", 0, {1: 2.0, 3: 3.0})])
-    assert one["ut+rope"]["verdict"] == "inconclusive (one seed)"
+    assert one["ut+rope"]["verdict"] == "inconclusive (1 of 1 seeds fitted in range)"
+    # the same growth from seeds that never learned the task is no evidence
+    unfitted = depth_report([run("ut", s, {1: 2.0, 3: 3.0}, fitted=s == 0) for s in range(3)], n_boot=200)
+    assert unfitted["ut+rope"]["verdict"] == "inconclusive (1 of 3 seeds fitted in range)"
+    assert unfitted["ut+rope"]["fitted"] == [True, False, False] and unfitted["ut+rope"]["ci"] is None
     assert depth_report([run("transformer", 0, {1: None, 3: None})]) == {}  # no ACT, not listed
     fixed = [run("ut", s, {1: 4.0, 3: 4.0}) for s in range(2)]
     for r in fixed:
