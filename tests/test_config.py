@@ -142,3 +142,7 @@ def test_segment_tokens_stay_out_of_transformer_fingerprints_until_set():
     assert abacus != default and options["segment_tokens"] == ["+", "<sep>"] and "abacus_offset" not in options
     assert fingerprint(pe="abacus", segment_tokens=["+", "<sep>"], abacus_offset=0)[0] == abacus
     assert fingerprint(pe="abacus", segment_tokens=["+", "<sep>"], abacus_offset=50)[0] != abacus
+    # frozen embeddings came later too: off is every earlier run, on is a new one
+    assert "freeze_embeddings" not in options
+    assert fingerprint(pe="rope", freeze_embeddings=False)[0] == default
+    assert fingerprint(pe="rope", freeze_embeddings=True)[0] != default

@@ -131,7 +131,13 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
 # Options added after committed results existed, with the default that
 # reproduces those results: a run at the default leaves them out of its
 # identity, so adding an option does not orphan every earlier run.
-LATE_OPTIONS: dict[str, Any] = {"act": True, "segment_tokens": None, "abacus_offset": 0, "segment_ends": None}
+LATE_OPTIONS: dict[str, Any] = {
+    "act": True,
+    "segment_tokens": None,
+    "abacus_offset": 0,
+    "segment_ends": None,
+    "freeze_embeddings": False,
+}
 
 
 def resolve_model_options(name: str, options: dict[str, Any]) -> dict[str, Any]:

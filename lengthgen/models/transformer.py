@@ -82,6 +82,7 @@ class Transformer(SequenceModel):
         segment_tokens: list[int] | None = None,
         abacus_offset: int = 0,
         segment_ends: list[int] | None = None,
+        freeze_embeddings: bool = False,
     ):
         super().__init__(vocab_size, d_model, n_heads, pe, max_positions, segment_tokens, abacus_offset, segment_ends)
         if tie_embeddings and parametrization == "mup":
@@ -126,6 +127,14 @@ class Transformer(SequenceModel):
             # symbol copied through the residual stream (the b*I term) is
             # predicted even if it never appeared as a training target
             self.head.weight = self.embedding.weight
+        if freeze_embeddings:
+            # Token embeddings stay at their random initialisation.  A symbol
+            # never seen in training is then embedded like the seen ones;
+            # trained, a tied table pushes every unseen row along the same
+            # softmax gradient until they are one vector (Lazic et al., 2026;
+            # benchmarks/copy_probe.py measures it), and a copy of an unseen
+            # symbol cannot be told from another.
+            self.embedding.weight.requires_grad_(False)
 
     def lr_multipliers(self) -> dict[str, float]:
         return self._lr_multipliers

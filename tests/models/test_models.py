@@ -208,6 +208,27 @@ def test_tied_embeddings_share_one_matrix():
         build_model("transformer", 20, d_model=16, n_heads=2, tie_embeddings=True, parametrization="mup")
 
 
+@pytest.mark.parametrize("tie", [False, True])
+def test_frozen_embeddings_do_not_move_and_the_rest_trains(tie):
+    from lengthgen.training.loop import TrainConfig, build_optimizer
+
+    model = tiny("transformer", 20, tie_embeddings=tie, freeze_embeddings=True)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    opt = build_optimizer(model, TrainConfig())
+    tokens = torch.randint(0, 20, (4, 6))
+    for _ in range(3):
+        loss = torch.nn.functional.cross_entropy(model(tokens).logits.flatten(0, 1), tokens.flatten())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    after = dict(model.named_parameters())
+    assert torch.equal(after["embedding.weight"], before["embedding.weight"])
+    assert tie == (model.head.weight is model.embedding.weight)
+    if not tie:  # an untied readout still learns
+        assert not torch.equal(after["head.weight"], before["head.weight"])
+    assert not torch.equal(after["blocks.0.attn.qkv.weight"], before["blocks.0.attn.qkv.weight"])
+
+
 def test_randomized_positions_are_drawn_per_row_for_its_own_length():
     """A short row in a batch padded for a long one must see the positions it
     would get alone (evaluation draws per row): with range 256, the last
