@@ -67,6 +67,7 @@ def curve(results: list[dict[str, Any]], axis: str) -> dict[tuple[str, str, Any]
             "train_set": [(r.get("training") or {}).get("final_train_exact") for r in runs],
             "fresh": [row["exact"] for row in fresh if row is not None],
             "heldout": mean_ci([row["exact"] for row in held]),
+            "heldout_runs": [row["exact"] for row in held],
             "chance": (baseline.get("chance") or {}).get("exact"),
             "best": baseline.get("best"),
             "cpu": [(r.get("wall_time_s") or {}).get("train_cpu") for r in runs],
@@ -137,6 +138,28 @@ def plot(table: dict[tuple[str, str, Any], dict[str, Any]], axis: str, path: str
     fig.savefig(path)
 
 
+def trend(table: dict[tuple[str, str, Any], dict[str, Any]], axis: str) -> str:
+    """Spearman rho of held-out accuracy on the swept quantity over every
+    run (not means), with a two-sided permutation p: does accuracy fall or
+    rise along the axis?  "no trend" unless p < 0.05."""
+    from lengthgen.reporting.conjecture import permutation_p, spearman
+
+    rows = []
+    for bench, label in sorted({k[:2] for k in table}):
+        xs, ys = [], []
+        for (b, lab, value), e in table.items():
+            if (b, lab) == (bench, label):
+                xs += [float(value)] * len(e["heldout_runs"])
+                ys += e["heldout_runs"]
+        if len(set(xs)) < 2 or len(set(ys)) < 2:
+            rows.append([bench, label, len(xs), "-", "-", "no trend (too few distinct values)"])
+            continue
+        rho, p = spearman(xs, ys), permutation_p(xs, ys)
+        verdict = "no trend" if p >= 0.05 else ("rises" if rho > 0 else "falls") + f" with {axis}"
+        rows.append([bench, label, len(xs), f"{rho:+.2f}", f"{p:.3f}", verdict])
+    return render_table(["benchmark", "heads", "runs", "Spearman rho", "permutation p", "verdict"], rows, "github")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folders", nargs="+")
@@ -148,6 +171,8 @@ def main() -> None:
     if not table:
         raise SystemExit(f"no held-out-symbol results with a value of {args.axis!r} in {', '.join(args.folders)}")
     print(render(table, args.axis))
+    print()
+    print(trend(table, args.axis))
     if args.plot:
         plot(table, args.axis, args.plot)
         print(f"plot: {args.plot}")
