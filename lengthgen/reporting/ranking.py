@@ -68,7 +68,8 @@ def reciprocal_ranks(scores: dict[str, float]) -> dict[str, float]:
 
 def mrr(table: dict[str, dict[str, list[float]]], columns: list[str]) -> dict[str, float]:
     """Mean reciprocal rank per configuration over benchmarks, from per-seed
-    scores; a configuration missing on a benchmark is ranked last there."""
+    scores; a configuration missing on a benchmark is ranked last there
+    (rank_configurations only passes benchmarks every configuration ran)."""
     totals = dict.fromkeys(columns, 0.0)
     for cells in table.values():
         scores = {c: statistics.fmean(cells[c]) if c in cells else -1.0 for c in columns}
@@ -85,8 +86,16 @@ def rank_configurations(runs: list[RunSummary], n_boot: int = 2000, seed: int = 
     columns = sorted({r.column for r in runs})
     if len(columns) < 2:
         raise LengthgenError(f"ranking needs at least two configurations; these results hold only {columns[0]!r}")
-    used = {b: c for b, c in cells.items() if any(cell.fitted for cell in c.values())}
-    dropped = sorted(set(cells) - set(used))
+    # A benchmark some configuration has no result for is a sweep still
+    # running, not a loss: ranking it last there would reward whatever ran first.
+    incomplete = sorted(b for b, c in cells.items() if set(c) != set(columns))
+    complete = {b: c for b, c in cells.items() if b not in incomplete}
+    if not complete:
+        raise LengthgenError(
+            f"no benchmark has results for every configuration ({', '.join(columns)}): nothing to compare yet"
+        )
+    used = {b: c for b, c in complete.items() if any(cell.fitted for cell in c.values())}
+    dropped = sorted(set(complete) - set(used))
     if not used:
         raise LengthgenError("no configuration fitted any benchmark in range: nothing to rank on extrapolation")
     scores = {b: {c: cell.scores for c, cell in cs.items()} for b, cs in used.items()}
@@ -125,6 +134,7 @@ def rank_configurations(runs: list[RunSummary], n_boot: int = 2000, seed: int = 
         "verdict": verdict,
         "benchmarks": benches,
         "dropped": dropped,
+        "incomplete": incomplete,
         "cells": used,
         "metric": runs[0].metric,
         "n_boot": n_boot,
@@ -207,4 +217,6 @@ def render_ranking(report: dict[str, Any], fmt: str = "github") -> str:
     ]
     if report["dropped"]:
         lines.append(f"Left out (no configuration fitted in range): {', '.join(report['dropped'])}.")
+    if report.get("incomplete"):
+        lines.append(f"Left out (not every configuration has results yet): {', '.join(report['incomplete'])}.")
     return "\n".join(lines)

@@ -64,6 +64,19 @@ def test_benchmarks_nobody_fitted_are_left_out_and_listed(tmp_path):
     assert report["dropped"] == ["parity"] and report["benchmarks"] == ["count", "sort"]
 
 
+def test_benchmarks_a_configuration_has_not_run_yet_are_left_out(tmp_path):
+    # a sweep half done: alibi has no sort results yet; sort must not count as alibi's loss
+    results = [run("count", pe, s, 1.0, acc) for s in range(2) for pe, acc in (("rope", 0.5), ("alibi", 0.9))]
+    results += [run("sort", "rope", s, 1.0, 0.9) for s in range(2)]
+    report = ranking(tmp_path, results)
+    assert report["incomplete"] == ["sort"] and report["benchmarks"] == ["count"]
+    assert report["mrr"]["transformer+alibi"] == 1.0
+    other = tmp_path / "disjoint"
+    other.mkdir()
+    with pytest.raises(LengthgenError, match="every configuration"):  # no benchmark has both yet
+        ranking(other, [run("sort", "rope", 0, 1.0, 0.9), run("mode", "alibi", 0, 1.0, 0.5)])
+
+
 def test_one_configuration_cannot_be_ranked(tmp_path):
     with pytest.raises(LengthgenError, match="at least two configurations"):
         ranking(tmp_path, [run("count", "rope", 0, 1.0, 0.5)])
