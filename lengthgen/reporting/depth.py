@@ -104,8 +104,7 @@ def per_length(results: list[dict[str, Any]], metric: str = "exact") -> dict[tup
     >>> table["c-pvr", "ut"][0]["chance"], table["c-pvr", "ut"][0]["baseline"]
     (0.1, ('majority', 0.2))
     """
-    from lengthgen.evaluation.metrics import wilson_interval
-    from lengthgen.reporting.leaderboard import t_quantile
+    from lengthgen.reporting.leaderboard import interval_over_seeds
     from lengthgen.reporting.runs import _row_baseline, latest_per_seed
 
     cells: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
@@ -128,20 +127,14 @@ def per_length(results: list[dict[str, Any]], metric: str = "exact") -> dict[tup
     table: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for key, by_length in sorted(cells.items()):
         for length, cell in sorted(by_length.items()):
-            values = cell["values"]
-            mean = statistics.fmean(values)
-            n = max(1, cell["n"])
-            lo, hi = wilson_interval(min(n, round(mean * n)), n)
-            if len(values) > 1:
-                half = t_quantile(len(values) - 1) * statistics.stdev(values) / len(values) ** 0.5
-                lo, hi = min(lo, max(0.0, mean - half)), max(hi, min(1.0, mean + half))
+            mean, lo, hi = interval_over_seeds(cell["values"], cell["n"])
             base = cell["baseline"]
             table.setdefault(key, []).append(
                 {
                     "length": length,
                     "mean": mean,
                     "ci": (lo, hi),
-                    "seeds": len(values),
+                    "seeds": len(cell["values"]),
                     "steps": statistics.fmean(cell["steps"]) if cell["steps"] else None,
                     "chance": None if base is None else base[0],
                     "baseline": None if base is None else (base[1], base[2]),
