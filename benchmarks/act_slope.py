@@ -18,8 +18,7 @@ from __future__ import annotations
 import argparse
 
 from lengthgen.reporting.depth import depth_report, per_length
-from lengthgen.reporting.loading import benchmark_of, column_of, load_results
-from lengthgen.reporting.runs import latest_per_seed
+from lengthgen.reporting.loading import load_results
 from lengthgen.tables import render_table
 
 
@@ -40,21 +39,15 @@ def main() -> None:
         rows.append([column, fitted, slopes, mean, ci, entry["verdict"]])
     head = ["model", "fitted", "slope per seed (* not fitted)", "mean (fitted)", "95% CI", "verdict"]
     print(render_table(head, rows, "github") if rows else "no run with ACT steps in these folders")
-    fitted: dict[tuple[str, str], list[bool]] = {}
-    for result in latest_per_seed(results):
-        fitted.setdefault((benchmark_of(result), column_of(result)), []).append(
-            bool((result.get("fit") or {}).get("fitted"))
-        )
     rows = []
     for (bench, column), table in per_length(results, args.metric).items():
-        fits = fitted.get((bench, column), [])
         for row in table:
             base = "-" if row["baseline"] is None else f"{100 * row['baseline'][1]:.1f} ({row['baseline'][0]})"
             rows.append(
                 [
                     bench,
                     column,
-                    f"{sum(fits)}/{len(fits)}",
+                    f"{row['fitted']}/{row['seeds']}",
                     row["length"],
                     f"{100 * row['mean']:.1f} [{100 * row['ci'][0]:.1f}, {100 * row['ci'][1]:.1f}]",
                     row["seeds"],

@@ -92,15 +92,15 @@ def depth_report(
 def per_length(results: list[dict[str, Any]], metric: str = "exact") -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Per (benchmark, model column), one row per evaluated length: the metric's mean over
     seeds with a 95% interval (t over seeds, never narrower than Wilson over
-    the pooled examples), the mean ACT steps where the model has them, and
-    the row's chance and best cheap predictor.
+    the pooled examples), the seeds fitted in range, the mean ACT steps where
+    the model has them, and the row's chance and best cheap predictor.
 
     >>> base = {"chance": {"exact": 0.1}, "all": {"majority": {"exact": 0.2}}}
     >>> rows = [{"length": 2, "n": 100, "exact": 0.5, "mean_steps": 2.0, "baseline": base}]
-    >>> runs = [{"seed": 0, "config": {"task": "c-pvr", "model": "ut"}, "results": rows}]
+    >>> runs = [{"seed": 0, "config": {"task": "c-pvr", "model": "ut"}, "results": rows, "fit": {"fitted": True}}]
     >>> table = per_length(runs)
-    >>> [(r["length"], r["mean"], r["seeds"], r["steps"]) for r in table["c-pvr", "ut"]]
-    [(2, 0.5, 1, 2.0)]
+    >>> [(r["length"], r["mean"], r["seeds"], r["fitted"], r["steps"]) for r in table["c-pvr", "ut"]]
+    [(2, 0.5, 1, 1, 2.0)]
     >>> table["c-pvr", "ut"][0]["chance"], table["c-pvr", "ut"][0]["baseline"]
     (0.1, ('majority', 0.2))
     """
@@ -108,14 +108,17 @@ def per_length(results: list[dict[str, Any]], metric: str = "exact") -> dict[tup
     from lengthgen.reporting.runs import _row_baseline, latest_per_seed
 
     cells: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
+    fitted: dict[tuple[str, str], int] = {}
     for result in latest_per_seed(results):
+        key = (benchmark_of(result), column_of(result))
+        fitted[key] = fitted.get(key, 0) + _fitted(result)
         tested = {r["length"] for r in result["results"] if r.get("test", True)}
         for row in result["results"]:
             if not isinstance(row.get(metric), (int, float)):
                 continue
             if not row.get("test", True) and row["length"] in tested:
                 continue  # a held-out benchmark's training-symbol row at a tested length: the test row speaks
-            cell = cells.setdefault((benchmark_of(result), column_of(result)), {}).setdefault(
+            cell = cells.setdefault(key, {}).setdefault(
                 row["length"], {"values": [], "n": 0, "steps": [], "baseline": None}
             )
             cell["values"].append(float(row[metric]))
@@ -135,6 +138,7 @@ def per_length(results: list[dict[str, Any]], metric: str = "exact") -> dict[tup
                     "mean": mean,
                     "ci": (lo, hi),
                     "seeds": len(cell["values"]),
+                    "fitted": fitted[key],  # seeds of this column that fitted their training range
                     "steps": statistics.fmean(cell["steps"]) if cell["steps"] else None,
                     "chance": None if base is None else base[0],
                     "baseline": None if base is None else (base[1], base[2]),

@@ -45,6 +45,7 @@ def test_per_length_interval_over_seeds_and_held_out_rows():
     runs[0]["config"]["task"] = runs[1]["config"]["task"] = runs[2]["config"]["task"] = "c-pvr"
     rows = {r["length"]: r for r in per_length(runs)["c-pvr", "ut+rope"]}
     assert rows[3]["seeds"] == 3 and abs(rows[3]["mean"] - 0.4) < 1e-9 and rows[3]["steps"] == 2.5
+    assert rows[3]["fitted"] == 3
     lo, hi = rows[3]["ci"]
     assert lo < 0.2 and hi > 0.6  # t over 3 seeds with sd 0.2: wider than any one seed's spread
     assert rows[1]["ci"][0] < 1.0 == rows[1]["ci"][1]  # all seeds at 100%: Wilson keeps the interval open
