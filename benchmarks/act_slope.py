@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 
+from lengthgen.errors import LengthgenError
 from lengthgen.reporting.depth import depth_report, per_length
 from lengthgen.reporting.loading import load_results
 from lengthgen.tables import render_table
@@ -28,7 +29,10 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=2000)
     parser.add_argument("--metric", choices=["exact", "token"], default="exact")
     args = parser.parse_args()
-    results = [r for folder in args.folders for r in load_results(folder)]
+    try:
+        results = [r for folder in args.folders for r in load_results(folder)]
+    except LengthgenError as err:
+        raise SystemExit(f"error: {err}") from None
     report = depth_report(results, args.bootstrap)
     rows = []
     for column, entry in report.items():

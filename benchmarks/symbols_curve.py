@@ -19,6 +19,7 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
+from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.thresholds import FIT_THRESHOLD
 from lengthgen.reporting.leaderboard import t_quantile
 from lengthgen.reporting.loading import benchmark_of, load_results
@@ -166,7 +167,10 @@ def main() -> None:
     parser.add_argument("--axis", default="train_examples", help="train_examples, d_model or another swept option")
     parser.add_argument("--plot", help="also draw the curve to this file (needs lengthgen[plot])")
     args = parser.parse_args()
-    results = [r for folder in args.folders for r in load_results(folder)]
+    try:
+        results = [r for folder in args.folders for r in load_results(folder)]
+    except LengthgenError as err:
+        raise SystemExit(f"error: {err}") from None
     table = curve(results, args.axis)
     if not table:
         raise SystemExit(f"no held-out-symbol results with a value of {args.axis!r} in {', '.join(args.folders)}")
