@@ -57,6 +57,8 @@ class Panel:
     chance: dict[int, float] = field(default_factory=dict)
     baseline: dict[int, tuple[str, float]] = field(default_factory=dict)
     fitted: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # column -> training CPU-seconds of each seed that recorded it (the compute beside the curve)
+    cpu_seconds: dict[str, list[float]] = field(default_factory=dict)
 
 
 def panels(results: list[dict[str, Any]], metric: str | None = None) -> dict[str, Panel]:
@@ -86,7 +88,18 @@ def panels(results: list[dict[str, Any]], metric: str | None = None) -> dict[str
         fit = fit_block(result["results"], m, train_max(result))
         k, n = panel.fitted.get(column_of(result), (0, 0))
         panel.fitted[column_of(result)] = (k + bool(fit["fitted"]), n + 1)
+        cpu = (result.get("wall_time_s") or {}).get("train_cpu")
+        if cpu is not None:
+            panel.cpu_seconds.setdefault(column_of(result), []).append(float(cpu))
     return out
+
+
+def _legend_label(panel: Panel, model: str) -> str:
+    """``model (fitted k/n, C CPU-s/seed)``: fit and compute travel with the curve."""
+    k, n = panel.fitted[model]
+    cpu = panel.cpu_seconds.get(model)
+    compute = f", {np.mean(cpu):.0f} CPU-s/seed" if cpu else ""
+    return f"{model} (fitted {k}/{n}{compute})"
 
 
 def _band(curve: Curve, lengths: list[int]) -> tuple[list[float], list[float]]:
@@ -114,8 +127,7 @@ def _draw(ax, panel: Panel) -> None:
         curve = panel.curves[model]
         lengths = sorted(curve.values)
         mean = [float(np.mean(curve.values[n])) for n in lengths]
-        k, n = panel.fitted[model]
-        (line,) = ax.plot(lengths, mean, marker="o", ms=3, label=f"{model} (fitted {k}/{n})")
+        (line,) = ax.plot(lengths, mean, marker="o", ms=3, label=_legend_label(panel, model))
         lo, hi = _band(curve, lengths)
         ax.fill_between(lengths, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
     if panel.chance:

@@ -266,6 +266,21 @@ def test_plot_panels_carry_chance_baseline_and_fit(folder):
     assert 10 in data["count"].curves["transformer+rope"].values
 
 
+def test_plot_legends_carry_compute(tmp_path):
+    from lengthgen.reporting.plots import _legend_label, panels
+
+    results = [make_result("count", "transformer", s, {10: 1.0, 20: 0.5}) for s in range(3)]
+    for r, cpu in zip(results, (10.0, 20.0, None)):
+        if cpu is not None:
+            r["wall_time_s"] = {"train": 5.0, "train_cpu": cpu}
+    panel = panels(results)["count"]
+    # the mean over the seeds that recorded CPU time; a seed without it is left out, not counted as 0
+    assert _legend_label(panel, "transformer+rope") == "transformer+rope (fitted 3/3, 15 CPU-s/seed)"
+    for r in results:
+        r.pop("wall_time_s", None)
+    assert _legend_label(panels(results)["count"], "transformer+rope") == "transformer+rope (fitted 3/3)"
+
+
 def test_old_task_versions_get_their_own_baselines(tmp_path):
     """A same-different v1 result (label = any repeat) is compared with v1's
     baselines, not with those of today's generator."""
