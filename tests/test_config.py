@@ -124,6 +124,10 @@ def test_an_option_added_later_keeps_earlier_fingerprints_at_its_default():
     assert "act" not in options and "position_every_step" in options
     assert fingerprint(d_model=16, n_heads=2, act=True)[0] == default
     assert fingerprint(d_model=16, n_heads=2, act=False)[0] != default
+    # halting_start came later still
+    assert "halting_start" not in options
+    assert fingerprint(d_model=16, n_heads=2, halting_start=0)[0] == default
+    assert fingerprint(d_model=16, n_heads=2, halting_start=100)[0] != default
 
 
 def test_segment_tokens_stay_out_of_transformer_fingerprints_until_set():

@@ -111,9 +111,9 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
         raise LengthgenError(f"model {model!r}: option {key!r} expects an integer, got {value!r}")
     if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise LengthgenError(f"model {model!r}: option {key!r} expects a number, got {value!r}")
-    if kind is int and key not in ("halting_bias", "ponder_warmup", "abacus_offset") and value < 1:
+    if kind is int and key not in ("halting_bias", "ponder_warmup", "abacus_offset", "halting_start") and value < 1:
         raise LengthgenError(f"model {model!r}: option {key!r} must be >= 1, got {value}")
-    if key in ("ponder_warmup", "abacus_offset") and value < 0:
+    if key in ("ponder_warmup", "abacus_offset", "halting_start") and value < 0:
         raise LengthgenError(f"model {model!r}: option {key!r} must be >= 0, got {value}")
     if kind is int and value > SIZE_CAPS.get(key, 1_000_000):
         raise LengthgenError(
@@ -137,6 +137,7 @@ LATE_OPTIONS: dict[str, Any] = {
     "abacus_offset": 0,
     "segment_ends": None,
     "freeze_embeddings": False,
+    "halting_start": 0,
 }
 
 

@@ -19,6 +19,12 @@ class UniversalTransformer(SequenceModel):
     (Dehghani et al., 2018).  ``ponder_weight`` is tau in the loss
     ``task loss + tau * mean(N + R)``; the training loop reads it.
 
+    ``halting_start=N`` trains the first N steps as a fixed-step UT (every
+    position runs all ``max_steps`` steps, the readout is the last state,
+    no ponder cost) and only then lets ACT halt; the training loop reports
+    its step through :meth:`set_training_step`, and the ponder ramp
+    (``ponder_warmup``) counts from step N.
+
     >>> model = UniversalTransformer(vocab_size=10, d_model=32, n_heads=4, max_steps=3)
     >>> out = model(torch.zeros(2, 5, dtype=torch.long))
     >>> out.logits.shape, bool((out.steps <= 3).all())
@@ -41,10 +47,15 @@ class UniversalTransformer(SequenceModel):
         position_every_step: bool = False,
         ponder_warmup: int = 0,
         act: bool = True,
+        halting_start: int = 0,
     ):
         super().__init__(vocab_size, d_model, n_heads, pe, max_positions)
         if max_steps < 1:
             raise LengthgenError(f"max_steps must be >= 1, got {max_steps}")
+        if halting_start < 0:
+            raise LengthgenError(f"halting_start must be >= 0, got {halting_start}")
+        if halting_start and not act:
+            raise LengthgenError("halting_start needs act=true: a fixed-step UT never halts")
         self.d_ff = d_ff or 4 * d_model
         self.max_steps = max_steps
         self.ponder_weight = ponder_weight
@@ -57,6 +68,13 @@ class UniversalTransformer(SequenceModel):
         # act=False: every position runs all max_steps steps (a weight-shared
         # deep transformer, no halting, no ponder cost), the fixed-depth control
         self.act = act
+        # ACT trained from step 0 settles at about two steps before the task is
+        # learned (results/REPORT.md section 2); a fixed-step phase first tests
+        # whether halting, once switched on, keeps a depth that already works
+        self.halting_start = halting_start
+        # a model built outside training (evaluation, a reloaded checkpoint)
+        # halts: training always runs past halting_start
+        self.fixed_phase = False
         self.modified_heads = modified_heads
         self.block = self.make_block(d_model, n_heads, self.d_ff, dropout, modified_heads)
         self.step_embedding = nn.Embedding(max_steps, d_model)
@@ -71,6 +89,14 @@ class UniversalTransformer(SequenceModel):
 
     def before_step(self, t: int, h0: torch.Tensor, tokens: torch.Tensor) -> None:
         """Hook for subclasses that configure the block per step."""
+
+    def set_training_step(self, step: int) -> None:
+        """Called by the training loop before each optimizer step: during the
+        first ``halting_start`` steps every position runs every step.  The
+        phase stays as the last step left it, so a model evaluated after
+        training (or rebuilt from a checkpoint) halts once training went past
+        ``halting_start``."""
+        self.fixed_phase = step < self.halting_start
 
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor | None = None, cache=None) -> ModelOutput:
         if cache is not None:
@@ -90,7 +116,7 @@ class UniversalTransformer(SequenceModel):
                 state = state + signal.to(state.dtype)
             return self.block(state, self.pe, positions, bias, None, rotation)
 
-        if not self.act:
+        if not self.act or self.fixed_phase:
             for t in range(self.max_steps):
                 h = step(h, t)
             return self.readout(h, steps=h.new_full(h.shape[:2], float(self.max_steps)))

@@ -148,4 +148,6 @@ def column_of(result: dict[str, Any]) -> str:
     if isinstance(options, dict) and options.get("act") is False:
         # a fixed-step UT is a different model from the same UT with ACT
         label += "[act=false]"
+    if isinstance(options, dict) and options.get("halting_start"):
+        label += f"[halting_start={options['halting_start']}]"
     return f"{label}[{variant}]" if variant else label

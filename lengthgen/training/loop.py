@@ -194,6 +194,12 @@ class Trainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lambda s: warmup_cosine(s, cfg.warmup, cfg.steps, cfg.min_lr_ratio)
         )
+        halting_start = getattr(model, "halting_start", 0)
+        if halting_start >= cfg.steps:
+            raise LengthgenError(
+                f"halting_start ({halting_start}) must be below the training steps ({cfg.steps}): "
+                "the halting unit would never train"
+            )
         longest = sequence_length(task, self.train_lengths[-1])
         check_fits(model, longest, cfg.batch_size, f"training at length {self.train_lengths[-1]}")
         if longest * longest * model.n_heads * cfg.batch_size * 4 > 16 * 2**30:
@@ -309,6 +315,9 @@ class Trainer:
         """One optimizer step on ``batch`` (the model side of a step): loss and batch exact match."""
         tokens, labels, mask = batch.tokens, batch.labels, batch.mask
         self.state.tokens_seen += int(tokens.numel())
+        set_step = getattr(self.model, "set_training_step", None)
+        if set_step is not None:
+            set_step(self.state.step)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             out = self.forward(tokens, batch.positions)
             logits = out.logits.float()
@@ -317,7 +326,8 @@ class Trainer:
             if out.ponder is not None:
                 valid = tokens != 0
                 warmup = getattr(self.model, "ponder_warmup", 0)
-                ramp = min(1.0, (self.state.step + 1) / warmup) if warmup else 1.0
+                since = self.state.step - getattr(self.model, "halting_start", 0)  # the ramp starts with halting
+                ramp = min(1.0, (since + 1) / warmup) if warmup else 1.0
                 loss = loss + ramp * getattr(self.model, "ponder_weight", 0.0) * out.ponder[valid].mean()
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -398,7 +408,10 @@ class Trainer:
                             f"{100 * point['train_exact']:.1f}% (at L {100 * point['train_longest_exact']:.1f}%)  "
                             f"{self.state.train_seconds:.0f}s"
                         )
-                    fitted = min(point["train_exact"], point["train_longest_exact"]) >= FIT_THRESHOLD
+                    # a probe taken before the model's last training phase (a UT's
+                    # fixed-step phase before halting starts) cannot stop the run
+                    settled = step > getattr(self.model, "halting_start", 0)
+                    fitted = settled and min(point["train_exact"], point["train_longest_exact"]) >= FIT_THRESHOLD
                     self.state.fitted_streak = self.state.fitted_streak + 1 if fitted else 0
                     if self.cfg.stop_when_fitted and self.state.fitted_streak >= 2 and step < self.cfg.steps:
                         confident = confidently_fitted(self.state.curve, self.cfg.eval_examples)

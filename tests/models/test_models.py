@@ -342,6 +342,30 @@ def test_act_false_runs_every_step_for_every_position(model_name):
     assert float(adaptive(torch.randint(3, 12, (3, 7))).steps.mean()) < 5  # ACT halts early with a high bias
 
 
+@pytest.mark.parametrize("model_name", ["ut", "hyper-ut"])
+def test_halting_start_runs_a_fixed_step_phase_first(model_name):
+    from lengthgen.models import build_model
+
+    tokens = torch.randint(3, 12, (3, 7))
+    torch.manual_seed(0)
+    fixed = build_model(model_name, 12, d_model=16, n_heads=2, max_steps=4, act=False)
+    torch.manual_seed(0)
+    model = build_model(model_name, 12, d_model=16, n_heads=2, max_steps=4, halting_bias=5.0, halting_start=10)
+    assert not model.fixed_phase  # built outside training: it halts
+    assert float(model(tokens).steps.mean()) < 4
+    model.set_training_step(9)
+    out = model(tokens)
+    # the fixed-step phase is exactly the fixed-step UT with the same weights
+    assert out.ponder is None and bool((out.steps == 4).all())
+    assert torch.allclose(out.logits, fixed(tokens).logits)
+    model.set_training_step(10)
+    assert model(tokens).ponder is not None and float(model(tokens).steps.mean()) < 4
+    with pytest.raises(LengthgenError, match="needs act=true"):
+        build_model(model_name, 12, d_model=16, n_heads=2, act=False, halting_start=5)
+    with pytest.raises(LengthgenError, match=">= 0"):
+        build_model(model_name, 12, d_model=16, n_heads=2, halting_start=-1)
+
+
 def test_fire_threshold_moves_by_hundreds_of_positions_per_step():
     """The paper's parametrisation L = 512 * m: one Adam step (lr 1e-3) moves
     L by about 0.5 positions; a raw parameter started at 512 moves by 0.001."""

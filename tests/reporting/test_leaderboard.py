@@ -310,3 +310,5 @@ def test_a_fixed_step_ut_is_its_own_column():
     fixed = {"config": {"model": "ut", "model_options": {"pe": "rope", "act": False}, "variant": "d_model=32"}}
     assert column_of(act) == "ut+rope"
     assert column_of(fixed) == "ut+rope[act=false][d_model=32]"
+    late = {"config": {"model": "ut", "model_options": {"pe": "rope", "halting_start": 2000}}}
+    assert column_of(late) == "ut+rope[halting_start=2000]"

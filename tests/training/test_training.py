@@ -267,6 +267,51 @@ def test_stop_confident_needs_the_lower_bound_above_the_threshold(tmp_path, scri
     assert trainer.run().step == steps
 
 
+@pytest.mark.parametrize("halting_start, steps", [(0, 8), (4, 12), (7, 12), (8, 16)])
+def test_a_ut_is_not_stopped_before_its_halting_starts(tmp_path, halting_start, steps):
+    """Probes of the fixed-step phase measure another model: the fitted
+    streak counts only probes taken after halting has trained a step."""
+    cfg = tiny_config(stop_when_fitted=True)
+    cfg.train.steps = 20
+    trainer = make_trainer(cfg, tmp_path / "run.ckpt.pt", model_name="ut")
+    trainer.model.halting_start = halting_start
+    phases = []
+    real = trainer.model.set_training_step
+
+    def spy(step):
+        real(step)
+        phases.append(trainer.model.fixed_phase)
+
+    trainer.model.set_training_step = spy
+    _scripted_probe(trainer, [1.0] * 5)
+    assert trainer.run().step == steps
+    assert phases == [step < halting_start for step in range(steps)]
+    assert not trainer.model.fixed_phase  # what the run's evaluation then measures halts
+
+
+def test_halting_start_must_leave_steps_for_halting(tmp_path):
+    cfg = tiny_config()
+    cfg.model, cfg.model_options = "ut", {"d_model": 16, "n_heads": 2, "max_steps": 2, "halting_start": 12}
+    with pytest.raises(LengthgenError, match="halting_start .12. must be below the training steps .12."):
+        make_trainer(cfg)
+
+
+def test_ponder_ramp_counts_from_halting_start():
+    cfg = tiny_config()
+    cfg.model = "ut"
+    losses = {}
+    for start in (0, 5):
+        cfg.model_options = {
+            "d_model": 16, "n_heads": 2, "max_steps": 3, "ponder_weight": 10.0, "ponder_warmup": 1000,
+            "halting_start": start,
+        }  # fmt: skip
+        trainer = make_trainer(cfg)
+        trainer.state.step = 5  # the first step that halts when halting starts at 5
+        losses[start] = trainer.train_step()[0]
+    # at step 5 the ramp is 6/1000 from step 0 but 1/1000 from step 5 (ponder N + R >= 1, weight 10)
+    assert losses[0] - losses[5] > 10.0 * 5 / 1000 * 0.9
+
+
 def test_stop_confident_stays_out_of_earlier_fingerprints():
     assert tiny_config().fingerprint() == tiny_config(stop_confident=False).fingerprint()
     assert tiny_config().fingerprint() != tiny_config(stop_confident=True).fingerprint()
