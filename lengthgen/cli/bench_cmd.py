@@ -70,6 +70,11 @@ def add_parser(sub) -> None:
     rk.add_argument("--bootstrap", type=int, default=2000, help="resamples of benchmarks and seeds")
     rk.add_argument("--format", default="github", choices=FORMATS)
     rk.add_argument("--output", help="also write the tables to this file")
+    rk.add_argument(
+        "--above-shortcut",
+        action="store_true",
+        help="score each fitted seed by its gain over max(chance, best baseline) beyond the range, not raw accuracy",
+    )
     rk.set_defaults(func=cmd_rank)
 
     cj = sub.add_parser("conjecture", help="RASP-L programs vs measured length generalization, gated on fit")
@@ -185,7 +190,11 @@ def cmd_rank(args) -> int:
     results = load_results(args.folder)
     metrics = ("exact", "token") if args.metric == "both" else (args.metric,)
     parts = [
-        render_ranking(rank_configurations(summarize_runs(results, m), args.bootstrap), args.format) for m in metrics
+        render_ranking(
+            rank_configurations(summarize_runs(results, m), args.bootstrap, above_shortcut=args.above_shortcut),
+            args.format,
+        )
+        for m in metrics
     ]
     text = "\n\n".join(parts)
     if args.output:

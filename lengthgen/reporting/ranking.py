@@ -12,6 +12,13 @@ configuration, seeds; the leader is declared only when the bootstrap
 interval of its MRR margin over the runner-up excludes 0, otherwise the
 ranking is "inconclusive".  Benchmarks where no configuration fitted any
 seed carry no information on extrapolation and are left out (listed).
+
+With ``above_shortcut`` a fitted seed scores only what it gains over the
+lazy answer: its accuracy beyond the range minus the benchmark's shortcut
+(the larger of chance and the best cheap baseline, at the beyond length
+where that baseline is strongest), floored at 0.  Near-chance scores then
+tie at 0 instead of ranking configurations by noise, and a benchmark where
+no seed beats its shortcut is left out (listed).
 """
 
 from __future__ import annotations
@@ -40,11 +47,28 @@ class Cell:
     baseline: tuple[str, float] | None
 
 
-def _cells(runs: list[RunSummary]) -> dict[str, dict[str, Cell]]:
+def shortcut_of(r: RunSummary) -> float:
+    """The accuracy a lazy model gets beyond the range: max(chance, best baseline)."""
+    known = [v for v in (r.chance, r.baseline[1] if r.baseline else None) if v is not None]
+    if not known:
+        raise LengthgenError(
+            f"{r.benchmark}: this result records neither chance nor a baseline, so a gain over the shortcut "
+            "is undefined; rank without --above-shortcut"
+        )
+    return max(known)
+
+
+def _score(r: RunSummary, above_shortcut: bool) -> float:
+    if not r.fitted:
+        return 0.0
+    return max(0.0, r.beyond_mean - shortcut_of(r)) if above_shortcut else r.beyond_mean
+
+
+def _cells(runs: list[RunSummary], above_shortcut: bool = False) -> dict[str, dict[str, Cell]]:
     table: dict[str, dict[str, Cell]] = {}
     for r in runs:
         cell = table.setdefault(r.benchmark, {}).setdefault(r.column, Cell([], 0, [], [], None, r.chance, r.baseline))
-        cell.scores.append(r.beyond_mean if r.fitted else 0.0)
+        cell.scores.append(_score(r, above_shortcut))
         cell.fitted += bool(r.fitted)
         if r.in_range is not None:
             cell.in_range.append(r.in_range)
@@ -78,11 +102,13 @@ def mrr(table: dict[str, dict[str, list[float]]], columns: list[str]) -> dict[st
     return {c: v / len(table) for c, v in totals.items()}
 
 
-def rank_configurations(runs: list[RunSummary], n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+def rank_configurations(
+    runs: list[RunSummary], n_boot: int = 2000, seed: int = 0, above_shortcut: bool = False
+) -> dict[str, Any]:
     """MRR per configuration with 95% bootstrap intervals and a verdict."""
     if not runs:
         raise LengthgenError("no results to rank")
-    cells = _cells(runs)
+    cells = _cells(runs, above_shortcut)
     columns = sorted({r.column for r in runs})
     if len(columns) < 2:
         raise LengthgenError(f"ranking needs at least two configurations; these results hold only {columns[0]!r}")
@@ -98,6 +124,10 @@ def rank_configurations(runs: list[RunSummary], n_boot: int = 2000, seed: int = 
     dropped = sorted(set(complete) - set(used))
     if not used:
         raise LengthgenError("no configuration fitted any benchmark in range: nothing to rank on extrapolation")
+    no_gain = sorted(b for b, c in used.items() if above_shortcut and not any(max(x.scores) > 0 for x in c.values()))
+    used = {b: c for b, c in used.items() if b not in no_gain}
+    if not used:
+        raise LengthgenError("no fitted seed beats its benchmark's shortcut beyond the range: nothing to rank")
     scores = {b: {c: cell.scores for c, cell in cs.items()} for b, cs in used.items()}
     point = mrr(scores, columns)
     rng = np.random.default_rng(seed)
@@ -134,6 +164,8 @@ def rank_configurations(runs: list[RunSummary], n_boot: int = 2000, seed: int = 
         "verdict": verdict,
         "benchmarks": benches,
         "dropped": dropped,
+        "no_gain": no_gain,
+        "above_shortcut": above_shortcut,
         "incomplete": incomplete,
         "cells": used,
         "metric": runs[0].metric,
@@ -195,8 +227,15 @@ def render_ranking(report: dict[str, Any], fmt: str = "github") -> str:
             [b, best, *(f"{_pct(cells[c].scores)} ({cells[c].fitted}/{len(cells[c].scores)})" if c in cells else "-"
                         for c in report["columns"]), chance, base]
         )  # fmt: skip
+    what = (
+        f"{metric} accuracy beyond the training range above the shortcut (points over max(chance, best baseline), "
+        "floored at 0; a seed not fitted in range scores 0)"
+        if report.get("above_shortcut")
+        else f"{metric} accuracy beyond the training range (a seed not fitted in range scores 0)"
+    )
+    score_head = "gain % (fitted)" if report.get("above_shortcut") else "beyond % (fitted)"
     lines = [
-        f"Ranking by {metric} accuracy beyond the training range (a seed not fitted in range scores 0); "
+        f"Ranking by {what}; "
         f"{len(report['benchmarks'])} benchmarks, bootstrap {report['n_boot']} resamples of benchmarks and seeds.",
         "",
         tabulate(rows, head, tablefmt=fmt),
@@ -206,7 +245,7 @@ def render_ranking(report: dict[str, Any], fmt: str = "github") -> str:
             [
                 "benchmark",
                 "best",
-                *[f"{c}: beyond % (fitted)" for c in report["columns"]],
+                *[f"{c}: {score_head}" for c in report["columns"]],
                 "chance %",
                 "best baseline %",
             ],
@@ -217,6 +256,8 @@ def render_ranking(report: dict[str, Any], fmt: str = "github") -> str:
     ]
     if report["dropped"]:
         lines.append(f"Left out (no configuration fitted in range): {', '.join(report['dropped'])}.")
+    if report.get("no_gain"):
+        lines.append(f"Left out (no fitted seed beats the shortcut beyond the range): {', '.join(report['no_gain'])}.")
     if report.get("incomplete"):
         lines.append(f"Left out (not every configuration has results yet): {', '.join(report['incomplete'])}.")
     return "\n".join(lines)

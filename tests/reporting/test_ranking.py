@@ -94,3 +94,33 @@ def test_rank_cli_prints_both_metrics_with_fit_and_baselines(tmp_path, capsys):
     assert out.count("Ranking by") == 2 and "by exact accuracy" in out and "by token accuracy" in out
     assert "seeds fitted" in out and "chance %" in out and "best baseline %" in out
     assert out_file.read_text().strip() == out.strip()
+    assert main(["rank", str(tmp_path), "--bootstrap", "200", "--metric", "exact", "--above-shortcut"]) == 0
+    out = capsys.readouterr().out
+    assert "above the shortcut" in out and "gain % (fitted)" in out
+
+
+def test_above_shortcut_scores_the_gain_and_leaves_out_benchmarks_nobody_beats(tmp_path):
+    from lengthgen.reporting.ranking import shortcut_of
+
+    results = [run("count", pe, s, 1.0, acc) for s in range(2) for pe, acc in (("rope", 0.9), ("alibi", 0.3))]
+    # parity beyond the range at chance: alibi "wins" it by noise on raw accuracy
+    results += [run("parity", pe, s, 1.0, acc) for s in range(2) for pe, acc in (("rope", 0.45), ("alibi", 0.5))]
+    raw = ranking(tmp_path, results)
+    assert raw["benchmarks"] == ["count", "parity"] and raw["mrr"]["transformer+alibi"] == 0.75
+    summaries = summarize_runs(load_results(tmp_path), "exact")
+    report = rank_configurations(summaries, n_boot=200, above_shortcut=True)
+    assert report["no_gain"] == ["parity"] and report["benchmarks"] == ["count"]
+    rope = next(r for r in summaries if r.benchmark == "count" and r.column == "transformer+rope")
+    assert 0 < shortcut_of(rope) < 0.9
+    assert report["cells"]["count"]["transformer+rope"].scores == [pytest.approx(0.9 - shortcut_of(rope))] * 2
+    assert report["mrr"]["transformer+rope"] == 1.0
+
+
+def test_above_shortcut_needs_chance_or_a_baseline():
+    from lengthgen.reporting.ranking import shortcut_of
+    from lengthgen.reporting.runs import RunSummary
+
+    fields = {f: None for f in RunSummary.__dataclass_fields__}
+    summary = RunSummary(**{**fields, "benchmark": "mine", "chance": None, "baseline": None})
+    with pytest.raises(LengthgenError, match="neither chance nor a baseline"):
+        shortcut_of(summary)
