@@ -16,9 +16,11 @@ seed carry no information on extrapolation and are left out (listed).
 With ``above_shortcut`` a fitted seed scores only what it gains over the
 lazy answer: its accuracy beyond the range minus the benchmark's shortcut
 (the larger of chance and the best cheap baseline, at the beyond length
-where that baseline is strongest), floored at 0.  Near-chance scores then
-tie at 0 instead of ranking configurations by noise, and a benchmark where
-no seed beats its shortcut is left out (listed).
+where that baseline is strongest), and only when it beats the shortcut
+with 95% confidence (the Wilson lower bound over its pooled beyond-range
+examples is above it); otherwise 0.  Near-chance scores then tie at 0
+instead of ranking configurations by noise, and a benchmark where no seed
+beats its shortcut is left out (listed).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from lengthgen.errors import LengthgenError
+from lengthgen.evaluation.metrics import wilson_interval
 from lengthgen.reporting.conjecture import rankdata
 from lengthgen.reporting.runs import RunSummary
 
@@ -61,7 +64,14 @@ def shortcut_of(r: RunSummary) -> float:
 def _score(r: RunSummary, above_shortcut: bool) -> float:
     if not r.fitted:
         return 0.0
-    return max(0.0, r.beyond_mean - shortcut_of(r)) if above_shortcut else r.beyond_mean
+    if not above_shortcut:
+        return r.beyond_mean
+    shortcut = shortcut_of(r)
+    if r.beyond_examples:  # files without example counts fall back to the point comparison
+        lower, _ = wilson_interval(round(r.beyond_mean * r.beyond_examples), r.beyond_examples)
+        if lower <= shortcut:
+            return 0.0
+    return max(0.0, r.beyond_mean - shortcut)
 
 
 def _cells(runs: list[RunSummary], above_shortcut: bool = False) -> dict[str, dict[str, Cell]]:
@@ -228,8 +238,8 @@ def render_ranking(report: dict[str, Any], fmt: str = "github") -> str:
                         for c in report["columns"]), chance, base]
         )  # fmt: skip
     what = (
-        f"{metric} accuracy beyond the training range above the shortcut (points over max(chance, best baseline), "
-        "floored at 0; a seed not fitted in range scores 0)"
+        f"{metric} accuracy beyond the training range above the shortcut (points over max(chance, best baseline) "
+        "where the 95% Wilson lower bound clears it, else 0; a seed not fitted in range scores 0)"
         if report.get("above_shortcut")
         else f"{metric} accuracy beyond the training range (a seed not fitted in range scores 0)"
     )

@@ -8,7 +8,7 @@ from lengthgen.cli.main import main
 from lengthgen.errors import LengthgenError
 from lengthgen.reporting.loading import load_results
 from lengthgen.reporting.ranking import rank_configurations, reciprocal_ranks
-from lengthgen.reporting.runs import summarize_runs
+from lengthgen.reporting.runs import summarize_run, summarize_runs
 from tests.reporting.test_leaderboard import make_result
 
 BENCHES = ["count", "sort", "reverse", "mode", "copy-unique", "parity"]
@@ -114,6 +114,22 @@ def test_above_shortcut_scores_the_gain_and_leaves_out_benchmarks_nobody_beats(t
     assert 0 < shortcut_of(rope) < 0.9
     assert report["cells"]["count"]["transformer+rope"].scores == [pytest.approx(0.9 - shortcut_of(rope))] * 2
     assert report["mrr"]["transformer+rope"] == 1.0
+
+
+def test_above_shortcut_needs_the_gain_to_clear_its_interval(tmp_path):
+    from lengthgen.reporting.ranking import shortcut_of
+
+    base = shortcut_of(summarize_run(run("parity", "rope", 0, 1.0, 0.5)))
+    assert base == pytest.approx(0.5)
+    # 2 points over the shortcut on 200 examples is inside the noise; 15 points is not
+    gains = (("rope", 0.02), ("alibi", 0.15))
+    results = [run("parity", pe, s, 1.0, base + gain) for s in range(2) for pe, gain in gains]
+    results += [run("sort", pe, s, 1.0, 0.9) for s in range(2) for pe in ("rope", "alibi")]
+    for i, r in enumerate(results):
+        (tmp_path / f"{i}.json").write_text(json.dumps(r))
+    report = rank_configurations(summarize_runs(load_results(tmp_path), "exact"), n_boot=100, above_shortcut=True)
+    assert report["cells"]["parity"]["transformer+rope"].scores == [0.0, 0.0]
+    assert report["cells"]["parity"]["transformer+alibi"].scores == [pytest.approx(0.15)] * 2
 
 
 def test_above_shortcut_needs_chance_or_a_baseline():
