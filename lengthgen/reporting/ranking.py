@@ -122,9 +122,15 @@ def rank_configurations(
     columns = sorted({r.column for r in runs})
     if len(columns) < 2:
         raise LengthgenError(f"ranking needs at least two configurations; these results hold only {columns[0]!r}")
-    # A benchmark some configuration has no result for is a sweep still
-    # running, not a loss: ranking it last there would reward whatever ran first.
-    incomplete = sorted(b for b, c in cells.items() if set(c) != set(columns))
+    # A benchmark some configuration has no result for, or fewer seeds of, is
+    # a sweep still running, not a loss: ranking it would reward whatever ran
+    # first (and compare means over different seed sets).
+    seeds: dict[str, dict[str, set[int]]] = {}
+    for r in runs:
+        seeds.setdefault(r.benchmark, {}).setdefault(r.column, set()).add(r.seed)
+    incomplete = sorted(
+        b for b, c in cells.items() if set(c) != set(columns) or len({frozenset(v) for v in seeds[b].values()}) > 1
+    )
     complete = {b: c for b, c in cells.items() if b not in incomplete}
     if not complete:
         raise LengthgenError(
@@ -269,5 +275,7 @@ def render_ranking(report: dict[str, Any], fmt: str = "github") -> str:
     if report.get("no_gain"):
         lines.append(f"Left out (no fitted seed beats the shortcut beyond the range): {', '.join(report['no_gain'])}.")
     if report.get("incomplete"):
-        lines.append(f"Left out (not every configuration has results yet): {', '.join(report['incomplete'])}.")
+        lines.append(
+            f"Left out (not every configuration has results for the same seeds yet): {', '.join(report['incomplete'])}."
+        )
     return "\n".join(lines)

@@ -71,6 +71,15 @@ def test_benchmarks_a_configuration_has_not_run_yet_are_left_out(tmp_path):
     report = ranking(tmp_path, results)
     assert report["incomplete"] == ["sort"] and report["benchmarks"] == ["count"]
     assert report["mrr"]["transformer+alibi"] == 1.0
+    # every configuration has sort, but alibi only seed 0 so far: still incomplete
+    fewer = tmp_path / "fewer"
+    fewer.mkdir()
+    report = ranking(fewer, results + [run("sort", "alibi", 0, 1.0, 0.1)])
+    assert report["incomplete"] == ["sort"] and report["benchmarks"] == ["count"]
+    complete = tmp_path / "complete"
+    complete.mkdir()
+    report = ranking(complete, results + [run("sort", "alibi", s, 1.0, 0.1) for s in range(2)])
+    assert report["incomplete"] == [] and report["benchmarks"] == ["count", "sort"]
     other = tmp_path / "disjoint"
     other.mkdir()
     with pytest.raises(LengthgenError, match="every configuration"):  # no benchmark has both yet
