@@ -76,6 +76,10 @@ register_model(ModelSpec("lstm", LSTMModel, "LSTM baseline"))
 SIZE_CAPS = {"d_model": 16_384, "d_ff": 65_536, "n_layers": 256, "n_heads": 256, "max_positions": 1 << 20}
 
 
+# integer options where 0 means "off" (every other integer option must be >= 1)
+NON_NEGATIVE_OPTIONS = ("ponder_warmup", "abacus_offset", "halting_start")
+
+
 def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
     if key == "pe" and value not in PE_KINDS:
         hint = close_matches_hint(str(value), list(PE_KINDS))
@@ -111,9 +115,9 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
         raise LengthgenError(f"model {model!r}: option {key!r} expects an integer, got {value!r}")
     if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float))):
         raise LengthgenError(f"model {model!r}: option {key!r} expects a number, got {value!r}")
-    if kind is int and key not in ("halting_bias", "ponder_warmup", "abacus_offset", "halting_start") and value < 1:
+    if kind is int and key != "halting_bias" and key not in NON_NEGATIVE_OPTIONS and value < 1:
         raise LengthgenError(f"model {model!r}: option {key!r} must be >= 1, got {value}")
-    if key in ("ponder_warmup", "abacus_offset", "halting_start") and value < 0:
+    if key in NON_NEGATIVE_OPTIONS and value < 0:
         raise LengthgenError(f"model {model!r}: option {key!r} must be >= 0, got {value}")
     if kind is int and value > SIZE_CAPS.get(key, 1_000_000):
         raise LengthgenError(
