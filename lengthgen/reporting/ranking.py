@@ -26,7 +26,7 @@ beats its shortcut is left out (listed).
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -48,6 +48,7 @@ class Cell:
     cpu_seconds: float | None
     chance: float | None
     baseline: tuple[str, float] | None
+    seeds: set[int] = field(default_factory=set)
 
 
 def shortcut_of(r: RunSummary) -> float:
@@ -79,6 +80,7 @@ def _cells(runs: list[RunSummary], above_shortcut: bool = False) -> dict[str, di
     for r in runs:
         cell = table.setdefault(r.benchmark, {}).setdefault(r.column, Cell([], 0, [], [], None, r.chance, r.baseline))
         cell.scores.append(_score(r, above_shortcut))
+        cell.seeds.add(r.seed)
         cell.fitted += bool(r.fitted)
         if r.in_range is not None:
             cell.in_range.append(r.in_range)
@@ -125,11 +127,8 @@ def rank_configurations(
     # A benchmark some configuration has no result for, or fewer seeds of, is
     # a sweep still running, not a loss: ranking it would reward whatever ran
     # first (and compare means over different seed sets).
-    seeds: dict[str, dict[str, set[int]]] = {}
-    for r in runs:
-        seeds.setdefault(r.benchmark, {}).setdefault(r.column, set()).add(r.seed)
     incomplete = sorted(
-        b for b, c in cells.items() if set(c) != set(columns) or len({frozenset(v) for v in seeds[b].values()}) > 1
+        b for b, c in cells.items() if set(c) != set(columns) or len({frozenset(x.seeds) for x in c.values()}) > 1
     )
     complete = {b: c for b, c in cells.items() if b not in incomplete}
     if not complete:
