@@ -22,6 +22,25 @@ def close_matches_hint(name: str, known: list[str]) -> str:
     return f" (did you mean: {', '.join(matches)}?)" if matches else ""
 
 
+def filter_names(values: list, patterns: list[str] | None, what: str, known: list[str]) -> list:
+    """The ``values`` matching any of ``patterns`` (shell wildcards); all of
+    them when there are no patterns.  A pattern that matches none of
+    ``known`` is an error naming close matches, so a typo in ``--what``
+    never silently selects nothing.
+
+    >>> filter_names(["parity", "reverse", "even-pairs"], ["*pa*"], "tasks", ["parity", "reverse", "even-pairs"])
+    ['parity', 'even-pairs']
+    """
+    if not patterns:
+        return values
+    for pattern in patterns:
+        if not any(fnmatch.fnmatch(str(v), pattern) for v in known):
+            raise LengthgenError(
+                f"--{what}: {pattern!r} matches nothing{close_matches_hint(pattern, [str(k) for k in known])}"
+            )
+    return [v for v in values if any(fnmatch.fnmatch(str(v), p) for p in patterns)]
+
+
 class Registry(Generic[T]):
     """A mapping from names to entries of one kind (tasks, models, ...).
 

@@ -1,7 +1,7 @@
 import pytest
 
 from lengthgen.errors import LengthgenError
-from lengthgen.registry import Registry
+from lengthgen.registry import Registry, filter_names
 from lengthgen.tasks import TASKS, make_task
 
 
@@ -13,6 +13,14 @@ def test_unknown_name_suggests_close_matches():
 def test_substring_hint():
     with pytest.raises(LengthgenError, match="c-pvr"):
         TASKS.get("cpvr")
+
+
+def test_filter_names_keeps_order_and_rejects_a_pattern_that_matches_nothing():
+    names = ["reverse", "stack-manipulation", "parity"]
+    assert filter_names(names, None, "benchmarks", names) == names
+    assert filter_names(names, ["parity", "st*"], "benchmarks", names) == ["stack-manipulation", "parity"]
+    with pytest.raises(LengthgenError, match="--benchmarks: 'revrese' matches nothing.*did you mean: reverse"):
+        filter_names(names, ["parity", "revrese"], "benchmarks", names)
 
 
 def test_duplicate_registration_fails():

@@ -14,7 +14,7 @@ from lengthgen.errors import LengthgenError
 from lengthgen.experiment import RunConfig, apply_settings, validate
 from lengthgen.models import MODELS, build_model
 from lengthgen.plugins import ensure_model
-from lengthgen.registry import close_matches_hint
+from lengthgen.registry import close_matches_hint, filter_names
 from lengthgen.reporting.loading import read_result
 from lengthgen.suites import Suite, multiples_to_lengths
 from lengthgen.tasks import make_task
@@ -103,17 +103,6 @@ def seeds_of(setting: Any, source: str) -> list[int]:
     raise LengthgenError(f"{source}: key 'seeds' expects a count or a list of non-negative integers, got {setting!r}")
 
 
-def _filter(values: list, patterns: list[str] | None, what: str, known: list[str]) -> list:
-    if not patterns:
-        return values
-    for pattern in patterns:
-        if not any(fnmatch.fnmatch(str(v), pattern) for v in known):
-            raise LengthgenError(
-                f"--{what}: {pattern!r} matches nothing{close_matches_hint(pattern, [str(k) for k in known])}"
-            )
-    return [v for v in values if any(fnmatch.fnmatch(str(v), p) for p in patterns)]
-
-
 def suite_test_lengths(multiples: list, cfg: RunConfig, source: str) -> list[int]:
     """The suite's multiples of the longest training length, within what the task can generate."""
     longest = max(cfg.train_lengths)
@@ -162,11 +151,11 @@ def expand(
     check_keys(evaluation, {"examples": int, "batch_size": int}, f"{source}: evaluation")
 
     bench_names = [b.name for b in suite.benchmarks]
-    chosen_bench = set(_filter(bench_names, tasks, "tasks", bench_names + [b.task for b in suite.benchmarks]))
+    chosen_bench = set(filter_names(bench_names, tasks, "tasks", bench_names + [b.task for b in suite.benchmarks]))
     chosen_bench |= {b.name for b in suite.benchmarks if tasks and any(fnmatch.fnmatch(b.task, p) for p in tasks)}
-    model_names = _filter(model_names, models, "models", model_names)
+    model_names = filter_names(model_names, models, "models", model_names)
     if pes:
-        pe_list = _filter(pe_list, pes, "pe", pe_list) if pe_list else pes
+        pe_list = filter_names(pe_list, pes, "pe", pe_list) if pe_list else pes
     if seeds is not None:
         seed_list = [s for s in seed_list if s in seeds] if settings.get("seeds") is not None else seeds
 
