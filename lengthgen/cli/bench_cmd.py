@@ -9,8 +9,9 @@ from pathlib import Path
 from lengthgen.config import parse_lengths
 from lengthgen.data import find_suite
 from lengthgen.errors import LengthgenError
+from lengthgen.registry import filter_names
 from lengthgen.reporting.leaderboard import FORMATS, METRIC_CHOICES, aggregate, render
-from lengthgen.reporting.loading import load_results
+from lengthgen.reporting.loading import benchmark_of, load_results
 from lengthgen.results import check_name
 from lengthgen.suites import load_suite
 from lengthgen.sweeps.cells import expand
@@ -67,6 +68,11 @@ def add_parser(sub) -> None:
     )
     rk.add_argument("folder", help="a sweep folder with two or more configurations, e.g. results/runs/encodings-v2")
     rk.add_argument("--metric", default="both", choices=("both", "exact", "token"), help="default: both in turn")
+    rk.add_argument(
+        "--benchmarks",
+        help="comma-separated benchmark names (wildcards allowed): rank over these only, e.g. a group of benchmarks "
+        "that need positions",
+    )
     rk.add_argument("--bootstrap", type=int, default=2000, help="resamples of benchmarks and seeds")
     rk.add_argument("--format", default="github", choices=FORMATS)
     rk.add_argument("--output", help="also write the tables to this file")
@@ -188,6 +194,10 @@ def cmd_rank(args) -> int:
     if not 1 <= args.bootstrap <= 1_000_000:
         raise LengthgenError(f"--bootstrap must be in 1..1000000, got {args.bootstrap}")
     results = load_results(args.folder)
+    if args.benchmarks:
+        present = sorted({benchmark_of(r) for r in results})
+        chosen = set(filter_names(present, _csv(args.benchmarks), "benchmarks", present))
+        results = [r for r in results if benchmark_of(r) in chosen]
     metrics = ("exact", "token") if args.metric == "both" else (args.metric,)
     parts = [
         render_ranking(

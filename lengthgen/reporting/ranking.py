@@ -10,7 +10,12 @@ average rank) and the reciprocal ranks averaged over benchmarks.  The
 bootstrap resamples benchmarks and, within each benchmark and
 configuration, seeds; the leader is declared only when the bootstrap
 interval of its MRR margin over the runner-up excludes 0, otherwise the
-ranking is "inconclusive".  Benchmarks where no configuration fitted any
+ranking is "inconclusive".  Few benchmarks cannot name a leader however
+clean the result: if the configurations' ranks were exchangeable on every
+benchmark, some one of k configurations would come first on all n
+benchmarks with probability k^(1-n); while that is 0.05 or more (n < 6 for
+2 configurations, n < 3 for 6) the verdict stays "inconclusive" (the
+bootstrap would call any clean sweep a win).  Benchmarks where no configuration fitted any
 seed carry no information on extrapolation and are left out (listed).
 
 With ``above_shortcut`` a fitted seed scores only what it gains over the
@@ -49,6 +54,22 @@ class Cell:
     chance: float | None
     baseline: tuple[str, float] | None
     seeds: set[int] = field(default_factory=set)
+
+
+CLEAN_SWEEP_ALPHA = 0.05
+
+
+def benchmarks_needed(configurations: int) -> int:
+    """The fewest benchmarks on which a clean sweep by one of ``configurations``
+    would be unlikely (< 5%) if ranks were exchangeable.
+
+    >>> benchmarks_needed(2), benchmarks_needed(6)
+    (6, 3)
+    """
+    n = 1
+    while configurations ** (1 - n) >= CLEAN_SWEEP_ALPHA:
+        n += 1
+    return n
 
 
 def shortcut_of(r: RunSummary) -> float:
@@ -162,7 +183,15 @@ def rank_configurations(
         margins.append(values[leader] - values[runner])
     ci = {c: (float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))) for c, v in boot.items()}
     margin_ci = (float(np.percentile(margins, 2.5)), float(np.percentile(margins, 97.5)))
-    if margin_ci[0] > 0:
+    needed = benchmarks_needed(len(columns))
+    if len(benches) < needed:
+        verdict = (
+            f"INCONCLUSIVE: {leader} leads {runner} by {point[leader] - point[runner]:+.2f} MRR, but "
+            f"{len(benches)} benchmark(s) cannot name a leader among {len(columns)} configurations "
+            f"(a clean sweep by chance has probability {len(columns) ** (1 - len(benches)):.2f}); "
+            f"at least {needed} are needed"
+        )
+    elif margin_ci[0] > 0:
         verdict = f"{leader} ranks first: its MRR margin over {runner} has a 95% interval above 0"
     else:
         verdict = (

@@ -38,6 +38,19 @@ def test_a_consistent_leader_is_declared(tmp_path):
     assert report["verdict"].startswith("transformer+rope ranks first")
 
 
+def test_too_few_benchmarks_cannot_name_a_leader_even_on_a_clean_sweep(tmp_path):
+    from lengthgen.reporting.ranking import benchmarks_needed
+
+    assert [benchmarks_needed(k) for k in (2, 3, 6, 20, 21)] == [6, 4, 3, 3, 2]
+    # rope wins all 5 benchmarks in every seed: two exchangeable configurations do that 1 time in 16
+    results = [
+        run(b, pe, s, 1.0, acc) for b in BENCHES[:5] for s in range(3) for pe, acc in (("rope", 0.9), ("alibi", 0.3))
+    ]
+    report = ranking(tmp_path, results)
+    assert report["leader"] == "transformer+rope" and report["margin_ci"][0] > 0
+    assert report["verdict"].startswith("INCONCLUSIVE") and "probability 0.06" in report["verdict"]
+
+
 def test_a_split_ranking_is_inconclusive(tmp_path):
     results = []
     for i, b in enumerate(BENCHES[:4]):
@@ -106,6 +119,28 @@ def test_rank_cli_prints_both_metrics_with_fit_and_baselines(tmp_path, capsys):
     assert main(["rank", str(tmp_path), "--bootstrap", "200", "--metric", "exact", "--above-shortcut"]) == 0
     out = capsys.readouterr().out
     assert "above the shortcut" in out and "gain % (fitted)" in out
+
+
+def test_rank_cli_ranks_over_the_chosen_benchmarks_only(tmp_path, capsys):
+    # rope wins count and sort, alibi wins mode: over all three rope leads, over mode alone alibi does
+    results = [
+        run(b, pe, s, 1.0, acc)
+        for b in ("count", "sort", "mode")
+        for s in range(2)
+        for pe, acc in (("rope", 0.9 if b != "mode" else 0.2), ("alibi", 0.3 if b != "mode" else 0.8))
+    ]
+    for i, r in enumerate(results):
+        (tmp_path / f"{i}.json").write_text(json.dumps(r))
+    assert main(["rank", str(tmp_path), "--bootstrap", "100", "--metric", "exact"]) == 0
+    out = capsys.readouterr().out
+    assert "3 benchmarks" in out and "Verdict: INCONCLUSIVE: transformer+rope leads" in out
+    assert main(["rank", str(tmp_path), "--bootstrap", "100", "--metric", "exact", "--benchmarks", "mo*"]) == 0
+    out = capsys.readouterr().out
+    assert "1 benchmarks" in out and "| count" not in out and "| mode" in out
+    # alibi sweeps the one benchmark chosen, which cannot name a leader
+    assert "INCONCLUSIVE: transformer+alibi leads" in out and "at least 6 are needed" in out
+    assert main(["rank", str(tmp_path), "--benchmarks", "sotr"]) == 2
+    assert "'sotr' matches nothing (did you mean: sort?)" in capsys.readouterr().err
 
 
 def test_above_shortcut_scores_the_gain_and_leaves_out_benchmarks_nobody_beats(tmp_path):
