@@ -226,6 +226,17 @@ def _minutes(seconds: list[float | None]) -> str:
     return f"{sum(known) / 60:.1f}" if known else "-"
 
 
+def _best(cells: dict[str, Cell]) -> str:
+    """The top configuration of one benchmark, or the ones sharing the top
+    (a benchmark where everyone scores 0 beyond has no best)."""
+    means = {c: statistics.fmean(cell.scores) for c, cell in cells.items()}
+    top = max(means.values())
+    leaders = [c for c, m in means.items() if abs(m - top) < 1e-12]
+    if len(leaders) == 1:
+        return leaders[0]
+    return f"tie: all at {100 * top:.1f}" if len(leaders) == len(means) else "tie: " + ", ".join(leaders)
+
+
 def render_ranking(report: dict[str, Any], fmt: str = "github") -> str:
     from tabulate import tabulate
 
@@ -266,7 +277,7 @@ def render_ranking(report: dict[str, Any], fmt: str = "github") -> str:
         any_cell = next(iter(cells.values()))
         chance = "-" if any_cell.chance is None else f"{100 * any_cell.chance:.1f}"
         base = "-" if any_cell.baseline is None else f"{100 * any_cell.baseline[1]:.1f} ({any_cell.baseline[0]})"
-        best = max(cells, key=lambda c: statistics.fmean(cells[c].scores))
+        best = _best(cells)
         per_bench.append(
             [b, best, *(f"{_pct(cells[c].scores)} ({cells[c].fitted}/{len(cells[c].scores)})" if c in cells else "-"
                         for c in report["columns"]), chance, base]

@@ -121,6 +121,25 @@ def test_rank_cli_prints_both_metrics_with_fit_and_baselines(tmp_path, capsys):
     assert "above the shortcut" in out and "gain % (fitted)" in out
 
 
+def test_the_best_column_names_ties_instead_of_picking_one(tmp_path):
+    from lengthgen.reporting.ranking import _best
+
+    results = [run("count", pe, s, 1.0, 0.0) for s in range(2) for pe in ("rope", "alibi", "none")]
+    results += [
+        run("sort", pe, s, 1.0, acc) for s in range(2) for pe, acc in (("rope", 0.5), ("alibi", 0.5), ("none", 0.2))
+    ]
+    results += [
+        run("mode", pe, s, 1.0, acc) for s in range(2) for pe, acc in (("rope", 0.5), ("alibi", 0.6), ("none", 0.2))
+    ]
+    cells = ranking(tmp_path, results)["cells"]
+    assert _best(cells["count"]) == "tie: all at 0.0"
+    assert _best(cells["sort"]) in (
+        "tie: transformer+rope, transformer+alibi",
+        "tie: transformer+alibi, transformer+rope",
+    )
+    assert _best(cells["mode"]) == "transformer+alibi"
+
+
 def test_rank_cli_ranks_over_the_chosen_benchmarks_only(tmp_path, capsys):
     # rope wins count and sort, alibi wins mode: over all three rope leads, over mode alone alibi does
     results = [
