@@ -407,7 +407,9 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
         cfg.seed,
         device,
         probe_length=min(longer) if longer else None,
-        probe_task=test_task,
+        # None: the same inputs as training (the stop rule's extra probe only
+        # exists where test_params change them)
+        probe_task=test_task if cfg.test_params else None,
         checkpoint_path=ckpt_path,
         fingerprint=fingerprint,
         progress=progress,

@@ -68,6 +68,13 @@ def add_parser(sub) -> None:
         help="with --stop-when-fitted: stop only when the two evaluations together put the 95%% lower bound "
         "at or above the threshold",
     )
+    p.add_argument(
+        "--stop-on-test-params",
+        action="store_true",
+        default=None,
+        help="with --stop-when-fitted: also require the longest training length fitted on the benchmark's "
+        "test_params inputs, which the final fit check reads",
+    )
     p.add_argument("--eval-examples", type=int, help="examples per test length")
     p.add_argument("--track-rank", action="store_true", default=None, help="log the rank of W_t - W_0 per layer")
     p.add_argument("--rank-every", type=int, help="steps between rank measurements (default: --eval-every)")
@@ -133,6 +140,7 @@ def config_from_args(args) -> RunConfig:
         "curriculum": args.curriculum,
         "stop_when_fitted": args.stop_when_fitted,
         "stop_confident": args.stop_confident,
+        "stop_on_test_params": args.stop_on_test_params,
         "track_rank": args.track_rank,
         "rank_every": args.rank_every,
     }

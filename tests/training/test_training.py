@@ -312,6 +312,30 @@ def test_ponder_ramp_counts_from_halting_start():
     assert losses[0] - losses[5] > 10.0 * 5 / 1000 * 0.9
 
 
+def test_stop_on_test_params_probes_the_gate_inputs_and_needs_them_fitted(tmp_path):
+    cfg = tiny_config(stop_when_fitted=True, stop_on_test_params=True)
+    cfg.task, cfg.params = "c-pvr", {"cells": 8, "min_cells": 2, "show_chain": True}
+    cfg.test_params, cfg.train_lengths, cfg.test_lengths = {"min_cells": 8}, [0, 1], [2]
+    trainer = make_trainer(cfg)
+    assert trainer.probe_task is not trainer.task
+    assert set(trainer.probe()) == {"train_exact", "train_longest_exact", "exact@6", "test_longest_exact"}
+    cfg.train.stop_on_test_params = False
+    assert "test_longest_exact" not in make_trainer(cfg).probe()
+    # the training mix is fitted at every probe; the gate's inputs only from the third
+    cfg.train.stop_on_test_params, cfg.train.steps = True, 24
+    trainer = make_trainer(cfg, tmp_path / "run.ckpt.pt")
+    script = iter([0.9, 0.9, 1.0, 1.0])
+    trainer.probe = lambda: {"train_exact": 1.0, "train_longest_exact": 1.0, "test_longest_exact": next(script)}
+    state = trainer.run()
+    assert state.step == 16 and state.stopped_early
+    assert [p["test_longest_exact"] for p in state.curve] == [0.9, 0.9, 1.0, 1.0]
+
+
+def test_stop_on_test_params_stays_out_of_earlier_fingerprints():
+    assert tiny_config().fingerprint() == tiny_config(stop_on_test_params=False).fingerprint()
+    assert tiny_config().fingerprint() != tiny_config(stop_on_test_params=True).fingerprint()
+
+
 def test_stop_confident_stays_out_of_earlier_fingerprints():
     assert tiny_config().fingerprint() == tiny_config(stop_confident=False).fingerprint()
     assert tiny_config().fingerprint() != tiny_config(stop_confident=True).fingerprint()
