@@ -15,8 +15,9 @@ clean the result: if the configurations' ranks were exchangeable on every
 benchmark, some one of k configurations would come first on all n
 benchmarks with probability k^(1-n); while that is 0.05 or more (n < 6 for
 2 configurations, n < 3 for 6) the verdict stays "inconclusive" (the
-bootstrap would call any clean sweep a win).  Benchmarks where no configuration fitted any
-seed carry no information on extrapolation and are left out (listed).
+bootstrap would call any clean sweep a win).  Benchmarks where no
+configuration fitted any seed carry no information on extrapolation and
+are left out (listed).
 
 With ``above_shortcut`` a fitted seed scores only what it gains over the
 lazy answer: its accuracy beyond the range minus the benchmark's shortcut
