@@ -1,6 +1,6 @@
 """ACT steps against input length: does adaptive depth spend more on harder inputs?
 
-    python benchmarks/act_slope.py results/runs/adaptive-v2 [--bootstrap 2000]
+    python benchmarks/act_slope.py results/runs/adaptive-v2 [--bootstrap 2000] [--plot FILE.png]
 
 For every model column with ACT (UT, Hyper-UT), the least-squares slope of
 mean ACT steps per position on the length (hops for c-pvr), one slope per
@@ -11,6 +11,7 @@ steps and are not in that table.  Then, for every model, accuracy per length
 (exact unless --metric token) with its 95% interval over seeds, the seeds
 fitted in range, mean steps (ACT's; a fixed-step model's own count), chance
 and the best cheap predictor: the numbers a slope means something next to.
+``--plot`` draws both against length (needs lengthgen[plot]).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("folders", nargs="+")
     parser.add_argument("--bootstrap", type=int, default=2000)
     parser.add_argument("--metric", choices=["exact", "token"], default="exact")
+    parser.add_argument("--plot", help="also draw accuracy and steps against length to this file")
     args = parser.parse_args()
     try:
         results = [r for folder in args.folders for r in load_results(folder)]
@@ -73,6 +75,13 @@ def main() -> None:
     ]
     print()
     print(render_table(head, rows, "github"))
+    if args.plot:
+        from lengthgen.reporting.plots import plot_depth
+
+        try:
+            print(f"wrote {plot_depth(results, args.plot, args.metric)}")
+        except LengthgenError as err:
+            raise SystemExit(f"error: {err}") from None
 
 
 if __name__ == "__main__":

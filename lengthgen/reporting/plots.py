@@ -265,3 +265,52 @@ def plot_representation_rank(result: dict[str, Any], path: str | Path) -> Path |
     ax.set_title(f"representation rank: {result.get('name', '')}", fontsize=9)
     ax.legend(fontsize=8)
     return _save(plt, fig, path)
+
+
+def plot_depth(results: list[dict[str, Any]], path: str | Path, metric: str | None = None) -> Path:
+    """Adaptive depth at a glance, one row per benchmark: the metric against
+    length (as ``plot_results`` draws it: training range, 95% band, chance,
+    best baseline, fit and compute in the legend) beside the mean steps per
+    position against length for every model that reports them (ACT's
+    choice, or a fixed-step model's constant), each seed a thin line so a
+    flat mean cannot hide seeds that disagree."""
+    from lengthgen.reporting.runs import latest_per_seed
+
+    plt = _pyplot()
+    data = panels(results, metric)
+    if not data:
+        raise LengthgenError("no results to plot")
+    # (benchmark, column) -> one {length: steps} per seed
+    steps: dict[tuple[str, str], list[dict[int, float]]] = {}
+    for result in latest_per_seed(results):
+        seed = {
+            r["length"]: float(r["mean_steps"])
+            for r in result["results"]
+            if isinstance(r.get("mean_steps"), (int, float))
+        }
+        if seed:
+            steps.setdefault((benchmark_of(result), column_of(result)), []).append(seed)
+    fig, axes = plt.subplots(len(data), 2, figsize=(10, 3.4 * len(data)), squeeze=False)
+    for (left, right), (bench, panel) in zip(axes, sorted(data.items())):
+        _draw(left, panel)
+        right.axvspan(0, panel.train_max + 0.5, color="0.9")
+        for i, model in enumerate(sorted(panel.curves)):  # _draw's order, so a model keeps its colour
+            seeds = steps.get((bench, model))
+            if not seeds:
+                continue
+            lengths = sorted({n for seed in seeds for n in seed})
+            mean = [float(np.mean([seed[n] for seed in seeds if n in seed])) for n in lengths]
+            right.plot(lengths, mean, marker="o", ms=3, color=f"C{i % 10}", label=model)
+            for seed in seeds:
+                right.plot(sorted(seed), [seed[n] for n in sorted(seed)], color=f"C{i % 10}", lw=0.6, alpha=0.4)
+        right.set_title(f"{bench}: steps per position", fontsize=10)
+        right.set_xlabel("length")
+        right.set_ylabel("mean steps per position")
+        right.set_xlim(left=0)
+        if not right.get_legend_handles_labels()[0]:
+            right.text(0.5, 0.5, "no model reports steps", ha="center", va="center", transform=right.transAxes)
+    fig.tight_layout()
+    # one legend under the figure, not over the curves: the right panels reuse the left's colours
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=7)
+    return _save(plt, fig, path)

@@ -57,3 +57,34 @@ def test_per_length_interval_over_seeds_and_held_out_rows():
         {"length": 5, "exact": 0.5, "n": 50, "test": True, "in_train_range": True},
     ]
     assert per_length([held])["symbol-template", "ut+rope"][0]["mean"] == 0.5
+
+
+def test_plot_depth_draws_steps_per_seed_in_the_accuracy_panel_colours(tmp_path, monkeypatch):
+    import pytest
+
+    pytest.importorskip("matplotlib")
+    from matplotlib.colors import to_rgba
+
+    from lengthgen.reporting import plots
+    from tests.reporting.test_leaderboard import make_result
+
+    results = []
+    for seed in range(2):
+        ut = make_result("c-pvr", "ut", seed, {5: 1.0, 10: 1.0, 15: 0.5})
+        for row in ut["results"]:
+            row["mean_steps"] = 2.0 + seed + row["length"] / 10
+        results += [ut, make_result("c-pvr", "transformer", seed, {5: 1.0, 10: 1.0, 15: 0.8})]
+    drawn = []
+    monkeypatch.setattr(plots, "_save", lambda plt, fig, path: drawn.append(fig) or path)
+    assert plots.plot_depth(results, tmp_path / "depth.png") == tmp_path / "depth.png"
+    left, right = drawn[0].axes[:2]
+    colour = {line.get_label().split(" (")[0]: line.get_color() for line in left.get_lines()}
+    lines = right.get_lines()
+    assert len(lines) == 3  # the transformer has no steps: ut's mean and one thin line per seed
+    assert {to_rgba(line.get_color()) for line in lines} == {to_rgba(colour["ut+rope"])}
+    assert list(lines[0].get_ydata()) == pytest.approx([3.0, 3.5, 4.0])  # mean over the two seeds
+    assert list(lines[2].get_ydata()) == pytest.approx([3.5, 4.0, 4.5])
+    # nothing reports steps: the panel says so instead of drawing an empty axis
+    plain = [r for r in results if r["config"]["model"] == "transformer"]
+    plots.plot_depth(plain, tmp_path / "plain.png")
+    assert drawn[1].axes[1].texts[0].get_text() == "no model reports steps"
