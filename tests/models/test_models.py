@@ -373,12 +373,12 @@ def test_fire_threshold_moves_by_hundreds_of_positions_per_step():
 
     torch.manual_seed(0)
     fire = FireBias(n_heads=2)
-    assert float(fire.threshold) == 512.0 and float(fire.c) == pytest.approx(0.1)
+    assert fire.threshold.item() == 512.0 and fire.c.item() == pytest.approx(0.1)
     opt = torch.optim.Adam(fire.parameters(), lr=1e-3)
     q = torch.arange(600.0)[None, :]
     fire(q, q).sum().backward()  # queries past L make the threshold matter
     opt.step()
-    assert abs(float(fire.threshold) - 512.0) == pytest.approx(0.512, rel=0.01)
+    assert abs(fire.threshold.item() - 512.0) == pytest.approx(0.512, rel=0.01)
 
 
 def test_fire_normalized_distances_at_test_lengths_stay_in_the_training_range_once_l_is_small():
