@@ -39,13 +39,12 @@ from lengthgen.config import parse_lengths
 from lengthgen.data import find_suite
 from lengthgen.evaluation.decode import greedy_decode
 from lengthgen.evaluation.evaluate import score_predictions
-from lengthgen.experiment import build
+from lengthgen.experiment import build, make_trainer
 from lengthgen.reporting.depth import depth_report
 from lengthgen.suites import load_suite
 from lengthgen.sweeps.cells import expand
 from lengthgen.tables import render_table
 from lengthgen.tasks.base import SEP
-from lengthgen.training.loop import Trainer
 
 KINDS = ("id", "value", "eos")
 
@@ -53,19 +52,7 @@ KINDS = ("id", "value", "eos")
 def retrain(cfg):
     """The model of one committed cell, trained again as the sweep trained it."""
     task, test_task, model = build(cfg)
-    longer = [n for n in cfg.test_lengths if n > max(cfg.train_lengths)]
-    trainer = Trainer(
-        model,
-        task,
-        cfg.train_lengths,
-        cfg.train,
-        cfg.seed,
-        torch.device("cpu"),
-        probe_length=min(longer) if longer else None,
-        probe_task=test_task if cfg.test_params else None,
-        progress=False,
-    )
-    state = trainer.run()
+    state = make_trainer(cfg, task, test_task, model, torch.device("cpu"), progress=False).run()
     return test_task, model.eval(), state
 
 

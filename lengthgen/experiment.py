@@ -321,6 +321,28 @@ def build(cfg: RunConfig):
     return task, test_task, model
 
 
+def make_trainer(cfg: RunConfig, task, test_task, model, device: torch.device, **options) -> Trainer:
+    """The trainer of a run, probing as every sweep cell does (the first
+    test length beyond the range; the test_params inputs where they differ),
+    so that a script retraining a committed cell reproduces it.  ``options``
+    go to :class:`Trainer` (checkpoint_path, progress, log, ...)."""
+    longer = [n for n in cfg.test_lengths if n > max(cfg.train_lengths)]
+    return Trainer(
+        model,
+        task,
+        cfg.train_lengths,
+        cfg.train,
+        cfg.seed,
+        device,
+        probe_length=min(longer) if longer else None,
+        # None: the same inputs as training (the stop rule's extra probe only
+        # exists where test_params change them)
+        probe_task=test_task if cfg.test_params else None,
+        compile=cfg.compile,
+        **options,
+    )
+
+
 def run_experiment(
     cfg: RunConfig, resume: bool = True, progress: bool | None = None, log=print, reuse_complete: bool = False
 ) -> dict[str, Any]:
@@ -398,23 +420,16 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
             )
     model.to(device)
     fingerprint = cfg.fingerprint()
-    longer = [n for n in cfg.test_lengths if n > max(cfg.train_lengths)]
-    trainer = Trainer(
-        model,
+    trainer = make_trainer(
+        cfg,
         task,
-        cfg.train_lengths,
-        cfg.train,
-        cfg.seed,
+        test_task,
+        model,
         device,
-        probe_length=min(longer) if longer else None,
-        # None: the same inputs as training (the stop rule's extra probe only
-        # exists where test_params change them)
-        probe_task=test_task if cfg.test_params else None,
         checkpoint_path=ckpt_path,
         fingerprint=fingerprint,
         progress=progress,
         log=log,
-        compile=cfg.compile,
     )
     if resume and trainer.try_resume():
         log(f"resumed {name} from step {trainer.state.step}")

@@ -6,6 +6,7 @@ import torch
 
 from lengthgen.errors import LengthgenError
 from lengthgen.experiment import RunConfig, build
+from lengthgen.experiment import make_trainer as trainer_for
 from lengthgen.tasks import EOS, SEP, make_task
 from lengthgen.training.checkpoint import load_checkpoint, save_checkpoint
 from lengthgen.training.data import sample_mixed_lengths, to_lm_batch
@@ -65,19 +66,7 @@ def make_trainer(cfg, path=None, model_name=None):
             cfg.model_options["pe"] = "randomized"
             cfg.model_options["max_positions"] = 64
     task, test_task, model = build(cfg)
-    return Trainer(
-        model,
-        task,
-        cfg.train_lengths,
-        cfg.train,
-        cfg.seed,
-        CPU,
-        probe_length=6,
-        probe_task=test_task,
-        checkpoint_path=path,
-        fingerprint="fp",
-        progress=False,
-    )
+    return trainer_for(cfg, task, test_task, model, CPU, checkpoint_path=path, fingerprint="fp", progress=False)
 
 
 @pytest.mark.parametrize("model_name", ["transformer", "transformer-modattn", "ut", "hyper-ut", "lstm"])
@@ -318,7 +307,7 @@ def test_stop_on_test_params_probes_the_gate_inputs_and_needs_them_fitted(tmp_pa
     cfg.test_params, cfg.train_lengths, cfg.test_lengths = {"min_cells": 8}, [0, 1], [2]
     trainer = make_trainer(cfg)
     assert trainer.probe_task is not trainer.task
-    assert set(trainer.probe()) == {"train_exact", "train_longest_exact", "exact@6", "test_longest_exact"}
+    assert set(trainer.probe()) == {"train_exact", "train_longest_exact", "exact@2", "test_longest_exact"}
     cfg.train.stop_on_test_params = False
     assert "test_longest_exact" not in make_trainer(cfg).probe()
     # the training mix is fitted at every probe; the gate's inputs only from the third
