@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 
 from lengthgen.errors import LengthgenError
-from lengthgen.reporting.depth import depth_report, per_length
+from lengthgen.reporting.depth import depth_report, per_length, slope_table
 from lengthgen.reporting.loading import load_results
 from lengthgen.tables import render_table
 
@@ -35,15 +35,7 @@ def main() -> None:
         results = [r for folder in args.folders for r in load_results(folder)]
     except LengthgenError as err:
         raise SystemExit(f"error: {err}") from None
-    report = depth_report(results, args.bootstrap)
-    rows = []
-    for column, entry in report.items():
-        ci = "-" if entry["ci"] is None else f"[{entry['ci'][0]:+.3f}, {entry['ci'][1]:+.3f}]"
-        slopes = ", ".join(f"{s:+.3f}" + ("" if fit else "*") for s, fit in zip(entry["slopes"], entry["fitted"]))
-        mean = "-" if entry["mean"] is None else f"{entry['mean']:+.3f}"
-        fitted = f"{sum(entry['fitted'])}/{len(entry['fitted'])}"
-        rows.append([column, fitted, slopes, mean, ci, entry["verdict"]])
-    head = ["model", "fitted", "slope per seed (* not fitted)", "mean (fitted)", "95% CI", "verdict"]
+    head, rows = slope_table(depth_report(results, args.bootstrap))
     print(render_table(head, rows, "github") if rows else "no run with ACT steps in these folders")
     rows = []
     for (bench, column), table in per_length(results, args.metric).items():

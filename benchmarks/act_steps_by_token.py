@@ -37,10 +37,11 @@ import torch
 
 from lengthgen.config import parse_lengths
 from lengthgen.data import find_suite
+from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.decode import greedy_decode
 from lengthgen.evaluation.evaluate import score_predictions
 from lengthgen.experiment import build, make_trainer
-from lengthgen.reporting.depth import depth_report
+from lengthgen.reporting.depth import depth_report, slope_table
 from lengthgen.suites import load_suite
 from lengthgen.sweeps.cells import expand
 from lengthgen.tables import render_table
@@ -90,10 +91,12 @@ def main() -> None:
     parser.add_argument("--results", default="results/runs", help="where the suite's committed results are")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    suite = load_suite(find_suite(args.suite))
-    cells = expand(
-        suite, Path(args.results), models=args.models.split(","), seeds=parse_lengths(args.seeds, "--seeds", minimum=0)
-    )
+    try:
+        suite = load_suite(find_suite(args.suite))
+        seeds = parse_lengths(args.seeds, "--seeds", minimum=0)
+        cells = expand(suite, Path(args.results), models=args.models.split(","), seeds=seeds)
+    except LengthgenError as err:
+        raise SystemExit(f"error: {err}") from None
     rows, pseudo = [], []
     for cell in cells:
         committed = Path(args.results) / suite.name / f"{cell.key}.json"
@@ -124,17 +127,7 @@ def main() -> None:
     print()
     print(render_table(["model", "seed", "hops", "exact %", *(f"steps: {k}" for k in KINDS), "steps: all"], rows))
     print()
-    slopes = []
-    for column, entry in depth_report(pseudo).items():
-        ci = "-" if entry["ci"] is None else f"[{entry['ci'][0]:+.3f}, {entry['ci'][1]:+.3f}]"
-        per_seed = ", ".join(f"{s:+.3f}" + ("" if f else "*") for s, f in zip(entry["slopes"], entry["fitted"]))
-        mean = "-" if entry["mean"] is None else f"{entry['mean']:+.3f}"
-        slopes.append([column, per_seed, mean, ci, entry["verdict"]])
-    print(
-        render_table(
-            ["model [token kind]", "slope per seed (* not fitted)", "mean (fitted)", "95% CI", "verdict"], slopes
-        )
-    )
+    print(render_table(*slope_table(depth_report(pseudo), first="model [token kind]")))
 
 
 if __name__ == "__main__":

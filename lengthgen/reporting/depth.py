@@ -89,6 +89,25 @@ def depth_report(
     return report
 
 
+def slope_table(report: dict[str, dict[str, Any]], first: str = "model") -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of a :func:`depth_report`: per column the fitted
+    seeds, each seed's slope (* where it did not fit), their mean, interval
+    and verdict.
+
+    >>> report = {"ut": {"slopes": [0.1, -0.2], "fitted": [True, False], "mean": 0.1, "ci": None, "verdict": "v"}}
+    >>> slope_table(report)[1]
+    [['ut', '1/2', '+0.100, -0.200*', '+0.100', '-', 'v']]
+    """
+    rows = []
+    for column, entry in report.items():
+        ci = "-" if entry["ci"] is None else f"[{entry['ci'][0]:+.3f}, {entry['ci'][1]:+.3f}]"
+        slopes = ", ".join(f"{s:+.3f}" + ("" if fit else "*") for s, fit in zip(entry["slopes"], entry["fitted"]))
+        mean = "-" if entry["mean"] is None else f"{entry['mean']:+.3f}"
+        fitted = f"{sum(entry['fitted'])}/{len(entry['fitted'])}"
+        rows.append([column, fitted, slopes, mean, ci, entry["verdict"]])
+    return [first, "fitted", "slope per seed (* not fitted)", "mean (fitted)", "95% CI", "verdict"], rows
+
+
 def per_length(results: list[dict[str, Any]], metric: str = "exact") -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Per (benchmark, model column), one row per evaluated length: the metric's mean over
     seeds with a 95% interval (t over seeds, never narrower than Wilson over
