@@ -327,6 +327,14 @@ def make_trainer(cfg: RunConfig, task, test_task, model, device: torch.device, *
     so that a script retraining a committed cell reproduces it.  ``options``
     go to :class:`Trainer` (checkpoint_path, progress, log, ...)."""
     longer = [n for n in cfg.test_lengths if n > max(cfg.train_lengths)]
+    span = None
+    if cfg.train.position_offset != "none":
+        # random offsets cover the positions the model reads at the longest
+        # length evaluated: input <sep> target, the <eos> being only a label
+        span = -1 + max(
+            [sequence_length(task, max(cfg.train_lengths))]
+            + [sequence_length(test_task, max(cfg.test_lengths))] * bool(cfg.test_lengths)
+        )
     return Trainer(
         model,
         task,
@@ -339,6 +347,7 @@ def make_trainer(cfg: RunConfig, task, test_task, model, device: torch.device, *
         # exists where test_params change them)
         probe_task=test_task if cfg.test_params else None,
         compile=cfg.compile,
+        offset_span=span,
         **options,
     )
 

@@ -75,6 +75,20 @@ def add_parser(sub) -> None:
         help="with --stop-when-fitted: also require the longest training length fitted on the benchmark's "
         "test_params inputs, which the final fit check reads",
     )
+    p.add_argument(
+        "--position-offset",
+        choices=("none", "example", "batch"),
+        help="shift training positions by a random offset per sequence or per batch, so every position id "
+        "up to the longest test sequence trains (learned, sinusoidal, fire, abacus)",
+    )
+    p.add_argument(
+        "--offset-span", type=int, help="position ids the offsets cover (default: the longest test sequence)"
+    )
+    p.add_argument(
+        "--pack-context",
+        type=int,
+        help="train on rows of this many tokens packed with consecutive examples from a random start (Zhou et al.)",
+    )
     p.add_argument("--eval-examples", type=int, help="examples per test length")
     p.add_argument("--track-rank", action="store_true", default=None, help="log the rank of W_t - W_0 per layer")
     p.add_argument("--rank-every", type=int, help="steps between rank measurements (default: --eval-every)")
@@ -141,6 +155,9 @@ def config_from_args(args) -> RunConfig:
         "stop_when_fitted": args.stop_when_fitted,
         "stop_confident": args.stop_confident,
         "stop_on_test_params": args.stop_on_test_params,
+        "position_offset": args.position_offset,
+        "offset_span": args.offset_span,
+        "pack_context": args.pack_context,
         "track_rank": args.track_rank,
         "rank_every": args.rank_every,
     }

@@ -26,6 +26,13 @@ from lengthgen.models.base import SequenceModel
 from lengthgen.tasks.base import Task
 from lengthgen.training.checkpoint import load_checkpoint, save_checkpoint
 from lengthgen.training.data import sample_mixed_lengths, to_lm_batch
+from lengthgen.training.positions import (
+    OFFSET_MODES,
+    check_offset_encoding,
+    draw_offsets,
+    pack_rows,
+    shifted_positions,
+)
 from lengthgen.training.schedule import warmup_cosine
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -62,6 +69,15 @@ class TrainConfig:
     # 4-12 cells stopped at 100% on that mix and then measured 94.3% on the
     # 12-cell inputs its gate uses (adaptive-v2-halt seed 1): not fitted.
     stop_on_test_params: bool = False
+    # Where training sequences sit in position space (lengthgen.training.positions):
+    # "example" / "batch" shift positions by a random offset per sequence /
+    # per batch so that every position id below offset_span is trained;
+    # offset_span 0 means the longest test sequence's token count.
+    position_offset: str = "none"
+    offset_span: int = 0
+    # > 0: training rows are this many tokens cut from a stream of packed
+    # examples (Zhou et al.'s packing and shifting); batch_size counts rows.
+    pack_context: int = 0
 
     def validate(self) -> None:
         positive = ("steps", "batch_size", "eval_every", "eval_examples", "checkpoint_every")
@@ -86,6 +102,17 @@ class TrainConfig:
                 raise LengthgenError(f"training option {key!r} must be >= 0, got {getattr(self, key)}")
         if not 0.0 <= self.min_lr_ratio <= 1.0:
             raise LengthgenError(f"training option 'min_lr_ratio' must be in [0, 1], got {self.min_lr_ratio}")
+        if self.position_offset not in OFFSET_MODES:
+            raise LengthgenError(
+                f"training option 'position_offset' must be one of {', '.join(OFFSET_MODES)}, got {self.position_offset!r}"
+            )
+        for key in ("offset_span", "pack_context"):
+            if not 0 <= getattr(self, key) <= 1_000_000:
+                raise LengthgenError(f"training option {key!r} must be in 0..1,000,000, got {getattr(self, key)}")
+        if self.offset_span and self.position_offset == "none":
+            raise LengthgenError("training option 'offset_span' needs position_offset 'example' or 'batch'")
+        if self.pack_context and self.train_examples:
+            raise LengthgenError("training options 'pack_context' and 'train_examples' do not combine (yet)")
 
 
 @dataclass
@@ -183,7 +210,11 @@ class Trainer:
         progress: bool | None = None,
         log=None,
         compile: bool = False,
+        offset_span: int | None = None,
     ):
+        """``offset_span``: the span of position ids that random offsets
+        cover when ``cfg.offset_span`` is 0 (the caller knows the longest
+        test sequence; :func:`lengthgen.experiment.make_trainer` passes it)."""
         cfg.validate()
         self.model, self.task, self.cfg, self.seed, self.device = model, task, cfg, seed, device
         self.train_lengths = sorted(train_lengths)
@@ -207,6 +238,8 @@ class Trainer:
                 "the halting unit would never train"
             )
         longest = sequence_length(task, self.train_lengths[-1])
+        self.offset_span = self._check_positions(model, cfg, longest, cfg.offset_span or offset_span)
+        longest = max(longest, cfg.pack_context)
         check_fits(model, longest, cfg.batch_size, f"training at length {self.train_lengths[-1]}")
         if longest * longest * model.n_heads * cfg.batch_size * 4 > 16 * 2**30:
             raise LengthgenError(
@@ -224,6 +257,34 @@ class Trainer:
             if cfg.train_examples
             else None
         )
+
+    @staticmethod
+    def _check_positions(model: SequenceModel, cfg: TrainConfig, longest: int, span: int | None) -> int:
+        """The offset span after one-line errors for offsets and packing
+        that cannot work with this model or these lengths."""
+        pe = getattr(model, "pe", None)
+        check_offset_encoding(cfg.position_offset, bool(cfg.pack_context), getattr(pe, "kind", None))
+        if getattr(pe, "abacus_offset", 0) and (cfg.position_offset != "none" or cfg.pack_context):
+            raise LengthgenError(
+                "abacus_offset already shifts positions; use it or position_offset/pack_context, not both"
+            )
+        if cfg.pack_context and cfg.pack_context < longest:
+            raise LengthgenError(
+                f"pack_context {cfg.pack_context} is shorter than the longest training sequence ({longest} tokens)"
+            )
+        if cfg.position_offset == "none":
+            return 0
+        if not span:
+            raise LengthgenError("position_offset needs offset_span (the position ids to cover)")
+        rows = cfg.pack_context or longest
+        if span < rows:
+            raise LengthgenError(f"offset_span {span} is shorter than a training row ({rows} tokens)")
+        table = getattr(pe, "max_positions", None) if getattr(pe, "bounded", False) else None
+        if table is not None and span > table:
+            raise LengthgenError(
+                f"offsets over {span} positions need max_positions >= {span} (got {table}); raise --model-opt max_positions"
+            )
+        return span
 
     # --- checkpoints -------------------------------------------------------
     def checkpoint_state(self) -> dict[str, Any]:
@@ -296,6 +357,8 @@ class Trainer:
 
     def next_batch(self) -> StepBatch:
         """The next training batch as tensors on the device (the data side of a step)."""
+        if self.cfg.pack_context:
+            return self._packed_batch()
         if self.dataset is not None:
             batch = self.dataset.select(self.rng.integers(0, len(self.dataset), self.cfg.batch_size))
         else:
@@ -307,13 +370,27 @@ class Trainer:
         # training=True: draws that only training makes (abacus offsets); a
         # user's model written against the older signature is called without it
         extra = {"training": True} if self._positions_know_training else {}
-        positions = self.model.sample_positions(
-            self.rng, *lm.tokens.shape, batch.input_lengths + batch.target_lengths + 2, **extra
+        totals = batch.input_lengths + batch.target_lengths + 2
+        positions = self.model.sample_positions(self.rng, *lm.tokens.shape, totals, **extra)
+        return self._to_device(lm.tokens, lm.labels, lm.loss_mask, totals - 1, positions)
+
+    def _packed_batch(self) -> StepBatch:
+        rows = pack_rows(
+            self.task, self.rng, self.cfg.batch_size, self.cfg.pack_context, self.lengths_for_step(self.state.step)
         )
+        real = np.full(len(rows.tokens), self.cfg.pack_context)
+        return self._to_device(rows.tokens, rows.labels, rows.loss_mask, real, None)
+
+    def _to_device(self, tokens, labels, mask, row_tokens: np.ndarray, positions) -> StepBatch:
+        """Tensors on the device, with offset positions where training draws them
+        (``row_tokens``: each row's real tokens, before padding)."""
+        if self.cfg.position_offset != "none":
+            offsets = draw_offsets(self.rng, self.cfg.position_offset, row_tokens, self.offset_span)
+            positions = torch.from_numpy(shifted_positions(offsets, tokens.shape[1], row_tokens)).to(self.device)
         return StepBatch(
-            tokens=torch.from_numpy(lm.tokens).to(self.device),
-            labels=torch.from_numpy(lm.labels).to(self.device),
-            mask=torch.from_numpy(lm.loss_mask).to(self.device),
+            tokens=torch.from_numpy(tokens).to(self.device),
+            labels=torch.from_numpy(labels).to(self.device),
+            mask=torch.from_numpy(mask).to(self.device),
             positions=positions,
         )
 
@@ -439,7 +516,13 @@ class Trainer:
 
 # Training options added after committed results existed, with the default
 # that reproduces them: left out of a run's identity at that default.
-LATE_TRAIN_OPTIONS: dict[str, Any] = {"stop_confident": False, "stop_on_test_params": False}
+LATE_TRAIN_OPTIONS: dict[str, Any] = {
+    "stop_confident": False,
+    "stop_on_test_params": False,
+    "position_offset": "none",
+    "offset_span": 0,
+    "pack_context": 0,
+}
 
 # The probes the stop rule requires fitted, where a probe took them.
 FIT_PROBES = ("train_exact", "train_longest_exact", "test_longest_exact")
