@@ -94,6 +94,14 @@ def add_parser(sub) -> None:
     cj.add_argument("--suite", help="judge the predictions written in this suite file (its 'predictions' key)")
     cj.set_defaults(func=cmd_conjecture)
 
+    bn = sub.add_parser("bins", help="accuracy in bins of test lengths over fitted seeds, beside published numbers")
+    bn.add_argument("folders", nargs="+", help="result folders, e.g. the arms of one study")
+    bn.add_argument("--bins", nargs="+", required=True, help="length bins LOW-HIGH, e.g. 26-50 51-75")
+    bn.add_argument("--metric", default="declared", choices=METRIC_CHOICES, help="default: each benchmark's own")
+    bn.add_argument("--reference", help="YAML of published numbers: benchmark -> configuration -> one %% per bin")
+    bn.add_argument("--output", help="write to this file instead of stdout")
+    bn.set_defaults(func=cmd_bins)
+
     pl = sub.add_parser("plot", help="accuracy-vs-length curves (needs lengthgen[plot])")
     pl.add_argument("folder")
     pl.add_argument("--out", help="output folder (default: FOLDER/plots)")
@@ -212,6 +220,25 @@ def cmd_rank(args) -> int:
 
         write_text_atomic(Path(args.output), text + "\n")
     print(text)
+    return 0
+
+
+def cmd_bins(args) -> int:
+    from lengthgen.reporting.bins import bin_rows, load_reference, parse_bins, render_bins
+    from lengthgen.reporting.runs import summarize_runs
+
+    bins = parse_bins(args.bins)
+    reference = load_reference(args.reference) if args.reference else None
+    results = [r for folder in args.folders for r in load_results(folder)]
+    metric = None if args.metric == "declared" else args.metric
+    rows = bin_rows(summarize_runs(results, metric), bins, reference)
+    text = render_bins(rows, bins, metric or "declared metric")
+    if args.output:
+        from lengthgen.results import write_text_atomic
+
+        write_text_atomic(Path(args.output), text + "\n")
+    else:
+        print(text)
     return 0
 
 

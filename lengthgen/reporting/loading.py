@@ -150,4 +150,10 @@ def column_of(result: dict[str, Any]) -> str:
         label += "[act=false]"
     if isinstance(options, dict) and options.get("halting_start"):
         label += f"[halting_start={options['halting_start']}]"
+    # where training put positions makes another model of the same weights' shape
+    train = result["config"].get("train") or {}
+    if isinstance(train, dict) and train.get("position_offset", "none") != "none":
+        label += f"[offset={train['position_offset']}]"
+    if isinstance(train, dict) and train.get("pack_context"):
+        label += f"[packed={train['pack_context']}]"
     return f"{label}[{variant}]" if variant else label
