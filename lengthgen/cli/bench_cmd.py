@@ -92,6 +92,15 @@ def add_parser(sub) -> None:
     cj.add_argument("--bootstrap", type=int, default=2000, help="hierarchical bootstrap resamples")
     cj.add_argument("--format", default="text", choices=("text", "json"))
     cj.add_argument("--suite", help="judge the predictions written in this suite file (its 'predictions' key)")
+    cj.add_argument(
+        "--scored",
+        action="store_true",
+        help="benchmarks as units (conjecture-v3's rule): scored with >= 3 fitted seeds, the metric at 2L and L+10, "
+        "one-sided exact permutation test, supported / refuted / inconclusive",
+    )
+    cj.add_argument(
+        "--longer", help="with --scored: a sweep folder with a longer training range, to ask whether it helps"
+    )
     cj.set_defaults(func=cmd_conjecture)
 
     bn = sub.add_parser("bins", help="accuracy in bins of test lengths over fitted seeds, beside published numbers")
@@ -242,6 +251,25 @@ def cmd_bins(args) -> int:
     return 0
 
 
+def _scored_conjecture(args, runs, metric, programs) -> int:
+    from lengthgen.reporting.conjecture import select_runs
+    from lengthgen.reporting.scored import longer_training, render_scored, scored_report, scored_rows
+
+    if args.suite or args.format != "text":
+        raise LengthgenError("--scored prints text; --suite and --format json go with the default test")
+    report = scored_report(runs, programs, n_boot=args.bootstrap)
+    print(render_scored(report))
+    if args.longer:
+        long_runs = select_runs(load_results(args.longer), args.model, args.pe, metric)
+        change = longer_training(report["rows"], scored_rows(long_runs, programs))
+        p = "-" if change["p"] is None else f"{change['p']:.3g}"
+        print(
+            f"longer training ({args.longer}): rose on {len(change['rose'])} of {len(change['benchmarks'])} "
+            f"program benchmarks scored in both ({', '.join(change['rose']) or 'none'}); one-sided sign test p = {p}"
+        )
+    return 0
+
+
 def cmd_conjecture(args) -> int:
     import json
 
@@ -260,6 +288,10 @@ def cmd_conjecture(args) -> int:
             raise LengthgenError(f"{flag} must be in 1..1000000, got {value}")
     metric = None if args.metric == "declared" else args.metric
     runs = select_runs(load_results(args.folder), args.model, args.pe, metric)
+    if args.scored:
+        return _scored_conjecture(args, runs, metric, program_lengths())
+    if args.longer:
+        raise LengthgenError("--longer goes with --scored")
     report = conjecture_report(runs, program_lengths(), args.permutations, args.bootstrap)
     judged = None
     if args.suite:

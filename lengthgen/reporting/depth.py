@@ -124,7 +124,7 @@ def per_length(results: list[dict[str, Any]], metric: str = "exact") -> dict[tup
     (0.1, ('majority', 0.2))
     """
     from lengthgen.reporting.leaderboard import interval_over_seeds
-    from lengthgen.reporting.runs import _row_baseline, latest_per_seed
+    from lengthgen.reporting.runs import latest_per_seed, row_baseline
 
     cells: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
     fitted: dict[tuple[str, str], int] = {}
@@ -145,7 +145,7 @@ def per_length(results: list[dict[str, Any]], metric: str = "exact") -> dict[tup
             if isinstance(row.get("mean_steps"), (int, float)):
                 cell["steps"].append(float(row["mean_steps"]))
             if cell["baseline"] is None:
-                cell["baseline"] = _row_baseline(result, row, metric)
+                cell["baseline"] = row_baseline(result, row, metric)
     table: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for key, by_length in sorted(cells.items()):
         for length, cell in sorted(by_length.items()):

@@ -63,7 +63,7 @@ class Panel:
 
 def panels(results: list[dict[str, Any]], metric: str | None = None) -> dict[str, Panel]:
     """benchmark -> what its figure shows (the latest result per seed)."""
-    from lengthgen.reporting.runs import _row_baseline, latest_per_seed
+    from lengthgen.reporting.runs import latest_per_seed, row_baseline
 
     out: dict[str, Panel] = {}
     for result in latest_per_seed(results):
@@ -81,7 +81,7 @@ def panels(results: list[dict[str, Any]], metric: str | None = None) -> dict[str
             if isinstance(ci, list) and len(ci) == 2:
                 curve.row_ci.setdefault(row["length"], []).append((float(ci[0]), float(ci[1])))
             if row["length"] not in panel.baseline:
-                found = _row_baseline(result, row, m)
+                found = row_baseline(result, row, m)
                 if found is not None:
                     panel.chance[row["length"]] = found[0]
                     panel.baseline[row["length"]] = (found[1], found[2])

@@ -91,7 +91,7 @@ class RunSummary:
         return (self.result.get("training") or {}).get("steps")
 
 
-def _row_baseline(result: dict[str, Any], row: dict[str, Any], metric: str) -> tuple[float, str, float] | None:
+def row_baseline(result: dict[str, Any], row: dict[str, Any], metric: str) -> tuple[float, str, float] | None:
     """(chance, best predictor, its score) at one row: stored by the run, or
     recomputed for older result files (on fresh examples of the same size)."""
     stored = row.get("baseline")
@@ -149,7 +149,7 @@ def summarize_run(result: dict[str, Any], metric: str | None = None) -> RunSumma
         fit = probe_fit(result, metric) or fit
     beyond = beyond_rows(rows)
     twice = at_multiple(rows, top)
-    baselines = [b for b in (_row_baseline(result, r, metric) for r in beyond) if b is not None]
+    baselines = [b for b in (row_baseline(result, r, metric) for r in beyond) if b is not None]
     worst = max(baselines, key=lambda b: b[2] - b[0]) if baselines else None
     other_fit = fit_block(rows, other_metric, top)
     if other_fit["fitted"] is None:
