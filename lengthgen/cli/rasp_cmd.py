@@ -127,6 +127,17 @@ def cmd_check(args) -> int:
         f"{program.stats.length} operations as written), attention depth {form.depth}, {form.selects} selects"
     )
     print(tabulate(rows, headers=["length", "n", "token %", "exact %"], tablefmt="github"))
+    if report.derived or report.unreachable:
+        print(
+            f"\nthe program compares a growing value with values up to {program.largest_compared:g}: "
+            + (f"also checked at {', '.join(map(str, report.derived))}" if report.derived else "")
+            + (
+                f"{'; ' if report.derived else ''}the task generates at most length {report.unreachable}, "
+                "so nothing beyond that is verified"
+                if report.unreachable
+                else ""
+            )
+        )
     if report.counterexample:
         c = report.counterexample
         print(
@@ -134,7 +145,8 @@ def cmd_check(args) -> int:
             f"  expected: {' '.join(c.expected)}\n  got:      {' '.join(c.got)}"
         )
         return 1
-    print(f"\nall {sum(r.n for r in report.rows):,} examples right at lengths {args.lengths}")
+    extra = f" and {', '.join(map(str, report.derived))}" if report.derived else ""
+    print(f"\nall {sum(r.n for r in report.rows):,} examples right at lengths {args.lengths}{extra}")
     return 0
 
 

@@ -36,6 +36,10 @@ class Counterexample:
 class CheckReport:
     rows: list[LengthCheck] = field(default_factory=list)
     counterexample: Counterexample | None = None
+    # lengths added beyond the largest value an unbounded sequence is compared with
+    derived: list[int] = field(default_factory=list)
+    # where the task cannot generate them: the longest it can, said in the report
+    unreachable: int | None = None
 
     @property
     def passed(self) -> bool:
@@ -68,6 +72,27 @@ def generate(interpreter: Interpreter, codes: TokenCodes, prompt: list[str], max
 MAX_CHECK_EXAMPLES = 1_000_000
 
 
+def lengths_beyond_constants(program: CompiledProgram, task: Task, lengths: list[int]) -> tuple[list[int], int | None]:
+    """Lengths past the largest value a position, count or number is
+    compared with (c + 1 and 2c + 2), not already checked or exceeded.
+
+    A program may compare a growing value with constants 1..c and let the
+    readout spell out a table; such a program is right at every length up
+    to about c and wrong after it, so a check must look past c.  Returns the
+    lengths to add and, when the task cannot generate them, its longest
+    length (reported as the limit of what was verified)."""
+    c = program.largest_compared
+    if c is None or not lengths:
+        return [], None
+    wanted = [n for n in (int(c) + 1, 2 * int(c) + 2) if n > max(lengths)]
+    top = task.max_length()
+    if top is None or all(n <= top for n in wanted):
+        return wanted, None
+    # the task stops short of them: check at its longest length, and say so
+    reachable = sorted({min(n, top) for n in wanted if min(n, top) > max(lengths)})
+    return reachable, top
+
+
 def check_program(program: CompiledProgram, task: Task, lengths: list[int], n: int, seed: int = 0) -> CheckReport:
     """Per length: the fraction of target tokens (and the closing <eos>) the
     program predicts given the true prefix, and of whole examples it gets
@@ -91,7 +116,8 @@ def check_program(program: CompiledProgram, task: Task, lengths: list[int], n: i
         )
     interpreter = program.interpreter()
     report = CheckReport()
-    for length in lengths:
+    report.derived, report.unreachable = lengths_beyond_constants(program, task, lengths)
+    for length in [*lengths, *report.derived]:
         rng = np.random.default_rng([seed, length])
         batch = task.sample(rng, n, length)
         lm = to_lm_batch(batch)

@@ -100,6 +100,9 @@ class CompiledProgram:
     # for a RASP-L program
     violations: list[RaspError] = field(default_factory=list)
     causal: bool = True  # False for a "# mode: rasp" program
+    # the largest bounded value a position, count or number is compared
+    # with: a check must reach lengths beyond it (None: no such comparison)
+    largest_compared: float | None = None
 
     def interpreter(self) -> Interpreter:
         return Interpreter(self.output, causal=self.causal)
@@ -123,6 +126,7 @@ class Compiler:
         self.graph = graph or Graph()
         self.strict = strict
         self.violations: list[RaspError] = []
+        self.compared_constants: list[float] = []  # bounded values an unbounded sequence is compared with
         self.prelude_calls: list[tuple[str, P.Call]] = []  # prelude functions being inlined, outermost first
         self.defining_prelude = False
         self.globals: dict[str, Value] = {
@@ -188,6 +192,14 @@ class Compiler:
         self.violations.append(error)
 
     # --- expressions ------------------------------------------------------
+    def note_constants(self, a: Node, b: Node) -> None:
+        """Record the bounded values an unbounded sequence is compared with:
+        each is a row of a table the readout could absorb, so the check must
+        reach lengths beyond the largest (lengthgen.rasp.check)."""
+        for x, y in ((a, b), (b, a)):
+            if x.vkind in V.UNBOUNDED and y.vkind == "token" and y.values:
+                self.compared_constants.append(max(V.reach(x.vkind, v) for v in y.values))
+
     def lookup(self, name: P.Name, scope: dict[str, Value]) -> Value:
         if name.name in scope:
             return scope[name.name]
@@ -305,6 +317,8 @@ class Compiler:
                 fn = Lambda.parse(("x",), body)
             except LambdaError as exc:
                 raise RaspError(str(exc), e.line, e.col) from None
+            if unbounded and comparison:
+                self.compared_constants.append(V.reach(node.vkind, const))
             keeps_kind = unbounded and shift
             vkind = node.vkind if keeps_kind else "token"
             values = V.BOOLEAN if comparison else V.mapped(fn, node.values) if not unbounded else None
@@ -317,6 +331,11 @@ class Compiler:
                 e.line,
                 e.col,
             )
+        if unbounded and comparison:
+            reason = V.comparable(left, right)
+            if reason is not None:
+                self.not_rasp_l(f"'{op}' compares {reason}: unbounded kinds compare only like with like", e.line, e.col)
+            self.note_constants(left, right)
         fn = Lambda.parse(("x", "y"), OPERATORS[op])
         values = V.BOOLEAN if comparison else V.mapped(fn, left.values, right.values) if not unbounded else None
         return self.graph.make("seq_map", (left, right), (("fn", fn),), "token", loc=(e.line, e.col), values=values)
@@ -393,6 +412,11 @@ class Compiler:
                 e.args[2].line,
                 e.args[2].col,
             )
+        if pred.op not in ("true", "false"):
+            reason = V.comparable(keys, queries)
+            if reason is not None:
+                self.not_rasp_l(f"select compares {reason}: unbounded kinds compare only like with like", e.line, e.col)
+            self.note_constants(keys, queries)
         node = self.graph.make("select", (keys, queries), (("pred", pred.op),), loc=(e.line, e.col))
         if V.never_selects(node):
             self.not_rasp_l(
@@ -449,7 +473,7 @@ class Compiler:
     def builtin_selector_width(self, e: P.Call, args: list[Value]) -> Node:
         self.arity(e, args, 1, 1)
         sel = self.selector(args[0], e.args[0], "selector_width's argument")
-        return self.graph.make("selector_width", (sel,), vkind="index", loc=(e.line, e.col))
+        return self.graph.make("selector_width", (sel,), vkind="count", loc=(e.line, e.col))
 
     def _lambda_arg(self, e: P.Call, value: Value, index: int, params: int) -> Lambda:
         if not isinstance(value, P.LambdaExpr):
@@ -501,6 +525,9 @@ class Compiler:
         a = self.seq(args[1], e.args[1], "where's second argument")
         b = self.seq(args[2], e.args[2], "where's third argument")
         vkind = V.combined_kind((a, b))
+        if vkind is None:
+            self.not_rasp_l(f"where mixes {V.describe(a)} and {V.describe(b)}", e.line, e.col)
+            vkind = "number"  # the most restricted kind, so that a non-strict compile goes on
         values = V.union([a.values, b.values]) if vkind == "token" else None
         return self.graph.make("where", (cond, a, b), vkind=vkind, loc=(e.line, e.col), values=values)
 
@@ -579,7 +606,10 @@ def compile_source(
                 source, filename
             ),
         )
-    return CompiledProgram(compiler.graph, output, names, source, filename, codes, header, violations, causal)
+    largest = max(compiler.compared_constants, default=None)
+    return CompiledProgram(
+        compiler.graph, output, names, source, filename, codes, header, violations, causal, largest_compared=largest
+    )
 
 
 def compile_file(path: str | Path, codes: TokenCodes | None = None, strict: bool = True) -> CompiledProgram:

@@ -29,7 +29,7 @@ class Node:
     op: str
     args: tuple[Node, ...] = ()
     attrs: tuple = ()
-    vkind: str = "token"  # token | index | number (for sequences); "" for selectors
+    vkind: str = "token"  # token | position | count | number (for sequences); "" for selectors
     values: frozenset | None = None  # the possible values of a token-kind sequence, when known
     label: str = ""
     loc: tuple[int, int] = (0, 0)
@@ -93,7 +93,7 @@ class Graph:
         return node
 
     def indices(self) -> Node:
-        node = self.make("indices", vkind="index")
+        node = self.make("indices", vkind="position")
         node.label = "indices"
         return node
 

@@ -11,15 +11,24 @@ cannot do for all lengths.  Every sequence node therefore carries a kind:
     bounded: its values come from a set fixed independently of the length.
     When that set is known (a task's vocabulary), it is kept in
     ``Node.values`` so the checks can tell numbers from symbols.
-``index``
-    a whole number that grows with the length: ``indices``,
-    ``selector_width``, a constant offset of those, a max over them.
+``position``
+    a token's place: ``indices``, a constant offset of it, a max or min
+    over positions, a read of one position through a one-key selector.
+``count``
+    how many keys a selector picks: ``selector_width``, a constant offset
+    of it, a max or min over counts, a one-key read of a count.
 ``number``
     a mean over several positions: fractions whose resolution grows with
     the length.  ``mean(indices == 0)`` over every position is 1/(i+1), from
     which a map would recover the position; so a mean is a number, not a
-    token, and like an index it can only be compared or shifted by a
-    constant.
+    token, and can only be compared with a constant or shifted by one.
+
+Unbounded kinds compare only like with like (``comparable``): positions
+with positions, counts with counts, either with a bounded value (a token
+read as a place or an amount), numbers with constants only.  A count
+compared with a position turns counting into index arithmetic (the count
+of a range is a difference of positions; the count of a union doubles
+one), and a mean compared with a mean multiplies and divides positions.
 
 A mean keeps its values' kind when its selector provably picks at most one
 key per query (a *gather*): ``select(indices + c, q, ==)`` and any ``&``
@@ -41,14 +50,15 @@ from collections.abc import Iterable
 from lengthgen.rasp.graph import Node
 from lengthgen.rasp.lambdas import Lambda
 
-UNBOUNDED = ("index", "number")
+UNBOUNDED = ("position", "count", "number")
 BOOLEAN = frozenset([0.0, 1.0])
 # enumerating a map's outputs stays cheap: vocabularies are small
 MAX_ENUMERATED = 100_000
 _OFFSET = re.compile(r"^(x [+-] -?\d+(\.\d+)?|-?\d+(\.\d+)? \+ x)$")
 
 KIND_WORDS = {
-    "index": "an index-valued sequence (grows with the length)",
+    "position": "a position-valued sequence (grows with the length)",
+    "count": "a count (selector_width: grows with the length)",
     "number": "a mean over several positions (fractions whose resolution grows with the length)",
 }
 
@@ -57,10 +67,54 @@ def describe(node: Node) -> str:
     return KIND_WORDS.get(node.vkind, "a bounded sequence")
 
 
-def combined_kind(nodes: Iterable[Node]) -> str:
-    """The kind of a value that may come from any of ``nodes`` (``where``)."""
-    kinds = {n.vkind for n in nodes}
-    return "number" if "number" in kinds else "index" if "index" in kinds else "token"
+def combined_kind(nodes: Iterable[Node]) -> str | None:
+    """The kind of a value that may come from any of ``nodes`` (``where``);
+    None when it would mix two unbounded kinds (a position or a count: no
+    later rule could tell which it is)."""
+    kinds = {n.vkind for n in nodes} - {"token"}
+    if len(kinds) > 1:
+        return None
+    return kinds.pop() if kinds else "token"
+
+
+def reach(kind: str, value: float) -> float:
+    """How far (in length) comparing a ``kind`` sequence with ``value`` can
+    tell lengths apart: the value itself for positions and counts; for a
+    number also 1/value, since a mean such as 1/(i+1) crosses ``value`` at
+    i = 1/value - 1.
+
+    >>> reach("count", 7.0), reach("number", 0.02)
+    (7.0, 50.0)
+    """
+    v = abs(value)
+    return max(v, 1.0 / v) if kind == "number" and v > 0 else v
+
+
+def is_constant(node: Node) -> bool:
+    """A bounded sequence with one value everywhere (``full(c)``, a map of one)."""
+    return node.vkind == "token" and node.values is not None and len(node.values) == 1
+
+
+def comparable(a: Node, b: Node) -> str | None:
+    """None when ``a`` and ``b`` may be compared (in a select or element-wise),
+    else the reason, in words.
+
+    >>> from lengthgen.rasp.compiler import compile_source
+    >>> prog = compile_source("w = selector_width(select(tokens, tokens, ==)); output = w;")
+    >>> comparable(prog.names["w"], prog.graph.indices())
+    'a count (selector_width: grows with the length) with a position-valued sequence (grows with the length)'
+    """
+    kinds = {a.vkind, b.vkind}
+    if kinds <= {"token", "position"} or kinds <= {"token", "count"}:
+        return None
+    if kinds == {"number", "token"} and is_constant(a if b.vkind == "number" else b):
+        return None
+    first, second = (a, b) if a.vkind != "token" else (b, a)
+    if kinds == {"number"}:
+        return f"{describe(a)} with another (a ratio of two means can be any function of the position)"
+    if "number" in kinds:
+        return f"{describe(first)} with {describe(second)} (a number compares only with a constant)"
+    return f"{describe(first)} with {describe(second)}"
 
 
 def union(sets: Iterable[frozenset | None]) -> frozenset | None:
@@ -93,7 +147,7 @@ def is_position_code(node: Node) -> bool:
     every position, so an equality select on it picks at most one key."""
     if node.op == "indices":
         return True
-    if node.op == "map" and node.vkind == "index":
+    if node.op == "map" and node.vkind == "position":
         fn = node.attr("fn")
         return bool(_OFFSET.match(fn.source.strip())) and is_position_code(node.args[0])
     return False

@@ -114,8 +114,8 @@ DIFFERENT = [
     (
         "two different blocks",
         "count",
-        "output = aggregate(select(tokens, tokens, true), tokens == 1);",
-        "output = aggregate(select(tokens, tokens, true), tokens == 1) > aggregate(select(tokens, tokens, true), tokens == 2);",
+        "output = aggregate(select(tokens, tokens, true), tokens == 1, 0, max);",
+        "output = aggregate(select(tokens, tokens, true), tokens == 1, 0, max) > aggregate(select(tokens, tokens, true), tokens == 2, 0, max);",
     ),
 ]
 

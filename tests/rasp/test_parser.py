@@ -21,7 +21,7 @@ ERRORS = [
     ("output = aggregate(tokens, tokens);", 1, 20, "must be a selector"),
     ("output = selector_width(tokens);", 1, 25, "must be a selector"),
     ("output = map(tokens, 3);", 1, 22, "needs a lambda"),
-    ("output = map(indices, lambda x: x + 1);", 1, 10, "RASP-L: map over an index-valued"),
+    ("output = map(indices, lambda x: x + 1);", 1, 10, "RASP-L: map over a position-valued"),
     ("output = indices * 2;", 1, 18, "RASP-L"),
     ("output = indices % 2 == 0;", 1, 18, "RASP-L"),
     ("w = selector_width(select(tokens, tokens, ==));\noutput = w + w;", 2, 12, "RASP-L"),
