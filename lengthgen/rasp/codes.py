@@ -25,6 +25,12 @@ INT_RE = re.compile(r"-?\d+")
 NONE_CODE = -999_999
 
 
+class Symbol(float):
+    """A token's code written as a string literal (``"<sep>"``): the same
+    number, marked as a symbol, so that ``full(-1)`` (a number) and
+    ``full("<pad>")`` (a symbol) are told apart."""
+
+
 class TokenCodes:
     """Token <-> code mapping for one vocabulary (or, with none, for plain
     integer inputs plus the special tokens)."""

@@ -7,13 +7,15 @@ expression.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lengthgen.errors import LengthgenError
 from lengthgen.rasp import parser as P
 from lengthgen.rasp import valuesets as V
-from lengthgen.rasp.codes import NONE_CODE, TokenCodes
+from lengthgen.rasp.codes import NONE_CODE, Symbol, TokenCodes
 from lengthgen.rasp.errors import RaspError
 from lengthgen.rasp.graph import PREDICATES, Graph, Node, ProgramStats, program_stats
 from lengthgen.rasp.interpreter import Interpreter
@@ -130,7 +132,9 @@ class Compiler:
         self.prelude_calls: list[tuple[str, P.Call]] = []  # prelude functions being inlined, outermost first
         self.defining_prelude = False
         self.globals: dict[str, Value] = {
-            "tokens": self.graph.tokens(codes.token_values()),
+            "tokens": self.graph.tokens(
+                codes.token_values(), codes.symbol_codes & (codes.token_values() or codes.symbol_codes)
+            ),
             "indices": self.graph.indices(),
             "mean": Reduction("mean"),
             "max": Reduction("max"),
@@ -192,6 +196,41 @@ class Compiler:
         self.violations.append(error)
 
     # --- expressions ------------------------------------------------------
+    def symbols_through(
+        self, inputs: tuple[Node, ...], values: frozenset | None, literals: frozenset = frozenset()
+    ) -> frozenset:
+        """Which of a computed sequence's ``values`` may be symbols: those equal
+        to a symbol an input carries (a pass-through) or to a string literal
+        the function spells (``literals``, their codes).  A number the
+        function computes (``-1`` in ``1 if x == "(" else -1``) stays a number."""
+        carried = frozenset().union(*(n.symbolic for n in inputs)) | literals
+        return carried if values is None else values & carried
+
+    @staticmethod
+    def passed_through(fn: Lambda, seq: Node) -> frozenset:
+        """The input symbols a one-argument map returns unchanged.  A map that
+        returns x for one symbol only (``1 if x == "(" else -1`` gives -1 for
+        <pad> = -1) computes that value rather than passing it on; one that
+        returns x for two or more passes symbols through."""
+        through = set()
+        for v in seq.symbolic:
+            try:
+                if fn.scalar(v) == v:
+                    through.add(v)
+            except Exception:  # noqa: BLE001 - a body that fails on a value does not pass it on
+                continue
+        return frozenset(through) if len(through) >= 2 or len(seq.symbolic) == 1 else frozenset()
+
+    def literal_codes(self, fn: Lambda) -> frozenset:
+        """The codes of the string literals a lambda's body spells."""
+        codes = set()
+        for text in re.findall(r'"([^"]*)"', fn.source):
+            try:
+                codes.add(float(self.codes.code(text)))
+            except LengthgenError:
+                continue  # a literal that is no token was refused when the lambda was built
+        return frozenset(codes)
+
     def note_constants(self, a: Node, b: Node) -> None:
         """Record the bounded values an unbounded sequence is compared with:
         each is a row of a table the readout could absorb, so the check must
@@ -215,7 +254,7 @@ class Compiler:
             return 1.0 if e.value else 0.0
         if isinstance(e, P.Str):
             try:
-                return float(self.codes.code(e.value))
+                return Symbol(self.codes.code(e.value))
             except Exception as exc:
                 raise RaspError(str(exc), e.line, e.col) from None
         if isinstance(e, P.Name):
@@ -277,7 +316,10 @@ class Compiler:
             )
         fn = Lambda.parse(("x",), "-x" if e.op == "-" else "not x")
         values = V.mapped(fn, node.values) if node.vkind == "token" else V.BOOLEAN if e.op == "!" else None
-        return self.graph.make("map", (node,), (("fn", fn),), "token", loc=(e.line, e.col), values=values)
+        symbolic = self.symbols_through((node,), values)
+        return self.graph.make(
+            "map", (node,), (("fn", fn),), "token", loc=(e.line, e.col), values=values, symbolic=symbolic
+        )
 
     def binary(self, e: P.Binary, a: Value, b: Value) -> Value:
         op = e.op
@@ -322,9 +364,19 @@ class Compiler:
             keeps_kind = unbounded and shift
             vkind = node.vkind if keeps_kind else "token"
             values = V.BOOLEAN if comparison else V.mapped(fn, node.values) if not unbounded else None
-            return self.graph.make("map", (node,), (("fn", fn),), vkind, loc=(e.line, e.col), values=values)
+            symbolic = self.symbols_through(
+                (node,), values, frozenset([float(const)]) if isinstance(const, Symbol) else frozenset()
+            )
+            return self.graph.make(
+                "map", (node,), (("fn", fn),), vkind, loc=(e.line, e.col), values=values, symbolic=symbolic
+            )
         left, right = self.seq(a, e, f"the left operand of '{op}'"), self.seq(b, e, f"the right operand of '{op}'")
         unbounded = [n for n in (left, right) if n.vkind in V.UNBOUNDED]
+        if op in ("+", "-") and {left.vkind, right.vkind} == {"number"}:
+            # a difference (or sum) of two means is again a number: C-RASP's
+            # counting (is there more of a than of b?) compares it with 0
+            fn = Lambda.parse(("x", "y"), OPERATORS[op])
+            return self.graph.make("seq_map", (left, right), (("fn", fn),), "number", loc=(e.line, e.col))
         if unbounded and not comparison:
             self.not_rasp_l(
                 f"'{op}' between sequences is not allowed when one is {V.describe(unbounded[0])} (only comparisons)",
@@ -338,7 +390,10 @@ class Compiler:
             self.note_constants(left, right)
         fn = Lambda.parse(("x", "y"), OPERATORS[op])
         values = V.BOOLEAN if comparison else V.mapped(fn, left.values, right.values) if not unbounded else None
-        return self.graph.make("seq_map", (left, right), (("fn", fn),), "token", loc=(e.line, e.col), values=values)
+        symbolic = self.symbols_through((left, right), values)
+        return self.graph.make(
+            "seq_map", (left, right), (("fn", fn),), "token", loc=(e.line, e.col), values=values, symbolic=symbolic
+        )
 
     # --- calls ------------------------------------------------------------
     def call(self, e: P.Call, scope: dict[str, Value]) -> Value:
@@ -443,7 +498,12 @@ class Compiler:
             raise RaspError("aggregate's reduction must be mean, max or min", e.args[3].line, e.args[3].col)
         attrs = (("default", default), ("reduction", reduction.name))
         vkind, out = self.aggregate_kind(e, sel, values, default, reduction.name)
-        return self.graph.make("aggregate", (sel, values), attrs, vkind, loc=(e.line, e.col), values=out)
+        symbolic = values.symbolic | (frozenset([float(default)]) if isinstance(default, Symbol) else frozenset())
+        if isinstance(default, Symbol):
+            attrs += (("default_symbol", True),)  # not the same read as a numeric default of equal value
+        return self.graph.make(
+            "aggregate", (sel, values), attrs, vkind, loc=(e.line, e.col), values=out, symbolic=symbolic
+        )
 
     def aggregate_kind(
         self, e: P.Call, sel: Node, values: Node, default: float, reduction: str
@@ -457,7 +517,7 @@ class Compiler:
         if values.vkind == "token" and values.values is not None:
             if len(values.values) == 1:  # the mean of a constant is that constant
                 return "token", with_default
-            symbols = sorted(values.values & self.codes.symbol_codes, reverse=True)
+            symbols = sorted(values.symbolic, reverse=True)
             if symbols:
                 names = ", ".join(self.codes.token(c) for c in symbols[:4]) + (", ..." if len(symbols) > 4 else "")
                 self.not_rasp_l(
@@ -498,8 +558,11 @@ class Compiler:
                 e.line,
                 e.col,
             )
+        values = V.mapped(fn, seq.values)
+        # only what the map passes on or spells is a symbol (see passed_through)
+        symbolic = self.symbols_through((), values, self.literal_codes(fn) | self.passed_through(fn, seq))
         return self.graph.make(
-            "map", (seq,), (("fn", fn),), "token", loc=(e.line, e.col), values=V.mapped(fn, seq.values)
+            "map", (seq,), (("fn", fn),), "token", loc=(e.line, e.col), values=values, symbolic=symbolic
         )
 
     def builtin_seq_map(self, e: P.Call, args: list[Value]) -> Node:
@@ -511,13 +574,26 @@ class Compiler:
         if unbounded:
             self.not_rasp_l(f"seq_map over {V.describe(unbounded[0])}; maps act on bounded value sets", e.line, e.col)
         values = V.mapped(fn, a.values, b.values)
-        return self.graph.make("seq_map", (a, b), (("fn", fn),), "token", loc=(e.line, e.col), values=values)
+        symbolic = self.symbols_through((a, b), values, self.literal_codes(fn))
+        return self.graph.make(
+            "seq_map", (a, b), (("fn", fn),), "token", loc=(e.line, e.col), values=values, symbolic=symbolic
+        )
 
     def builtin_full(self, e: P.Call, args: list[Value]) -> Node:
         self.arity(e, args, 1, 1)
         if not isinstance(args[0], float):
             raise RaspError(f"full() takes a number or token, got {kind_name(args[0])}", e.line, e.col)
-        return self.graph.make("full", attrs=(("value", args[0]),), loc=(e.line, e.col), values=frozenset(args[:1]))
+        value = args[0]
+        if isinstance(value, Symbol):
+            # full("<pad>") and full(-1) hold the same number; only one is a symbol
+            return self.graph.make(
+                "full",
+                attrs=(("value", float(value)), ("symbol", True)),
+                loc=(e.line, e.col),
+                values=frozenset([float(value)]),
+                symbolic=frozenset([float(value)]),
+            )
+        return self.graph.make("full", attrs=(("value", value),), loc=(e.line, e.col), values=frozenset(args[:1]))
 
     def builtin_where(self, e: P.Call, args: list[Value]) -> Node:
         self.arity(e, args, 3, 3)
@@ -529,7 +605,9 @@ class Compiler:
             self.not_rasp_l(f"where mixes {V.describe(a)} and {V.describe(b)}", e.line, e.col)
             vkind = "number"  # the most restricted kind, so that a non-strict compile goes on
         values = V.union([a.values, b.values]) if vkind == "token" else None
-        return self.graph.make("where", (cond, a, b), vkind=vkind, loc=(e.line, e.col), values=values)
+        return self.graph.make(
+            "where", (cond, a, b), vkind=vkind, loc=(e.line, e.col), values=values, symbolic=a.symbolic | b.symbolic
+        )
 
 
 def header_of(source: str) -> dict[str, str]:

@@ -31,6 +31,9 @@ class Node:
     attrs: tuple = ()
     vkind: str = "token"  # token | position | count | number (for sequences); "" for selectors
     values: frozenset | None = None  # the possible values of a token-kind sequence, when known
+    # the values that stand for symbols (token codes such as <pad> = -1),
+    # as opposed to numbers that happen to equal a code
+    symbolic: frozenset = frozenset()
     label: str = ""
     loc: tuple[int, int] = (0, 0)
     uid: int = 0
@@ -76,6 +79,7 @@ class Graph:
         vkind: str = "token",
         loc: tuple[int, int] = (0, 0),
         values: frozenset | None = None,
+        symbolic: frozenset = frozenset(),
     ) -> Node:
         key = (op, tuple(a.uid for a in args), tuple((k, v.key if isinstance(v, Lambda) else v) for k, v in attrs))
         found = self._index.get(key)
@@ -83,12 +87,13 @@ class Graph:
             return found
         node = Node(op, args, attrs, vkind if op not in SEL_OPS else "", loc=loc, uid=len(self.nodes))
         node.values = values if node.vkind == "token" else None
+        node.symbolic = symbolic if node.vkind == "token" else frozenset()
         self._index[key] = node
         self.nodes.append(node)
         return node
 
-    def tokens(self, values: frozenset | None = None) -> Node:
-        node = self.make("tokens", values=values)
+    def tokens(self, values: frozenset | None = None, symbolic: frozenset = frozenset()) -> Node:
+        node = self.make("tokens", values=values, symbolic=symbolic)
         node.label = "tokens"
         return node
 

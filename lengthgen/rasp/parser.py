@@ -120,7 +120,8 @@ def tokenize(source: str) -> list[Tok]:
 
 def _lambda(source: str, start: int, line: int, col: int) -> Tok:
     """Capture ``lambda params: body`` raw; the body ends at a ',' or ')' at
-    bracket depth 0 (so commas inside ``min(a, b)`` stay in the body)."""
+    bracket depth 0 (so commas inside ``min(a, b)`` stay in the body),
+    outside string literals (``x == "("`` is no bracket)."""
     colon = source.find(":", start)
     if colon < 0:
         raise RaspError("lambda needs ':' after its parameters", line, col)
@@ -132,6 +133,11 @@ def _lambda(source: str, start: int, line: int, col: int) -> Tok:
     depth, j = 0, colon + 1
     while j < len(source):
         ch = source[j]
+        if ch == '"':
+            # a string literal may hold brackets or commas: "(" is a token, not nesting
+            close = source.find('"', j + 1)
+            j = len(source) if close < 0 else close + 1
+            continue
         if ch in "([{":
             depth += 1
         elif ch in ")]}":
@@ -373,7 +379,8 @@ class Parser:
         tok = self.tok
         if tok.kind == "NUMBER":
             self.pos += 1
-            if len(tok.text) > 12 or float(tok.text) > MAX_NUMBER:
+            # the magnitude is bounded, not the spelling: 0.333333333333333 is a fine literal
+            if len(tok.text) > 40 or float(tok.text) > MAX_NUMBER:
                 raise RaspError(
                     f"number {tok.text[:20]}{'...' if len(tok.text) > 20 else ''} is too large (at most {MAX_NUMBER:.0e})",
                     tok.line,

@@ -100,3 +100,49 @@ def test_library_programs_keep_verifying_with_the_derived_lengths():
         task = program_task(path)
         report = check_program(compile_file(path, TokenCodes(task.vocab)), task, list(range(1, 21)), 50)
         assert report.passed, name
+
+
+PARENS = TokenCodes(["<pad>", "<sep>", "<eos>", "(", ")"])
+ALL = "select(tokens, tokens, true)"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # tracr's pair balance: a difference of two means is a number, compared with 0
+        f'output = aggregate({ALL}, tokens == "(") - aggregate({ALL}, tokens == ")") > 0;',
+        # its one-mean form: -1 here is a number, not the code of <pad>
+        f'output = aggregate({ALL}, where(tokens == "(", full(1), where(tokens == ")", full(-1), full(0)))) > 0;',
+        f'output = aggregate({ALL}, map(tokens, lambda x: 1 if x == "(" else -1)) > 0;',
+        # a literal of any reasonable precision
+        f'output = aggregate({ALL}, tokens == "(") > 0.333333333333333;',
+    ],
+)
+def test_c_rasp_counting_is_not_refused(body):
+    program = compile_source(body, codes=PARENS)
+    assert not program.violations
+
+
+def test_symbols_still_may_not_be_averaged():
+    with pytest.raises(RaspError, match="mean over values that include symbols \\(<pad>"):
+        compile_source(f'output = aggregate({ALL}, where(tokens == "(", full(1), full("<pad>"))) > 0;', codes=PARENS)
+    with pytest.raises(RaspError, match="mean over values that include symbols"):
+        compile_source(
+            f'output = aggregate({ALL}, map(tokens, lambda x: "<pad>" if x == "(" else 1)) > 0;', codes=PARENS
+        )
+    with pytest.raises(RaspError, match="mean over values that include symbols"):
+        compile_source(f"output = aggregate({ALL}, tokens) > 0;", codes=PARENS)  # tokens pass symbols through
+    with pytest.raises(RaspError, match="mean over values that include symbols"):
+        compile_source(f"output = aggregate({ALL}, map(tokens, lambda x: x)) > 0;", codes=PARENS)
+
+
+def test_a_number_plus_a_number_stays_a_number():
+    program = compile_source(
+        f'm = aggregate({ALL}, tokens == "(") - aggregate({ALL}, tokens == ")"); output = m;', codes=PARENS
+    )
+    assert program.output.vkind == "number"
+    with pytest.raises(RaspError, match="map over a mean"):
+        compile_source(
+            f'm = aggregate({ALL}, tokens == "(") - aggregate({ALL}, tokens == ")"); output = map(m, lambda x: x * x);',
+            codes=PARENS,
+        )
