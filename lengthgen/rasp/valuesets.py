@@ -77,17 +77,34 @@ def combined_kind(nodes: Iterable[Node]) -> str | None:
     return kinds.pop() if kinds else "token"
 
 
+SIMPLE_DENOMINATOR = 16
+
+
 def reach(kind: str, value: float) -> float:
     """How far (in length) comparing a ``kind`` sequence with ``value`` can
-    tell lengths apart: the value itself for positions and counts; for a
-    number also 1/value, since a mean such as 1/(i+1) crosses ``value`` at
-    i = 1/value - 1.
+    tell lengths apart.  For a position or a count, the value itself.  For a
+    number (a mean: a fraction whose denominator grows with the length) the
+    threshold's distance to the simple fractions a/b, b <= 16, that it is
+    not: 0.51 separates ratios near 1/2 up to n = 1/(2 x 0.01) = 50, and 0.02
+    separates 1/n from 0 up to n = 50, while 0.5 itself (a majority) reaches
+    no further than its neighbours 7/15 and 8/15 do.
 
-    >>> reach("count", 7.0), reach("number", 0.02)
-    (7.0, 50.0)
+    >>> reach("count", 7.0), reach("number", 0.02), round(reach("number", 0.51))
+    (7.0, 50.0, 50)
+    >>> reach("number", 0.5) < 5
+    True
     """
     v = abs(value)
-    return max(v, 1.0 / v) if kind == "number" and v > 0 else v
+    if kind != "number":
+        return v
+    best = 0.0
+    for b in range(1, SIMPLE_DENOMINATOR + 1):
+        a = round(value * b)
+        for q in (a - 1, a, a + 1):
+            gap = abs(value - q / b)
+            if gap > 1e-12:
+                best = max(best, 1.0 / (b * gap))
+    return min(best, 1e6)
 
 
 def is_constant(node: Node) -> bool:
