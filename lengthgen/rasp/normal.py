@@ -78,9 +78,14 @@ class _Normaliser:
         rng = np.random.default_rng(seed)
         if values:
             return rng.choice(np.array(sorted(values)), size=n)
+        # unbounded inputs at every scale, not only small ones: a block that
+        # differs from another only from position 70 on is another block
+        scale = np.exp(rng.uniform(np.log(2.0), np.log(1e6), size=n))
         if kind == "number":
-            return rng.integers(0, 40, size=n) / rng.integers(1, 40, size=n)
-        return rng.integers(-3, 60, size=n).astype(np.float64)
+            top = np.where(rng.random(n) < 0.5, 40, scale).astype(np.int64)
+            return rng.integers(0, top + 1) / rng.integers(1, top + 1)
+        small = rng.integers(-3, 60, size=n)
+        return np.where(rng.random(n) < 0.5, small, np.floor(scale)).astype(np.float64)
 
     def grid(self, inputs: tuple) -> dict[tuple, np.ndarray]:
         """Points at which blocks over ``inputs`` are compared: every

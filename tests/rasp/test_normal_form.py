@@ -147,3 +147,11 @@ def test_library_normal_form_is_no_longer_than_written(entry):
     form = normal_form(program.output)
     assert 0 < form.length + form.readout <= program.stats.length
     assert form.depth == program.stats.attention_depth
+
+
+def test_blocks_that_differ_only_at_large_positions_are_different_blocks():
+    read = "aggregate(select(indices, {q}, ==), tokens, 0, max)"
+    once = f"x = {read.format(q='indices - 1')}; output = x == {read.format(q='indices - 1')};"
+    # the second read's query differs from the first only from position 70 on: two blocks, two reads
+    twice = f"p = where(indices > 69, indices - 2, indices - 1); x = {read.format(q='indices - 1')}; output = x == {read.format(q='p')};"
+    assert length(once, "copy-unique") < length(twice, "copy-unique")
