@@ -7,7 +7,11 @@ folding ``where``/``full`` into one lambda takes sort from 7 operations to
 
 * **Attention operations**: every ``select`` (and ``&``, ``|``, ``!`` of
   selectors), ``aggregate`` and ``selector_width``, after rewriting
-  ``!select(k, q, ==)`` to ``select(k, q, !=)`` and ``s & s`` to ``s``, dropping the keys and
+  ``!select(k, q, ==)`` to ``select(k, q, !=)`` and ``s & s`` to ``s``,
+  judging a combination of selects by what it selects (the selects it
+  needs, joined by one operation fewer: ``(k > q) & (k != q)`` is
+  ``k > q``, ``(k > q) | (k == q)`` is ``k >= q``, De Morgan's two
+  spellings are one), dropping the keys and
   queries of a ``true``/``false`` select (they are not read), and treating
   a mean and a max through a selector that picks at most one key as the
   same read.
@@ -46,11 +50,15 @@ import numpy as np
 
 from lengthgen.rasp import valuesets as V
 from lengthgen.rasp.graph import ATTENTION_OPS, SEL_OPS, Node, reachable
+from lengthgen.rasp.interpreter import COMPARE
 
 ELEMENTWISE = ("map", "seq_map", "where", "full")
 NEGATE = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">", "true": "false", "false": "true"}
 EXACT_POINTS = 200_000
 SAMPLED_POINTS = 4096
+# a select true (or false) on fewer than this share of the samples is not
+# simplified away: the samples may just have missed where it matters
+MIN_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -136,16 +144,97 @@ class _Normaliser:
             return self.select_key(NEGATE[inner.attr("pred")], inner)
         if node.op == "select":
             return self.select_key(node.attr("pred"), node)
-        if node.op in ("sel_and", "sel_or"):
-            args = tuple(sorted({self.keys[a.uid] for a in node.args}, key=repr))
-            if len(args) == 1:  # s & s is s
-                return args[0]
-            return self.register((node.op, args), args)
+        if node.op in ("sel_and", "sel_or", "sel_not"):
+            return self.selector_algebra(node)
         if node.op == "aggregate":
             sel, values = self.keys[node.args[0].uid], self.arg_key(node.args[1])
             reduction = "read" if V.selects_at_most_one(node.args[0]) else node.attr("reduction")
             return self.register(("aggregate", reduction, node.attr("default"), sel, values), (sel, values))
         args = tuple(self.keys[a.uid] for a in node.args)  # selector_width, other negations
+        return self.register((node.op, args), args)
+
+    def side_values(self, node: Node, side: str) -> np.ndarray:
+        """Sampled values of a select's key or query argument; one argument
+        seen from the key side and from the query side gets independent
+        samples (two positions), the same samples wherever it recurs."""
+        inputs = self.inputs[node.uid] if node.op in ELEMENTWISE else (self.keys[node.uid],)
+        points = {k: self.narrow_points((side, k), *self.kinds[k], SAMPLED_POINTS) for k in inputs}
+        return np.broadcast_to(self.evaluate(node, points, SAMPLED_POINTS), (SAMPLED_POINTS,))
+
+    @staticmethod
+    def narrow_points(key: tuple, kind: str, values: frozenset | None, n: int) -> np.ndarray:
+        """Sample values for comparing selects: unbounded values from a small
+        range, so that a key equals a query (or an offset of it) often
+        enough for the comparison to show in the samples."""
+        rng = np.random.default_rng(int.from_bytes(hashlib.sha256(repr(key).encode()).digest()[:8], "little"))
+        if values:
+            return rng.choice(np.array(sorted(values)), size=n)
+        if kind == "number":
+            return rng.integers(0, 5, size=n) / rng.integers(1, 5, size=n)
+        return rng.integers(-3, 13, size=n).astype(np.float64)
+
+    def selector_algebra(self, node: Node) -> tuple:
+        """``&``, ``|`` and ``!`` of selects by what they select: the truth of
+        the combination on sampled key and query values, kept as a function
+        of only the selects it needs.  ``s & s``, ``(k > q) & (k != q)``
+        (implication) and De Morgan's two spellings each score as the
+        selects they need, joined by one operation fewer than selects."""
+        atoms: dict[tuple, np.ndarray] = {}
+
+        def truth(n: Node) -> np.ndarray:
+            if n.op == "select":
+                key = self.keys[n.uid]
+                if key not in atoms:
+                    pred = n.attr("pred")
+                    if pred in ("true", "false"):
+                        atoms[key] = np.full(SAMPLED_POINTS, pred == "true")
+                    else:
+                        k, q = self.side_values(n.args[0], "key"), self.side_values(n.args[1], "query")
+                        with np.errstate(all="ignore"):
+                            atoms[key] = COMPARE[pred](k, q)
+                return atoms[key]
+            if n.op == "sel_not":
+                return ~truth(n.args[0])
+            left, right = truth(n.args[0]), truth(n.args[1])
+            return left & right if n.op == "sel_and" else left | right
+
+        combined = truth(node)
+        if any(not MIN_SHARE <= t.mean() <= 1 - MIN_SHARE for t in atoms.values()):
+            # a select nearly always (or never) true on the samples cannot be
+            # told from a constant: keep the combination as written
+            return self.as_written(node)
+        needed = sorted(atoms, key=repr)
+        for atom in list(needed):
+            rest = [a for a in needed if a != atom]
+            if _is_function_of(combined, [atoms[a] for a in rest]):
+                needed = rest
+        if not needed:
+            return self.register(("select", "true" if combined.all() else "false", ()), ())
+        same_args = {a[2] for a in needed}
+        if len(same_args) == 1 and needed[0][2]:
+            # every select compares the same keys and queries: maybe one predicate says it all
+            (k_node, q_node) = next(n for n in _selects(node) if self.keys[n.uid] in needed).args
+            k, q = self.side_values(k_node, "key"), self.side_values(q_node, "query")
+            for pred, compare in COMPARE.items():
+                with np.errstate(all="ignore"):
+                    if np.array_equal(combined, compare(k, q)):
+                        return self.register(("select", pred, needed[0][2]), needed[0][2])
+        if len(needed) == 1:
+            atom = needed[0]
+            if np.array_equal(combined, atoms[atom]):
+                return atom
+            if np.array_equal(combined, ~atoms[atom]) and atom[1] in NEGATE:
+                return self.register(("select", NEGATE[atom[1]], atom[2]), atom[2])
+        digest = hashlib.sha256(np.packbits(combined).tobytes()).hexdigest()
+        key: tuple = tuple(needed)
+        for step in range(max(1, len(needed) - 1)):  # one join per select beyond the first
+            key = self.register(("selexpr", digest, step, key), key if step == 0 else (key,))
+        return key
+
+    def as_written(self, node: Node) -> tuple:
+        args = tuple(sorted({self.keys[a.uid] for a in node.args}, key=repr))
+        if len(args) == 1 and node.op != "sel_not":  # s & s is s
+            return args[0]
         return self.register((node.op, args), args)
 
     def select_key(self, pred: str, node: Node) -> tuple:
@@ -201,6 +290,24 @@ class _Normaliser:
             selects=sum(1 for k in attention if k[0] == "select"),
             depth=total_depth,
         )
+
+
+def _selects(node: Node):
+    """The select atoms under a combination of selectors."""
+    if node.op == "select":
+        yield node
+    elif node.op in SEL_OPS:
+        for arg in node.args:
+            yield from _selects(arg)
+
+
+def _is_function_of(target: np.ndarray, columns: list[np.ndarray]) -> bool:
+    """Whether ``target`` is determined by the ``columns`` on these samples."""
+    code = np.zeros(len(target), dtype=np.int64)
+    for i, col in enumerate(columns):
+        code |= col.astype(np.int64) << i
+    pairs = np.unique(code * 2 + target.astype(np.int64))
+    return len(pairs) == len(np.unique(code))
 
 
 def normal_form(output: Node) -> NormalForm:

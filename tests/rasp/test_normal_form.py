@@ -89,6 +89,33 @@ EQUIVALENT = [
         ],
     ),
     (
+        "selector implication: k > q already says k != q",
+        "sort",
+        [
+            "output = aggregate(select(tokens, tokens, >), tokens, 0, max);",
+            "output = aggregate(select(tokens, tokens, >) & select(tokens, tokens, !=), tokens, 0, max);",
+            "output = aggregate(select(tokens, tokens, >=) & !select(tokens, tokens, ==), tokens, 0, max);",
+        ],
+    ),
+    (
+        "one predicate spelled as two",
+        "sort",
+        [
+            "output = aggregate(select(tokens, tokens, >=), tokens, 0, max);",
+            "output = aggregate(select(tokens, tokens, >) | select(tokens, tokens, ==), tokens, 0, max);",
+            "output = aggregate(!select(tokens, tokens, <), tokens, 0, max);",
+        ],
+    ),
+    (
+        "De Morgan on selectors",
+        "sort",
+        [
+            "output = aggregate(!(select(tokens, tokens, >) & select(indices, full(0), ==)), tokens, 0, max);",
+            "output = aggregate(!select(tokens, tokens, >) | !select(indices, full(0), ==), tokens, 0, max);",
+            "output = aggregate(select(tokens, tokens, <=) | select(indices, full(0), !=), tokens, 0, max);",
+        ],
+    ),
+    (
         "readout boilerplate is not counted in the length",
         "count",
         [
@@ -99,6 +126,12 @@ EQUIVALENT = [
 ]
 
 DIFFERENT = [
+    (
+        "a select that is not implied still counts",
+        "sort",
+        "output = aggregate(select(tokens, tokens, >), tokens, 0, max);",
+        "output = aggregate(select(tokens, tokens, >) & select(indices, full(0), !=), tokens, 0, max);",
+    ),
     (
         "one select vs two",
         "count",
