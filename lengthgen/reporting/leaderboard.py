@@ -18,6 +18,7 @@ from typing import Any
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.metrics import wilson_interval
 from lengthgen.evaluation.outcomes import format_extrapolation
+from lengthgen.evaluation.tdist import t_quantile
 from lengthgen.evaluation.thresholds import FIT_THRESHOLD, SHORTCUT_MARGIN, SOLVED_THRESHOLD
 from lengthgen.reporting.runs import RunSummary, summarize_runs, train_max  # noqa: F401  (train_max re-exported)
 from lengthgen.tables import render_table
@@ -35,17 +36,6 @@ GROUP_ORDER = (
     "abstract symbols",
     "other",
 )
-
-# two-sided 97.5% Student t quantiles by degrees of freedom (no scipy needed)
-_T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228,
-         12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}  # fmt: skip
-
-
-def t_quantile(df: int) -> float:
-    for k in sorted(_T975, reverse=True):
-        if df >= k:
-            return _T975[k] if df <= 30 else 1.96
-    return _T975[1]
 
 
 def mean_ci(runs: list[RunSummary]) -> tuple[float, float, float]:
@@ -133,7 +123,7 @@ class Entry:
     cpu_seconds: float | None
     wall_seconds: float | None
     flops: float | None
-    best_seed: float
+    best_seed: float | None  # the best fitted seed beyond the range (None: no seed fitted)
     other_metric: str
     other_in_range: float | None
     other_beyond: float
@@ -185,7 +175,7 @@ def aggregate(results: list[dict[str, Any]], metric: str = "declared") -> list[E
                 cpu_seconds=_mean([r.cpu_seconds for r in seeds]),
                 wall_seconds=_mean([r.wall_seconds for r in seeds]),
                 flops=_mean([r.flops for r in seeds]),
-                best_seed=max(r.beyond_mean for r in seeds),
+                best_seed=max((r.beyond_mean for r in seeds if r.fitted), default=None),
                 other_metric=seeds[0].other["metric"],
                 other_in_range=_mean([r.other["in_range"] for r in seeds]),
                 other_beyond=statistics.fmean(r.other["beyond_mean"] for r in seeds),
@@ -305,7 +295,8 @@ def legend() -> str:
 
 def best_seed_table(entries: list[Entry], fmt: str) -> str:
     rows = [[e.benchmark, e.model, pct(e.best_seed), pct(e.beyond_mean)] for e in entries]
-    return render_table(["benchmark", "model", "best seed", "mean"], rows, fmt)
+    # a seed that did not fit in range says nothing beyond it: the best is over fitted seeds
+    return render_table(["benchmark", "model", "best fitted seed", "mean"], rows, fmt)
 
 
 def render(entries: list[Entry], fmt: str = "github", metric: str = "declared") -> str:

@@ -13,8 +13,8 @@ import numpy as np
 
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.outcomes import fit_block
+from lengthgen.evaluation.tdist import t_quantile
 from lengthgen.evaluation.thresholds import FIT_THRESHOLD
-from lengthgen.reporting.leaderboard import t_quantile
 from lengthgen.reporting.loading import benchmark_of, column_of
 from lengthgen.reporting.runs import declared_metric, train_max
 

@@ -64,7 +64,15 @@ def run_cell(cfg: RunConfig, threads: int | None = None) -> Outcome:
         beyond = beyond_rows(result["results"])
         key = "exact" if cfg.metric == "exact" else "token"
         score = sum(r[key] for r in beyond) / len(beyond)
-        summary = {"score": score, "metric": key, "reused": bool(result.get("_reused"))}
+        fit = result.get("fit") or {}
+        longest = (fit.get("longest") or {}).get(key)
+        summary = {
+            "score": score,
+            "metric": key,
+            "reused": bool(result.get("_reused")),
+            "fitted": fit.get("fitted"),
+            "in_range": longest,
+        }
         return Outcome(True, time.perf_counter() - start, summary)
     except BaseException as exc:  # a failing cell must not take the sweep down
         if isinstance(exc, KeyboardInterrupt):

@@ -42,6 +42,20 @@ def dry_run_table(cells: list[Cell], threads: int = 1) -> str:
     return f"{table}\n\n{len(cells)} cells, about {total:,.0f} GFLOPs of training (~{est:.0f} thread-minutes)"
 
 
+def cell_outcome(summary: dict) -> str:
+    """What one finished cell shows: beyond the range only when it fitted in range.
+
+    >>> cell_outcome({"metric": "exact", "score": 0.485, "fitted": False, "in_range": 0.61})
+    'not fitted (exact 61.0% at the longest training length)'
+    """
+    metric = summary["metric"]
+    if summary.get("fitted") is False:
+        at = summary.get("in_range")
+        where = f" ({metric} {100 * at:.1f}% at the longest training length)" if at is not None else ""
+        return f"not fitted{where}"
+    return f"{metric} beyond training: {100 * summary['score']:.1f}%"
+
+
 def run_sweep(
     cells: list[Cell],
     executor,
@@ -83,7 +97,7 @@ def run_sweep(
             report.done.append(cell.key)
             s = outcome.summary
             how = "reused " if s.get("reused") else "done   "  # another process finished it meanwhile
-            line = f"[{finished}/{len(cells)}] {how}{cell.label}  {s['metric']} beyond training: {100 * s['score']:.1f}%  ({outcome.seconds:.0f}s)"
+            line = f"[{finished}/{len(cells)}] {how}{cell.label}  {cell_outcome(s)}  ({outcome.seconds:.0f}s)"
         else:
             report.failed.append((cell.label, outcome.error))
             line = f"[{finished}/{len(cells)}] FAILED {cell.label}: {outcome.error.splitlines()[-1] if outcome.error else '?'}"

@@ -312,3 +312,16 @@ def test_a_fixed_step_ut_is_its_own_column():
     assert column_of(fixed) == "ut+rope[act=false][d_model=32]"
     late = {"config": {"model": "ut", "model_options": {"pe": "rope", "halting_start": 2000}}}
     assert column_of(late) == "ut+rope[halting_start=2000]"
+
+
+def test_best_seed_is_over_fitted_seeds(tmp_path):
+    results = [
+        make_result("copy", "transformer", 0, {10: 1.0, 20: 0.4}),
+        make_result("copy", "transformer", 1, {10: 0.5, 20: 0.9}),  # not fitted, best beyond: not shown as best
+        make_result("sort", "transformer", 0, {10: 0.2, 20: 0.7}),  # no fitted seed at all
+    ]
+    for i, r in enumerate(results):
+        (tmp_path / f"r{i}.json").write_text(json.dumps(r))
+    entries = aggregate(load_results(tmp_path), "exact")
+    assert entry(entries, "copy", "transformer+rope").best_seed == pytest.approx(0.4)
+    assert entry(entries, "sort", "transformer+rope").best_seed is None
