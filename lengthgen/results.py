@@ -120,18 +120,12 @@ def _remove_stale_temporaries(folder: Path, name: str) -> None:
 def cell_lock(folder: str | Path, name: str):
     """An exclusive lock on one run's files (``.<name>.lock`` in ``folder``):
     a second process wanting the same run waits until the first is done.
-    POSIX advisory locks; where they are unavailable this is a no-op."""
+    ``filelock`` (a dependency of torch) picks the platform's lock, so it is
+    never silently a no-op where POSIX locks are missing."""
+    from filelock import FileLock
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        import fcntl
-    except ImportError:  # not POSIX
+    with FileLock(str(folder / f".{name}.lock")):
+        _remove_stale_temporaries(folder, name)
         yield
-        return
-    with open(folder / f".{name}.lock", "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-        try:
-            _remove_stale_temporaries(folder, name)
-            yield
-        finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
