@@ -13,7 +13,7 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
     at 0% and 100%, which is where length-generalization results live.
 
     >>> lo, hi = wilson_interval(100, 100)
-    >>> round(lo, 3), hi
+    >>> round(lo, 3), round(hi, 3)
     (0.963, 1.0)
     """
     if n <= 0:

@@ -74,10 +74,20 @@ def score_library(verify: bool = True, max_length: int = 50, n: int = 200, folde
 
 
 def search_cell(record: dict) -> str:
+    """``3 (minimal)``, ``> 4``, or with ``?`` where merges or a cut readout
+    could have hidden a shorter program (records written before those were
+    counted say nothing, so they get the ``?`` too).
+
+    >>> search_cell({"found": False, "lower_bound": 4, "unsafe_merges": 0, "truncated": False})
+    '> 4'
+    >>> search_cell({"found": False, "lower_bound": 4})
+    '> 4?'
+    """
     if record.get("found"):
         return f"{record.get('length')}" + (" (minimal)" if record.get("minimal") else "")
     bound = record.get("lower_bound")
-    return f"> {bound}" if bound else f"none <= {record.get('max_ops')} (no bound)"
+    proven = record.get("unsafe_merges") == 0 and record.get("truncated") is False
+    return f"> {bound}{'' if proven else '?'}" if bound else f"none <= {record.get('max_ops')} (no bound)"
 
 
 def render_scores(rows: list[ScoreRow], fmt: str = "github") -> str:
@@ -112,6 +122,7 @@ LENGTH_LEGEND = (
     "length: attention operations (select, aggregate, selector_width, selector & | !) plus fused element-wise "
     "blocks, on a normal form that rewrites cannot change (lengthgen/rasp/normal.py); + readout: the final "
     "output block (I/O boilerplate), not in length; as written: primitive operations in the source; searched: the "
-    "shortest program `lengthgen rasp search` found (rasp/SEARCH.yaml), '> k' when it proved none of length <= k "
-    "in its grammar fits."
+    "shortest program `lengthgen rasp search` found (rasp/SEARCH.yaml), '> k' when none of length <= k in its "
+    "grammar fits the sample, '> k?' when merges of sample-equal candidates or a cut readout could have hidden "
+    "one (or the record predates that accounting); '(minimal)' only when nothing could have."
 )

@@ -55,6 +55,9 @@ MAX_SYMBOL_CONSTANTS = 6  # symbols used as map constants: the task's few, not 1
 READOUT_DEPTH = 3
 MAX_READOUTS = 12  # decision lists tried per set of inputs before moving on
 MAX_READOUT_NODES = 20_000  # conditions tried per set of inputs (the readout search is a DFS)
+THREE_INPUT_OUTPUTS = 80  # three-input readouts over the cheapest outputs only (recorded as truncated)
+# the grammar a result is relative to (module docstring); bump when it changes
+GRAMMAR = "search-1: tokens, indices, 0, 1; unary +1 -1 0-x %2 ==c >0 >=0; pairwise + - == <; select x7 preds; max, mean, width; 3-way readout"
 
 
 @dataclass
@@ -102,6 +105,30 @@ class SearchResult:
     seconds: float = 0.0
     candidates: int = 0
     rejected: list[str] = field(default_factory=list)  # fitted the sample, failed verification
+    # merges of sample-equal candidates that could have lost a shorter whole
+    # program (the kept one's operations are not a subset of the dropped
+    # one's, so a program sharing operations with the dropped one may be
+    # shorter): any such merge voids the lower bound
+    unsafe_merges: int = 0
+    truncated: bool = False  # three-input readouts were tried over only the cheapest outputs
+    settings: dict = field(default_factory=dict)  # grammar, beam, sample, verification: what the result is relative to
+
+    @property
+    def proven(self) -> bool:
+        """Whether the bound holds for every program of the grammar: no merge
+        could have hidden a shorter one and no readout was cut."""
+        return not (self.unsafe_merges or self.truncated)
+
+    def caveat(self) -> str:
+        parts = []
+        if self.unsafe_merges:
+            parts.append(
+                f"{self.unsafe_merges:,} merges of sample-equal candidates kept one whose operations are not a "
+                "subset of the other's, which can hide a shorter whole program"
+            )
+        if self.truncated:
+            parts.append(f"three-input readouts were tried over the {THREE_INPUT_OUTPUTS} cheapest outputs only")
+        return "; not proven: " + "; ".join(parts) if parts else ""
 
     def summary(self) -> str:
         if self.found:
@@ -109,8 +136,8 @@ class SearchResult:
         if self.bound:
             return (
                 f"{self.benchmark}: no program of length <= {self.bound} in the search grammar fits the sample "
-                f"(a lower bound relative to the grammar and the sample; {self.candidates:,} candidates, "
-                f"{self.seconds:.0f} s)"
+                f"(a lower bound relative to the grammar and the sample{self.caveat()}; {self.candidates:,} "
+                f"candidates, {self.seconds:.0f} s)"
             )
         why = "the beam pruned candidates" if self.pruned else "the search stopped"
         return f"{self.benchmark}: none found up to length {self.max_ops}; no lower bound ({why}; {self.seconds:.0f} s)"
@@ -121,12 +148,16 @@ class SearchResult:
             "length": self.length,
             "depth": self.depth,
             "program": self.program.splitlines() if self.program else None,
-            "minimal": bool(self.found and self.bound == (self.length or 0) - 1),
+            # minimal only when nothing could have hidden a shorter program
+            "minimal": bool(self.found and self.bound == (self.length or 0) - 1 and self.proven),
             "max_ops": self.max_ops,
             "lower_bound": self.bound or None,
             "pruned": self.pruned,
+            "unsafe_merges": self.unsafe_merges,
+            "truncated": self.truncated,
             "seconds": round(self.seconds, 1),
             "candidates": self.candidates,
+            **self.settings,
         }
 
 
@@ -165,6 +196,7 @@ class Searcher:
         self.codes = TokenCodes(task.vocab)
         self.verify_max = verify_max
         self.verify_n = verify_n
+        self.unsafe_merges = 0
         self.tokens_per, self.targets, self.masks, self.causal = [], [], [], []
         for length in sample_lengths:
             batch = task.sample(np.random.default_rng([seed, length]), per_length, length)
@@ -192,8 +224,12 @@ class Searcher:
         old = self.seqs.get(key)
         self.candidates += 1
         if old is None or (seq.cost, not seq.bounded) < (old.cost, not old.bounded):
+            if old is not None and not seq.ops <= old.ops:
+                self.unsafe_merges += 1
             self.seqs[key] = seq
             return seq
+        if not old.ops <= seq.ops:
+            self.unsafe_merges += 1
         return None
 
     def read_cost(self, seq: Seq) -> frozenset:
@@ -271,8 +307,12 @@ class Searcher:
         old = self.sels.get(key)
         self.candidates += 1
         if old is None or len(sel.ops) < len(old.ops):
+            if old is not None and not sel.ops <= old.ops:
+                self.unsafe_merges += 1
             self.sels[key] = sel
             return sel
+        if not old.ops <= sel.ops:
+            self.unsafe_merges += 1
         return None
 
     def attend(self, sel: Sel, values: Seq) -> list[Seq]:
@@ -420,6 +460,7 @@ class Searcher:
         self.tried_agg: set[tuple] = set()
         self.tried_readout: set[frozenset] = set()
         self.pruned = False
+        self.truncated = False
         stopped = False
         try:
             for budget in range(1, self.max_ops + 1):
@@ -440,8 +481,8 @@ class Searcher:
             stopped = True
         result.seconds = time.monotonic() - start
         result.candidates = self.candidates
-        result.exhaustive = not result.found and not stopped and not self.pruned
-        result.pruned = self.pruned
+        result.exhaustive = not (result.found or stopped or self.pruned)
+        result.pruned, result.unsafe_merges, result.truncated = self.pruned, self.unsafe_merges, self.truncated
         return result
 
     def _reads(self) -> list[Seq]:
@@ -499,7 +540,9 @@ class Searcher:
         outputs = [s for s in self.outputs if s.cost <= budget]
         combos: list[tuple[Seq, ...]] = [(s,) for s in outputs]
         combos += [c for c in itertools.combinations(outputs, 2) if len(c[0].ops | c[1].ops) <= budget]
-        small = outputs[:80]
+        small = outputs[:THREE_INPUT_OUTPUTS]
+        if len(outputs) > THREE_INPUT_OUTPUTS and budget >= 3:
+            self.truncated = True  # said in the result: no lower bound once this cuts
         combos += [c for c in itertools.combinations(small, 3) if len(c[0].ops | c[1].ops | c[2].ops) <= budget]
         combos.sort(key=lambda c: len(frozenset().union(*(s.ops for s in c))))
         for combo in combos:
@@ -558,4 +601,11 @@ def search(
     lengths = list(range(task.min_length, max(task.min_length, top) + 1))
     searcher = Searcher(task, max_ops, lengths, per_length, seed)
     searcher.beam = beam
-    return searcher.run(time.monotonic() + time_limit, progress)
+    result = searcher.run(time.monotonic() + time_limit, progress)
+    result.settings = {
+        "grammar": GRAMMAR,
+        "beam": beam,
+        "sample": {"lengths": f"{lengths[0]}-{lengths[-1]}", "per_length": per_length, "seed": seed},
+        "verified": f"{task.min_length}-{min(searcher.verify_max, task.max_length() or searcher.verify_max)}",
+    }
+    return result

@@ -82,7 +82,7 @@ class Scored:
 def one_sided_p(with_values: list[float], without: list[float]) -> float:
     """Exact one-sided permutation p of mean(with) - mean(without) over every relabelling.
 
-    >>> one_sided_p([1.0, 1.0, 0.9], [0.0, 0.1, 0.0])  # the best of 20 labellings
+    >>> float(one_sided_p([1.0, 1.0, 0.9], [0.0, 0.1, 0.0]))  # the best of 20 labellings
     0.05
     """
     values = np.asarray(with_values + without, dtype=float)
@@ -97,7 +97,7 @@ def one_sided_p(with_values: list[float], without: list[float]) -> float:
     for idx in itertools.combinations(range(n), k):
         inside = values[list(idx)].sum()
         diff = inside / k - (total - inside) / (n - k)
-        hits += diff >= observed - 1e-12
+        hits += bool(diff >= observed - 1e-12)
         count += 1
     return hits / count
 

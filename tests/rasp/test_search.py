@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 import yaml
 
@@ -31,6 +32,8 @@ def test_a_too_small_budget_gives_a_lower_bound_not_a_program():
     result = search(make_task("sort", alphabet=16), max_ops=2, time_limit=120)
     assert not result.found and result.bound == 2
     assert "no program of length <= 2" in result.summary()
+    # a bound reached through merges that could hide a shorter program says so
+    assert ("not proven" in result.summary()) == (not result.proven)
 
 
 def test_a_stopped_search_claims_no_bound():
@@ -56,7 +59,13 @@ def test_cli_search_saves_and_score_shows_it(tmp_path, capsys):
     out = tmp_path / "SEARCH.yaml"
     assert main(["rasp", "search", "sort", "--max-ops", "4", "--time-limit", "120", "--save", str(out)]) == 0
     record = yaml.safe_load(out.read_text())["sort"]
-    assert record["found"] and record["minimal"] and record["length"] <= 3 and record["depth"] == 1
+    assert record["found"] and record["length"] <= 3 and record["depth"] == 1
+    # what the result is relative to, and whether anything could have hidden a shorter program
+    assert record["grammar"].startswith("search-") and record["beam"] == 2000
+    assert record["sample"] == {"lengths": "1-10", "per_length": 24, "seed": 0}
+    assert record["minimal"] == (
+        record["lower_bound"] == record["length"] - 1 and not record["unsafe_merges"] and not record["truncated"]
+    )
     assert "found a program of length" in capsys.readouterr().out
 
 
@@ -89,3 +98,16 @@ def test_save_refuses_a_file_that_is_not_search_results(tmp_path, capsys, conten
 def test_save_into_a_missing_folder_fails_before_searching(tmp_path, capsys):
     assert main(["rasp", "search", "sort", "--save", str(tmp_path / "no" / "S.yaml")]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_a_merge_that_could_hide_a_shorter_program_is_counted():
+    from lengthgen.rasp.search import Seq
+
+    searcher = Searcher(make_task("sort", alphabet=16), 4, list(range(1, 4)), 4)
+    per = [np.zeros((4, 3))]
+    cheap = Seq("a", "token", per, frozenset({"op1"}))
+    other = Seq("b", "token", per, frozenset({"op2", "op3"}))  # same values, more ops, but not a superset
+    superset = Seq("c", "token", per, frozenset({"op1", "op4"}))
+    assert searcher.add_seq(cheap) is cheap
+    assert searcher.add_seq(superset) is None and searcher.unsafe_merges == 0  # every program with c can use a instead
+    assert searcher.add_seq(other) is None and searcher.unsafe_merges == 1  # a program sharing op2, op3 might lose
