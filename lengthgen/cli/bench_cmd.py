@@ -238,7 +238,16 @@ def cmd_bins(args) -> int:
 
     bins = parse_bins(args.bins)
     reference = load_reference(args.reference) if args.reference else None
-    results = [r for folder in args.folders for r in load_results(folder)]
+    results = []
+    for folder in args.folders:
+        try:
+            results += load_results(folder)
+        except LengthgenError as exc:
+            if len(args.folders) == 1:
+                raise
+            print(f"lengthgen: warning: {exc}; left out", file=sys.stderr)  # a study's arm with no cell yet
+    if not results:
+        raise LengthgenError("none of these folders holds a usable result file")
     metric = None if args.metric == "declared" else args.metric
     rows = bin_rows(summarize_runs(results, metric), bins, reference)
     text = render_bins(rows, bins, metric or "declared metric")

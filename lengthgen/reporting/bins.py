@@ -139,4 +139,4 @@ def render_bins(rows: list[BinRow], bins: list[tuple[int, int]], metric: str, ta
         "(>= 95% at the longest training length), [lowest, highest] fitted seed beside it; "
         "'-' where no seed fitted."
     )
-    return tabulate(table, headers=headers, tablefmt=tablefmt) + "\n\n" + note
+    return tabulate(table, headers=headers, tablefmt=tablefmt, disable_numparse=True) + "\n\n" + note

@@ -74,3 +74,13 @@ def test_bins_command_reads_several_folders(tmp_path, capsys):
     assert "2 / 2" in out and "80.0" in out and "40.0" in out
     assert main(["bins", str(tmp_path / "arm0"), "--bins", "30-20"]) == 2
     assert "LOW <= HIGH" in capsys.readouterr().err
+
+
+def test_bins_leave_out_a_folder_with_no_result_yet(tmp_path, capsys):
+    (tmp_path / "done").mkdir()
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "done" / "r.json").write_text(json.dumps(make_result("copy", "transformer", 0, {10: 1.0, 15: 0.8})))
+    assert main(["bins", str(tmp_path / "done"), str(tmp_path / "empty"), "--bins", "11-20"]) == 0
+    captured = capsys.readouterr()
+    assert "80.0" in captured.out and "left out" in captured.err
+    assert main(["bins", str(tmp_path / "empty"), str(tmp_path / "empty"), "--bins", "11-20"]) == 2
