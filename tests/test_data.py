@@ -83,3 +83,12 @@ def test_cli_include_path_and_info(tmp_path, capsys):
     out = capsys.readouterr().out
     assert str(mine / "tasks") in out and "checkout" in out
     assert main(["--include-path", str(tmp_path / "nope"), "info"]) == 2
+
+
+def test_global_flags_may_follow_the_subcommand(tmp_path, capsys):
+    mine = folder_with(tmp_path, "mine", {"tasks/tiny-count.yaml": COUNT})
+    assert main(["info", "--include-path", str(mine)]) == 0
+    assert str(mine / "tasks") in capsys.readouterr().out
+    assert main(["info", f"--include-path={mine}", "--debug"]) == 0
+    assert main(["info", "--include-path", str(tmp_path / "nope")]) == 2
+    assert "no such folder" in capsys.readouterr().err

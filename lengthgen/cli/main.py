@@ -55,8 +55,40 @@ def _stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
+GLOBAL_FLAGS = ("--include-path",)  # global options that take a value
+GLOBAL_SWITCHES = ("--debug",)
+
+
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """Global options may follow the subcommand (``lengthgen bench ...
+    --include-path DIR``): move them in front, where argparse reads them.
+    Nothing after a bare ``--`` moves.
+
+    >>> hoist_global_flags(["bench", "--suite", "s", "--include-path", "x", "--debug"])
+    ['--include-path', 'x', '--debug', 'bench', '--suite', 's']
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        if arg in GLOBAL_FLAGS and i + 1 < len(argv):
+            front += argv[i : i + 2]
+            i += 2
+            continue
+        if arg in GLOBAL_SWITCHES or any(arg.startswith(f + "=") for f in GLOBAL_FLAGS):
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = hoist_global_flags(sys.argv[1:] if argv is None else list(argv))
     debug = "--debug" in argv
     _stop_on_sigterm()
     try:
