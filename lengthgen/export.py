@@ -14,12 +14,15 @@ size, and the same arguments give the same files.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from lengthgen import __version__
 from lengthgen.errors import LengthgenError
 from lengthgen.results import write_json_atomic
 from lengthgen.suites import Benchmark
@@ -80,7 +83,10 @@ def export_benchmark(
     written = []
     for split, n in (("train", train_examples), ("test", test_examples)):
         path = out / f"{split}.{fmt}"
-        tmp = out / f".{split}.{fmt}.tmp"
+        # a temporary name of its own: two exports into one folder never write one file
+        handle, name = tempfile.mkstemp(prefix=f".{split}.", suffix=f".{fmt}.tmp", dir=out)
+        os.close(handle)
+        tmp = Path(name)
         try:
             (_write_parquet if fmt == "parquet" else _write_jsonl)(tmp, split_chunks(bench, split, n, seed))
             tmp.replace(path)
@@ -91,7 +97,9 @@ def export_benchmark(
     task = bench.make_task()
     meta = {
         "benchmark": bench.name,
+        "lengthgen_version": __version__,
         "task": {"name": task.name, "version": task.version, "params": task.config, "test_params": bench.test_params},
+        "vocabulary": list(task.vocab),
         "train_lengths": bench.train_lengths,
         "test_lengths": bench.test_lengths,
         "metric": bench.metric,

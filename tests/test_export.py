@@ -25,6 +25,13 @@ def test_jsonl_export_splits_and_metadata(tmp_path, capsys):
     assert all(sorted(r["input"], key=int) == r["target"] for r in train + test)  # exact ground truth
     meta = json.loads((tmp_path / "a" / "metadata.json").read_text())
     assert meta["task"]["name"] == "sort" and meta["task"]["version"] == 1 and meta["seed"] == 0
+    from lengthgen import __version__
+    from lengthgen.tasks import make_task
+
+    assert meta["lengthgen_version"] == __version__ and meta["vocabulary"] == list(
+        make_task("sort", **bench.params).vocab
+    )
+    assert not list((tmp_path / "a").glob(".*tmp"))  # no temporary left behind
     assert (
         main(
             ["tasks", "export", "sort", "--out", str(tmp_path / "b"), "--train-examples", "50", "--test-examples", "7"]
