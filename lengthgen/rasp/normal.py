@@ -119,6 +119,13 @@ class _Normaliser:
         for k in inputs:
             if np.array_equal(values, points[k]):
                 return k
+        for k in inputs:
+            # a sign flip is linear: the value and output maps of the attention
+            # that reads it absorb it, as they would a pass-through (max of -x is -min)
+            if np.array_equal(values, -points[k]) and not np.array_equal(values, points[k]):
+                key = ("neg", k)
+                self.deps[key] = (k,)
+                return key
         key = ("block", inputs, hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest())
         self.deps[key] = inputs
         return key
@@ -262,7 +269,7 @@ class _Normaliser:
             self.kinds[key] = (node.vkind, node.values)
         if self.output.op in ELEMENTWISE:
             top = self.block_key(self.output)
-            readout = int(top[0] == "block")
+            readout = int(top[0] == "block")  # a pass-through or a sign flip is no block
             roots = self.deps.get(top, ()) if readout else (top,)
         else:
             readout, roots = 0, (self.keys[self.output.uid],)
@@ -280,7 +287,7 @@ class _Normaliser:
             return depth[key]
 
         total_depth = max((visit(r) for r in roots), default=0)
-        attention = [k for k in seen if k[0] not in ("block", "const", "tokens", "indices")]
+        attention = [k for k in seen if k[0] not in ("block", "const", "tokens", "indices", "neg")]
         blocks = [k for k in seen if k[0] == "block"]
         return NormalForm(
             length=len(attention) + len(blocks),

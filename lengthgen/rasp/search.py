@@ -248,7 +248,8 @@ class Searcher:
         if kind == "token" and seq.kind != "token":  # a comparison of an index or a mean
             vset = frozenset([0.0, 1.0])
         expr = _operator_form(body, seq.expr)
-        return Seq(expr, kind, per, seq.ops, elementwise=True, vset=vset)
+        # a sign flip of what it maps is free, as in the normal form (max of -x is -min)
+        return Seq(expr, kind, per, seq.ops, elementwise=body != "0 - x", vset=vset)
 
     def map2(self, a: Seq, b: Seq, body: str, kind: str) -> Seq:
         fn = Lambda.parse(("x", "y"), body)

@@ -107,6 +107,15 @@ EQUIVALENT = [
         ],
     ),
     (
+        "min as negated max: a sign flip is no block",
+        "sort",
+        [
+            "a = aggregate(select(tokens, tokens, >), tokens, 0, min); output = a;",
+            "a = aggregate(select(tokens, tokens, >), 0 - tokens, 0, max); output = 0 - a;",
+            "a = aggregate(select(tokens, tokens, >), -tokens, 0, max); output = -a;",
+        ],
+    ),
+    (
         "De Morgan on selectors",
         "sort",
         [
