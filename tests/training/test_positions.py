@@ -170,3 +170,14 @@ def test_misuse_gives_one_line_errors(pe, train, message):
         task, test_task, model = build(cfg)
         make_trainer(cfg, task, test_task, model, CPU, progress=False)
     assert "\n" not in str(err.value)
+
+
+def test_packed_rows_take_offsets_too():
+    cfg = offset_config(steps=3, pack_context=30, position_offset="batch", offset_span=40)
+    task, test_task, model = build(cfg)
+    trainer = make_trainer(cfg, task, test_task, model, CPU, progress=False)
+    for _ in range(5):
+        batch = trainer.next_batch()
+        first = batch.positions[:, 0]
+        assert (first == first[0]).all() and 0 <= int(first[0]) <= 10  # one draw per batch, rows end inside the span
+        assert int(batch.positions.max()) <= 39
