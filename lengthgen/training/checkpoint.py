@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import stat
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +36,29 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
         raise
 
 
+def _check_file(path: Path) -> None:
+    """Refuse, before torch reads anything, what is no checkpoint file: a
+    FIFO or device (reading one hangs) and an archive whose members claim
+    far more than the file holds (torch writes them stored, not compressed)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise LengthgenError(f"{path}: checkpoint not found") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise LengthgenError(f"{path}: a checkpoint must be a regular file")
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            claimed = sum(member.file_size for member in archive.infolist())
+        if claimed > 2 * info.st_size + 2**20:
+            raise LengthgenError(
+                f"{path}: the checkpoint's members claim {claimed:,} bytes from a {info.st_size:,}-byte file; not loaded"
+            )
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Load a checkpoint without unpickling arbitrary objects."""
+    path = Path(path)
+    _check_file(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:

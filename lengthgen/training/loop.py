@@ -320,6 +320,9 @@ class Trainer:
             raise LengthgenError(
                 f"{self.checkpoint_path}: checkpoint belongs to a different configuration; delete it or use another --name"
             )
+        problem = checkpoint_problem(ckpt, self.cfg.steps)
+        if problem:
+            raise LengthgenError(f"{self.checkpoint_path}: {problem}; delete it to start over")
         try:
             self.model.load_state_dict(ckpt["model"])
             self.optimizer.load_state_dict(ckpt["optimizer"])
@@ -512,6 +515,30 @@ class Trainer:
                     raise Interrupted(interrupted[0])
         finally:
             bar.close()
+
+
+def checkpoint_problem(ckpt: dict[str, Any], max_steps: int) -> str | None:
+    """What is wrong with a checkpoint's bookkeeping fields, or None.
+
+    >>> checkpoint_problem({"step": 10, "curve": [], "train_seconds": 1.0, "window": [0, 0, 0]}, 100)
+    >>> checkpoint_problem({"step": 10**12, "curve": [], "train_seconds": 1.0, "window": [0, 0, 0]}, 100)
+    'step 1000000000000 is outside 0..100'
+    """
+    for key in ("step", "curve", "train_seconds", "window"):  # weights and states are checked as they load
+        if key not in ckpt:
+            return f"the checkpoint has no {key!r}"
+    step = ckpt["step"]
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= max_steps:
+        return f"step {step!r} is outside 0..{max_steps}"
+    curve = ckpt["curve"]
+    if not isinstance(curve, list) or not all(isinstance(p, dict) and isinstance(p.get("step"), int) for p in curve):
+        return "its training curve is malformed"
+    window = ckpt["window"]
+    if not isinstance(window, list) or len(window) != 3 or not all(isinstance(v, (int, float)) for v in window):
+        return "its running sums are malformed"
+    if not isinstance(ckpt["train_seconds"], (int, float)) or ckpt["train_seconds"] < 0:
+        return "its training time is malformed"
+    return None
 
 
 # Training options added after committed results existed, with the default

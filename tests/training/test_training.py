@@ -161,6 +161,48 @@ def test_corrupt_checkpoint_is_a_clear_error(tmp_path):
         load_checkpoint(path)
 
 
+def test_a_checkpoint_path_that_is_no_regular_file_is_refused_not_read(tmp_path):
+    import os
+
+    fifo = tmp_path / "fifo.ckpt.pt"
+    os.mkfifo(fifo)  # reading it would block for ever
+    with pytest.raises(LengthgenError, match="must be a regular file"):
+        load_checkpoint(fifo)
+    with pytest.raises(LengthgenError, match="must be a regular file"):
+        load_checkpoint(tmp_path)
+
+
+def test_an_archive_claiming_more_than_it_holds_is_not_loaded(tmp_path):
+    import zipfile
+
+    path = tmp_path / "bomb.ckpt.pt"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", b"\0" * (8 * 2**20))  # 8 MiB of zeros in a few KiB
+    with pytest.raises(LengthgenError, match="claim"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda c: c.pop("step"), "has no 'step'"),
+        (lambda c: c.update(step=10**12), "outside 0..12"),
+        (lambda c: c.update(step=-1), "outside 0..12"),
+        (lambda c: c.update(curve=[{"loss": 1.0}]), "curve is malformed"),
+        (lambda c: c.update(window=[0.0]), "running sums"),
+    ],
+)
+def test_a_checkpoint_with_bad_bookkeeping_is_a_clear_error(tmp_path, damage, message):
+    path = tmp_path / "run.ckpt.pt"
+    make_trainer(tiny_config(), path).run()
+    state = load_checkpoint(path)
+    damage(state)
+    save_checkpoint(path, state)
+    with pytest.raises(LengthgenError, match=message) as err:
+        make_trainer(tiny_config(), path).try_resume()
+    assert "\n" not in str(err.value)
+
+
 def test_checkpoint_refuses_arbitrary_objects(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"x": object()}, path)  # needs full unpickling to load
