@@ -58,7 +58,7 @@ def load_object(spec: str) -> Any:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise LengthgenError(f"cannot import {module_name!r} for {spec!r}: {exc}") from None
-    except Exception as exc:  # the user's module failed while importing
+    except (Exception, SystemExit) as exc:  # the user's module failed (or exited) while importing
         raise LengthgenError(f"importing {module_name!r} for {spec!r} failed: {type(exc).__name__}: {exc}") from None
     try:
         return getattr(module, attr)
@@ -144,8 +144,22 @@ def check_contract(name: str, vocab_size: int = 8) -> None:
             f"model {name!r}: forward(tokens) must return logits of shape [batch, length, vocab_size] = "
             f"[2, 5, {vocab_size}] (a tensor or a ModelOutput); got {got}"
         )
+    if not logits.is_floating_point():
+        raise LengthgenError(f"model {name!r}: logits must be floating point, got {logits.dtype}")
     if not sum(p.numel() for p in model.parameters()):
         raise LengthgenError(f"model {name!r} has no trainable parameters")
+    # causal: a later token must not change what earlier positions predict
+    changed = tokens.clone()
+    changed[:, -1] = (changed[:, -1] + 1) % vocab_size
+    model.eval()
+    with torch.no_grad():
+        first, second = model(tokens), model(changed)
+    first = getattr(first, "logits", first)[:, :-1]
+    second = getattr(second, "logits", second)[:, :-1]
+    if not torch.allclose(first, second, atol=1e-5, rtol=1e-4):
+        raise LengthgenError(
+            f"model {name!r} is not causal: changing the last token changed the predictions at earlier positions"
+        )
 
 
 def register_user_model(spec: str) -> str:
@@ -236,7 +250,7 @@ def load_entry_points(warn=None) -> list[str]:
                 continue
             register_model(spec_for(ep.name, ep.load()))
             loaded.append(ep.name)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a plugin that exits on import must not silence every command
             warn(f"skipping model plugin {ep.name!r} ({ep.value}): {exc}")
     for ep in _entry_points(ENTRY_GROUPS["tasks"]):
         try:
@@ -244,6 +258,6 @@ def load_entry_points(warn=None) -> list[str]:
             if obj.name not in TASKS:
                 register_task(obj)
                 loaded.append(obj.name)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             warn(f"skipping task plugin {ep.name!r} ({ep.value}): {exc}")
     return loaded

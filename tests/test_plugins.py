@@ -49,6 +49,28 @@ PLUGIN = textwrap.dedent(
             return 2.0 * self.num_parameters()
 
 
+    class LooksAhead(nn.Module):
+        """Reads the whole sequence: a suffix mean, not causal."""
+
+        def __init__(self, vocab_size, d_model=8):
+            super().__init__()
+            self.emb = nn.Embedding(vocab_size, d_model)
+            self.out = nn.Linear(d_model, vocab_size)
+
+        def forward(self, tokens):
+            return self.out(self.emb(tokens).flip(1).cumsum(1).flip(1))
+
+
+    class IntegerLogits(nn.Module):
+        def __init__(self, vocab_size):
+            super().__init__()
+            self.vocab_size = vocab_size
+            self.lin = nn.Linear(2, 2)
+
+        def forward(self, tokens):
+            return tokens.unsqueeze(-1).expand(*tokens.shape, self.vocab_size).clone()
+
+
     class WrongShape(nn.Module):
         def __init__(self, vocab_size):
             super().__init__()
@@ -115,6 +137,20 @@ def test_contract_errors_are_one_line(plugin_module, capsys):
     code, _, err = run(capsys, "run", "--model", "no_such_module_xyz:M", "--benchmark", "count", *TINY)
     assert code == 2 and "cannot import" in err
     assert f"{plugin_module}:WrongShape" not in MODELS  # a failed contract leaves nothing registered
+
+
+def test_contract_checks_causality_and_floating_logits(plugin_module, capsys):
+    code, _, err = run(capsys, "run", "--model", f"{plugin_module}:LooksAhead", "--benchmark", "count", *TINY)
+    assert code == 2 and "not causal" in err and err.count("\n") == 1
+    code, _, err = run(capsys, "run", "--model", f"{plugin_module}:IntegerLogits", "--benchmark", "count", *TINY)
+    assert code == 2 and "floating point" in err
+
+
+def test_a_plugin_that_exits_on_import_is_an_error_not_silence(tmp_path, monkeypatch, capsys):
+    (tmp_path / "lg_exits_on_import.py").write_text("import sys\nsys.exit(0)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    code, _, err = run(capsys, "run", "--model", "lg_exits_on_import:M", "--benchmark", "count", *TINY)
+    assert code == 2 and "SystemExit" in err
 
 
 def test_yaml_needs_trust_to_load_code(plugin_module, tmp_path, capsys):
