@@ -38,9 +38,34 @@ class Outcome:
 _STOP = None  # a worker process's view of "the sweep was stopped" (multiprocessing.Event)
 
 
-def _init_worker(stop) -> None:
+def _init_worker(stop, parent: int | None = None) -> None:
     global _STOP
     _STOP = stop
+    if parent is not None:
+        _follow_parent(parent)
+
+
+def _follow_parent(parent: int) -> None:
+    """Stop this worker (SIGTERM: it checkpoints, then exits) when the sweep
+    that started it dies, even by SIGKILL, which it cannot pass on: the
+    kernel's parent-death signal where Linux offers it, and a watchdog that
+    notices the worker has been re-parented everywhere."""
+    with contextlib.suppress(Exception):  # not Linux, or no libc: the watchdog alone
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)  # a cell in training checkpoints and stops
+        time.sleep(10.0)
+        os._exit(128 + signal.SIGTERM)  # idle, or the stop did not end the process: leave anyway
+
+    if os.getppid() != parent:  # it died before the signal was armed
+        os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
 def run_cell(cfg: RunConfig, threads: int | None = None) -> Outcome:
@@ -125,7 +150,9 @@ class LocalExecutor:
         # spawn, not fork: forking a process that already runs torch threads can deadlock
         ctx = multiprocessing.get_context("spawn")
         stop = ctx.Event()
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(stop,))
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(stop, os.getpid())
+        )
         pending = {pool.submit(run_cell, cell.config, threads): cell for cell in cells}
         restore = _forward_sigterm(pool, stop)
         try:
