@@ -72,7 +72,7 @@ class TrainConfig:
     # Where training sequences sit in position space (lengthgen.training.positions):
     # "example" / "batch" shift positions by a random offset per sequence /
     # per batch so that every position id below offset_span is trained;
-    # offset_span 0 means the longest test sequence's token count.
+    # offset_span 0 means the tokens the model reads at the longest length evaluated.
     position_offset: str = "none"
     offset_span: int = 0
     # > 0: training rows are this many tokens cut from a stream of packed
@@ -276,7 +276,7 @@ class Trainer:
             return 0
         if not span:
             raise LengthgenError("position_offset needs offset_span (the position ids to cover)")
-        rows = cfg.pack_context or longest
+        rows = cfg.pack_context or longest - 1  # a row reads input <sep> target; the <eos> is only a label
         if span < rows:
             raise LengthgenError(f"offset_span {span} is shorter than a training row ({rows} tokens)")
         table = getattr(pe, "max_positions", None) if getattr(pe, "bounded", False) else None

@@ -181,3 +181,12 @@ def test_packed_rows_take_offsets_too():
         first = batch.positions[:, 0]
         assert (first == first[0]).all() and 0 <= int(first[0]) <= 10  # one draw per batch, rows end inside the span
         assert int(batch.positions.max()) <= 39
+
+
+def test_default_span_covers_a_run_tested_only_at_its_longest_training_length():
+    cfg = offset_config(steps=2, position_offset="example")
+    cfg.test_lengths = [4]  # nothing beyond the range: the span is the longest training row
+    task, test_task, model = build(cfg)
+    trainer = make_trainer(cfg, task, test_task, model, CPU, progress=False)
+    assert trainer.offset_span == 9  # 4 + 1 + 4 tokens read
+    assert int(trainer.next_batch().positions.max()) <= 8
