@@ -30,6 +30,9 @@ def learning_run(task: str = "count", steps: int = 1200, seed: int = 0, out: str
             "seed": seed,
             "eval_examples": 500,
             "device": "cpu",
+            # the default-size model and this training, not the benchmark's
+            # recipe (whose stop rule ends at 95%, below this check's 99% bar)
+            "recipe": False,
         },
         "learning check",
     )
