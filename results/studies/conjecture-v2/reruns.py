@@ -56,7 +56,9 @@ def main() -> None:
             reruns.append((data["config"].get("benchmark"), data["seed"], before[0]))
     for bench, seed, source in sorted(reruns):
         print(f"{bench} seed {seed}: same training as {source}")
-    print(f"\n{len(reruns)} of {len(cells)} conjecture-v2 cells repeat a training run committed before {PREDICTIONS_COMMIT}")
+    print(
+        f"\n{len(reruns)} of {len(cells)} conjecture-v2 cells repeat a training run committed before {PREDICTIONS_COMMIT}"
+    )
 
 
 if __name__ == "__main__":
