@@ -82,8 +82,7 @@ class _Normaliser:
     # --- element-wise blocks ----------------------------------------------
     def leaf_points(self, key: tuple, kind: str, values: frozenset | None, n: int) -> np.ndarray:
         """Sample values of one block input, fixed by the input's canonical key."""
-        seed = int.from_bytes(hashlib.sha256(repr(key).encode()).digest()[:8], "little")
-        rng = np.random.default_rng(seed)
+        rng = _rng_for(key)
         if values:
             return rng.choice(np.array(sorted(values)), size=n)
         # unbounded inputs at every scale, not only small ones: a block that
@@ -173,7 +172,7 @@ class _Normaliser:
         """Sample values for comparing selects: unbounded values from a small
         range, so that a key equals a query (or an offset of it) often
         enough for the comparison to show in the samples."""
-        rng = np.random.default_rng(int.from_bytes(hashlib.sha256(repr(key).encode()).digest()[:8], "little"))
+        rng = _rng_for(key)
         if values:
             return rng.choice(np.array(sorted(values)), size=n)
         if kind == "number":
@@ -297,6 +296,11 @@ class _Normaliser:
             selects=sum(1 for k in attention if k[0] == "select"),
             depth=total_depth,
         )
+
+
+def _rng_for(key: tuple) -> np.random.Generator:
+    """A generator fixed by a canonical key: one input gets the same samples wherever it recurs."""
+    return np.random.default_rng(int.from_bytes(hashlib.sha256(repr(key).encode()).digest()[:8], "little"))
 
 
 def _selects(node: Node):
