@@ -4,6 +4,10 @@ A run's configuration comes from (lowest to highest priority) the built-in
 defaults, a benchmark file (``benchmark:``), a run YAML (``--config``) and
 command-line flags.  The resolved configuration is hashed; the hash names
 the run and guards its checkpoint, so a resumed run is the same run.
+
+Long (about 590 lines): configuration resolution, recipes and the
+run's identity sit next to the run they define, so that what enters the
+fingerprint is read in one place.
 """
 
 from __future__ import annotations

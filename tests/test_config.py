@@ -31,7 +31,16 @@ def test_every_shipped_benchmark_loads(path):
     assert bench.make_task().name == bench.task
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "tasks" / "suites").glob("*.yaml")), ids=lambda p: p.stem)
+STUDY_SUITES = sorted((ROOT / "results" / "studies").glob("*/suites/*.yaml")) + sorted(
+    (ROOT / "results" / "studies").glob("*/suite*.yaml")
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((ROOT / "tasks" / "suites").glob("*.yaml")) + STUDY_SUITES,
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_every_suite_loads(path):
     suite = load_suite(path)
     assert suite.benchmarks

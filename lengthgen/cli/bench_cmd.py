@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from lengthgen.cli.output import emit
 from lengthgen.config import parse_lengths
 from lengthgen.data import find_suite
 from lengthgen.errors import LengthgenError
@@ -66,7 +67,10 @@ def add_parser(sub) -> None:
     rk = sub.add_parser(
         "rank", help="rank configurations (encodings, models) across benchmarks: MRR with a bootstrap CI, gated on fit"
     )
-    rk.add_argument("folder", help="a sweep folder with two or more configurations, e.g. results/runs/encodings-v2")
+    rk.add_argument(
+        "folder",
+        help="a sweep folder with two or more configurations, e.g. results/studies/encodings/runs/encodings-v2",
+    )
     rk.add_argument("--metric", default="both", choices=("both", "exact", "token"), help="default: both in turn")
     rk.add_argument(
         "--benchmarks",
@@ -84,7 +88,7 @@ def add_parser(sub) -> None:
     rk.set_defaults(func=cmd_rank)
 
     cj = sub.add_parser("conjecture", help="RASP-L programs vs measured length generalization, gated on fit")
-    cj.add_argument("folder", help="a sweep folder, e.g. results/runs/conjecture")
+    cj.add_argument("folder", help="a sweep folder, e.g. results/studies/conjecture-v1/runs/conjecture")
     cj.add_argument("--model", default="transformer")
     cj.add_argument("--pe", help="only runs with this positional encoding")
     cj.add_argument("--metric", default="declared", choices=METRIC_CHOICES, help="default: each benchmark's own")
@@ -183,12 +187,7 @@ def write_markdown(path: Path, suite: str, table: str, args) -> None:
 def cmd_leaderboard(args) -> int:
     entries = aggregate(load_results(args.folder), args.metric)
     text = render(entries, args.format, args.metric)
-    if args.output:
-        from lengthgen.results import write_text_atomic
-
-        write_text_atomic(Path(args.output), text + "\n")
-    else:
-        print(text)
+    emit(text, args.output)
     return 0
 
 
@@ -251,12 +250,7 @@ def cmd_bins(args) -> int:
     metric = None if args.metric == "declared" else args.metric
     rows = bin_rows(summarize_runs(results, metric), bins, reference)
     text = render_bins(rows, bins, metric or "declared metric")
-    if args.output:
-        from lengthgen.results import write_text_atomic
-
-        write_text_atomic(Path(args.output), text + "\n")
-    else:
-        print(text)
+    emit(text, args.output)
     return 0
 
 

@@ -132,7 +132,7 @@ class Transformer(SequenceModel):
             # never seen in training is then embedded like the seen ones;
             # trained, a tied table pushes every unseen row along the same
             # softmax gradient until they are one vector (Lazic et al., 2026;
-            # benchmarks/copy_probe.py measures it), and a copy of an unseen
+            # results/studies/symbols/copy_probe.py measures it), and a copy of an unseen
             # symbol cannot be told from another.
             self.embedding.weight.requires_grad_(False)
 

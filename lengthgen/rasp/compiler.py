@@ -3,6 +3,10 @@
 Functions (``def``) are inlined at each call, so the graph holds primitive
 operations only.  Every error carries the line and column of the offending
 expression.
+
+Long (about 700 lines) because name resolution, inlining and the RASP-L
+checks walk the same tree in one pass with the same positions for errors;
+the value-set arithmetic they call lives in :mod:`lengthgen.rasp.valuesets`.
 """
 
 from __future__ import annotations

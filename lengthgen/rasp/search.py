@@ -28,6 +28,10 @@ up to ``verify_max``; one that fails is set aside and the search goes on.
 When the search runs to the end of its budget without a verified program,
 the result is a lower bound *relative to this grammar and this sample*: no
 program of at most ``max_ops`` operations in the grammar fits the sample.
+
+Long (about 600 lines): grammar, enumeration, merging and readout search
+share the candidate store and its budget accounting; splitting them would
+thread that state through every call.
 """
 
 from __future__ import annotations

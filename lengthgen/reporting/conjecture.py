@@ -27,6 +27,10 @@ benchmarks stand on either side, the interval includes zero, or the
 permutation test does not reject at ``ALPHA`` (with few benchmarks on one
 side, the bootstrap interval can exclude zero while the permutation test,
 which respects how few relabellings exist, does not).
+
+Long (about 530 lines): the two parts, their statistics and the
+predictions check share one per-benchmark summary; benchmarks as units
+(conjecture-v3's rule) is :mod:`lengthgen.reporting.scored`.
 """
 
 from __future__ import annotations

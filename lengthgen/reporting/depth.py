@@ -164,3 +164,32 @@ def per_length(results: list[dict[str, Any]], metric: str = "exact") -> dict[tup
                 }
             )
     return table
+
+
+def depth_tables(results: list[dict[str, Any]], bootstrap: int = 2000, metric: str = "exact") -> str:
+    """The ACT slope table, then accuracy and steps per length beside the
+    fit, chance and best cheap predictor that a slope means something next to."""
+    from lengthgen.tables import render_table
+
+    head, rows = slope_table(depth_report(results, bootstrap))
+    parts = [render_table(head, rows, "github") if rows else "no run with ACT steps in these folders", ""]
+    rows = []
+    for (bench, column), table in per_length(results, metric).items():
+        for row in table:
+            base = "-" if row["baseline"] is None else f"{100 * row['baseline'][1]:.1f} ({row['baseline'][0]})"
+            rows.append(
+                [
+                    bench,
+                    column,
+                    f"{row['fitted']}/{row['seeds']}",
+                    row["length"],
+                    f"{100 * row['mean']:.1f} [{100 * row['ci'][0]:.1f}, {100 * row['ci'][1]:.1f}]",
+                    row["seeds"],
+                    "-" if row["steps"] is None else f"{row['steps']:.2f}",
+                    "-" if row["chance"] is None else f"{100 * row['chance']:.1f}",
+                    base,
+                ]
+            )
+    head = ["benchmark", "model", "fitted", "length", f"{metric} % [95% CI]", "seeds", "steps", "chance %"]
+    parts.append(render_table(head + ["best baseline %"], rows, "github"))
+    return "\n".join(parts)

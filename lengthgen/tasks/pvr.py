@@ -117,14 +117,14 @@ class CPVR(Task):
     ``c0..c<n-1>``, n distinct values out of all ``cells``); set it back to
     ``cells`` in a benchmark's ``test_params`` so tests use the full array.
     Why: a 2-layer transformer learns zero hops with 4 cells in 750 steps
-    but stays at chance with 8 or 12 (tasks/suites/cpvr-control*.yaml):
+    but stays at chance with 8 or 12 (results/studies/adaptive/suites/cpvr-control*.yaml):
     the content match is found only when few cells compete.
 
     ``show_chain`` (version 2 only) makes the target a scratchpad: the id
     of every cell the chain reaches, then the value, so each output token is
     one lookup keyed by the token before it.  Why: one hop stayed at chance
     in every design test rewarded on the final value alone
-    (tasks/suites/cpvr-control*.yaml), while a single lookup fits; this
+    (results/studies/adaptive/suites/cpvr-control*.yaml), while a single lookup fits; this
     variant tests whether the missing signal for the intermediate lookup,
     not the lookup itself, is what blocks composition.
 

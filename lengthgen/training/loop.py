@@ -1,5 +1,9 @@
 """The training loop: fresh task batches every step, AdamW with warmup and
-cosine decay, clipping, periodic evaluation, checkpoints and exact resume."""
+cosine decay, clipping, periodic evaluation, checkpoints and exact resume.
+
+Long (about 590 lines): the stop rules, probes and checkpoint state must
+agree on one step counter and one random state for resume to be exact.
+"""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ def main() -> None:
             earlier.setdefault(curve(data), []).append(rel)
         except (ValueError, KeyError, TypeError, AttributeError):
             continue
-    cells = sorted(glob.glob(str(ROOT / "results/runs/conjecture-v2/*.json")))
+    cells = sorted(glob.glob(str(ROOT / "results/studies/conjecture-v2/runs/conjecture-v2/*.json")))
     reruns = []
     for path in cells:
         data = json.loads(Path(path).read_text())

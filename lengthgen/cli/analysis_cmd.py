@@ -1,0 +1,76 @@
+"""Study analyses general enough to be commands: ``lengthgen time-to-fit``,
+``lengthgen depth`` (adaptive-depth slopes) and ``lengthgen curve`` (accuracy
+against a swept quantity)."""
+
+from __future__ import annotations
+
+import sys
+
+from lengthgen.cli.output import emit
+from lengthgen.errors import LengthgenError
+from lengthgen.reporting.loading import load_results
+
+
+def load_folders(folders: list[str]) -> list[dict]:
+    """Results of several folders read as one; a folder with none is named, not skipped silently."""
+    results = []
+    for folder in folders:
+        results += load_results(folder)
+    return results
+
+
+def add_parser(sub) -> None:
+    tf = sub.add_parser("time-to-fit", help="CPU-seconds until fitted in range, per benchmark and recipe")
+    tf.add_argument("folders", nargs="+", help="sweep folders read as one (a recipe's seeds may span sweeps)")
+    tf.add_argument("--format", default="github", choices=("github", "csv"))
+    tf.add_argument("--output", help="write to this file instead of stdout")
+    tf.set_defaults(func=cmd_time_to_fit)
+
+    dp = sub.add_parser("depth", help="adaptive depth: ACT steps against length, with fit, chance and baselines")
+    dp.add_argument("folders", nargs="+")
+    dp.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples for the slope interval")
+    dp.add_argument("--metric", choices=("exact", "token"), default="exact")
+    dp.add_argument("--plot", help="also draw accuracy and steps against length to this file")
+    dp.add_argument("--output", help="write the tables to this file instead of stdout")
+    dp.set_defaults(func=cmd_depth)
+
+    cv = sub.add_parser("curve", help="held-out-symbol accuracy against a swept quantity (data, width)")
+    cv.add_argument("folders", nargs="+")
+    cv.add_argument("--axis", default="train_examples", help="train_examples, d_model or another swept option")
+    cv.add_argument("--plot", help="also draw the curve to this file (needs lengthgen[plot])")
+    cv.add_argument("--output", help="write the tables to this file instead of stdout")
+    cv.set_defaults(func=cmd_curve)
+
+
+def cmd_time_to_fit(args) -> int:
+    from lengthgen.reporting.timetofit import time_to_fit_report
+
+    emit(time_to_fit_report(args.folders, args.format), args.output)
+    return 0
+
+
+def cmd_depth(args) -> int:
+    from lengthgen.reporting.depth import depth_tables
+
+    if args.bootstrap < 1:
+        raise LengthgenError(f"--bootstrap must be a positive number of resamples, got {args.bootstrap}")
+    results = load_folders(args.folders)
+    emit(depth_tables(results, args.bootstrap, args.metric), args.output)
+    if args.plot:
+        from lengthgen.reporting.plots import plot_depth
+
+        print(f"wrote {plot_depth(results, args.plot, args.metric)}", file=sys.stderr)
+    return 0
+
+
+def cmd_curve(args) -> int:
+    from lengthgen.reporting.curves import curve, plot_curve, render, trend
+
+    table = curve(load_folders(args.folders), args.axis)
+    if not table:
+        raise LengthgenError(f"no held-out-symbol results with a value of {args.axis!r} in {', '.join(args.folders)}")
+    emit(render(table, args.axis) + "\n\n" + trend(table, args.axis), args.output)
+    if args.plot:
+        plot_curve(table, args.axis, args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 0

@@ -1,0 +1,87 @@
+"""The study analyses that became commands: time-to-fit, depth, curve.
+
+Each is checked against numbers computed here from the result files, so a
+command that drops or double-counts runs fails."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lengthgen.cli.main import main
+
+ROOT = Path(__file__).resolve().parents[2]
+RECIPES = ROOT / "results/studies/recipes/runs"
+SYMBOLS = ROOT / "results/studies/symbols/runs/symbols-v2-qk"
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def table_rows(text: str, first_cell: str) -> list[list[str]]:
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in text.splitlines() if line.startswith("|")]
+    return [r for r in rows if r[0] == first_cell]
+
+
+@pytest.mark.skipif(not RECIPES.is_dir(), reason="needs the checkout's committed results")
+def test_time_to_fit_lists_every_run_once_across_folders(capsys, tmp_path):
+    folders = [RECIPES / "recipes-3", RECIPES / "recipes-seeds-2"]
+    files = [json.loads(p.read_text()) for f in folders for p in f.glob("*.json")]
+    bench = files[0]["config"]["benchmark"]
+    runs = {
+        (r["config"].get("model_options", {}).get("pe"), r["seed"]) for r in files if r["config"]["benchmark"] == bench
+    }
+    code, out, _ = run(capsys, "time-to-fit", *folders)
+    assert code == 0
+    assert len(table_rows(out.split("\n\n", 3)[-1], bench)) == len(runs)
+    # the same folder twice adds nothing: a run counts once
+    _, twice, _ = run(capsys, "time-to-fit", *folders, folders[0])
+    assert twice == out
+    code, _, _ = run(capsys, "time-to-fit", *folders, "--output", tmp_path / "t.md")
+    assert code == 0 and (tmp_path / "t.md").read_text() == out
+
+
+def act_run(folder: Path, seed: int, slope: float) -> None:
+    rows = [
+        {"length": n, "mean_steps": 2.0 + slope * n, "exact": 1.0, "token": 1.0, "in_train_range": n <= 3}
+        for n in (1, 3, 6)
+    ]
+    result = {
+        "schema": 2,
+        "seed": seed,
+        "config": {"task": "c-pvr", "benchmark": "c-pvr", "model": "ut", "model_options": {"pe": "rope"}},
+        "task": {"name": "c-pvr", "version": 2},
+        "model": {"name": "ut"},
+        "results": rows,
+        "fit": {"fitted": True},
+    }
+    (folder / f"ut-{seed}.json").write_text(json.dumps(result))
+
+
+def test_depth_reports_the_slope_and_refuses_nonsense(capsys, tmp_path):
+    for seed in range(3):
+        act_run(tmp_path, seed, 0.5 + 0.01 * seed)
+    code, out, _ = run(capsys, "depth", tmp_path, "--bootstrap", "200")
+    row = table_rows(out, "ut+rope")[0]
+    assert code == 0 and "3/3" in row and row[-1] == "more steps for longer inputs"
+    assert "+0.51" in " ".join(row) or "0.51" in " ".join(row)  # the mean of 0.50, 0.51, 0.52
+    code, _, err = run(capsys, "depth", tmp_path, "--bootstrap", "0")
+    assert code == 2 and "--bootstrap" in err
+    code, _, err = run(capsys, "depth", tmp_path / "missing")
+    assert code == 2 and "missing" in err
+
+
+@pytest.mark.skipif(not SYMBOLS.is_dir(), reason="needs the checkout's committed results")
+def test_curve_has_one_row_per_model_and_axis_value(capsys, tmp_path):
+    files = [json.loads(p.read_text()) for p in SYMBOLS.glob("*.json")]
+    values = {r["config"]["train"]["train_examples"] for r in files}
+    code, out, _ = run(capsys, "curve", SYMBOLS, "--axis", "train_examples")
+    assert code == 0
+    for value in values:
+        assert f"| {value} " in out.replace(",", ""), value
+    act_run(tmp_path, 0, 0.5)  # no held-out symbols in it
+    code, _, err = run(capsys, "curve", tmp_path)
+    assert code == 2 and "held-out" in err
