@@ -38,11 +38,11 @@ def compare_running(length: int, batch: int, scans: bool = False) -> None:
         if scans:
             fast = Interpreter(program.output, scan_min_length=0)
             plain = Interpreter(program.output, scan_min_length=2**31)
-            if not fast.scanned:
+            if not fast.planned("scan"):
                 continue
         else:
             fast, plain = Interpreter(program.output), Interpreter(program.output, running=False)
-            if not fast.running:
+            if not fast.planned("running"):
                 continue
         times = {"fast": [], "plain": []}
         for _ in range(3):  # alternate, so both see the same machine load
@@ -55,7 +55,7 @@ def compare_running(length: int, batch: int, scans: bool = False) -> None:
                 else:
                     assert np.array_equal(out, reference), f"{entry.name}: the paths disagree"
         best_fast, best_plain = min(times["fast"]), min(times["plain"])
-        nodes = fast.scanned if scans else fast.running
+        nodes = fast.planned("scan") if scans else fast.planned("running")
         rows.append(
             [
                 entry.name,

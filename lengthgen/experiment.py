@@ -5,18 +5,14 @@ defaults, a benchmark file (``benchmark:``), a run YAML (``--config``) and
 command-line flags.  The resolved configuration is hashed; the hash names
 the run and guards its checkpoint, so a resumed run is the same run.
 
-Long (about 590 lines): configuration resolution, recipes and the
-run's identity sit next to the run they define, so that what enters the
-fingerprint is read in one place.
+The configuration itself (fields, merging, provenance, checks, reading a
+result file's configuration back) is :mod:`lengthgen.runconfig`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
-from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -25,292 +21,41 @@ import numpy as np
 import torch
 from tabulate import tabulate
 
-from lengthgen.config import check_keys, format_lengths, parse_lengths
-from lengthgen.data import find_benchmark
+from lengthgen.config import format_lengths
 from lengthgen.diagnostics.representation import representation_ranks
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.baselines import BaselineAccumulator, summarize
 from lengthgen.evaluation.evaluate import check_fits, evaluate_length, sequence_length
 from lengthgen.evaluation.outcomes import (
-    check_longest_training_length,
     fit_block,
     fit_lengths,
     format_extrapolation,
     outcome_block,
 )
 from lengthgen.evaluation.thresholds import thresholds_dict
-from lengthgen.models import LATE_OPTIONS, MODELS, build_model, resolve_model_options
-from lengthgen.models.positional import ENCODING_OPTIONS, PE_VERSIONS, RANDOMIZED_KINDS
-from lengthgen.plugins import ensure_model, ensure_task
-from lengthgen.results import cell_lock, check_name, environment, write_json_atomic
-from lengthgen.suites import METRICS, load_benchmark
-from lengthgen.tasks import TASKS, make_task
-from lengthgen.training.loop import LATE_TRAIN_OPTIONS, TrainConfig, Trainer
+from lengthgen.models import build_model
+from lengthgen.models.positional import RANDOMIZED_KINDS
+from lengthgen.results import cell_lock, environment, write_json_atomic
+from lengthgen.runconfig import (  # noqa: F401  (the names scripts and plugins import from here)
+    RUN_KEYS,
+    RunConfig,
+    apply_recipe,
+    apply_settings,
+    config_of_record,
+    drop_recipe,
+    record_matches,
+    resolve_device,
+    validate,
+)
+from lengthgen.tasks import make_task
+from lengthgen.training.loop import Trainer
+from lengthgen.versions import current_versions
 
 # Ruoss et al. draw positions from a range much larger than any test
 # sequence; below a few times the longest one, the test positions are seen
 # nearly as often as in training and the encoding tests nothing.
 RANDOMIZED_RANGE_FACTOR = 4
 RESULT_SCHEMA = 2  # 2: fit block, in-range rows, baselines per row, outcome, compute
-
-
-@dataclass
-class RunConfig:
-    task: str = ""
-    params: dict[str, Any] = field(default_factory=dict)
-    test_params: dict[str, Any] = field(default_factory=dict)
-    model: str = "transformer"
-    model_options: dict[str, Any] = field(default_factory=dict)
-    train_lengths: list[int] = field(default_factory=list)
-    test_lengths: list[int] = field(default_factory=list)
-    metric: str = "exact"
-    seed: int = 0
-    train: TrainConfig = field(default_factory=TrainConfig)
-    eval_examples: int = 500
-    eval_batch_size: int = 256
-    representation_rank: bool = False  # RankMe and LiDAR at every evaluated length
-    benchmark: str = ""
-    variant: str = ""  # a sweep's "vary" setting for this run, e.g. "d_model=64"
-    # where and how to run: not part of the run's identity
-    device: str = "auto"
-    out: str = "results/runs"
-    name: str = ""
-    compile: bool = False  # torch.compile the training forward (see benchmarks/model_throughput.py)
-    # the benchmark recipe whose values were merged in (so a later change of
-    # model can take them out again); its values are in the fields above, and
-    # a run's identity must not change with how they got there
-    applied_recipe: dict[str, Any] | None = field(default=None, repr=False)
-
-    IDENTITY_EXCLUDES = ("device", "out", "name", "compile", "applied_recipe")
-
-    def identity(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in self.IDENTITY_EXCLUDES:
-            data.pop(key)
-        data["model_options"] = {
-            k: v for k, v in data["model_options"].items() if not (k in LATE_OPTIONS and v == LATE_OPTIONS[k])
-        }
-        data["train"] = {
-            k: v for k, v in data["train"].items() if not (k in LATE_TRAIN_OPTIONS and v == LATE_TRAIN_OPTIONS[k])
-        }
-        # likewise task parameters added later (Param.late), at their default
-        spec = TASKS.get(self.task).params if self.task in TASKS else {}
-        data["params"] = {
-            k: v for k, v in data["params"].items() if not (k in spec and spec[k].late and v == spec[k].default)
-        }
-        # a task whose generator changed (version 2 on) is another run: results
-        # and checkpoints of the old version must not count as this one's.
-        # Version 1 stays out, so runs of unchanged tasks keep their fingerprints.
-        version = TASKS.get(self.task).version if self.task in TASKS else 1
-        if version > 1:
-            data["task_version"] = version
-        pe_version = PE_VERSIONS.get(self.model_options.get("pe"), 1)
-        if pe_version > 1:
-            data["pe_version"] = pe_version
-        return data
-
-    def fingerprint(self) -> str:
-        blob = json.dumps(self.identity(), sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()
-
-    def run_name(self) -> str:
-        if self.name:
-            return check_name(self.name)
-        pe = self.model_options.get("pe")
-        parts = (
-            [(self.benchmark or self.task).replace(":", "-"), self.model.replace(":", "-")]
-            + ([pe] if pe else [])
-            + [f"s{self.seed}", self.fingerprint()[:8]]
-        )
-        return check_name("-".join(parts))
-
-
-RUN_KEYS: dict[str, Any] = {
-    "benchmark": str,
-    "task": str,
-    "params": dict,
-    "test_params": dict,
-    "model": str,
-    "pe": str,
-    "model_options": dict,
-    "train_lengths": (str, int, list),
-    "test_lengths": (str, int, list),
-    "metric": str,
-    "seed": int,
-    "training": dict,
-    "eval_examples": int,
-    "eval_batch_size": int,
-    "representation_rank": bool,
-    "device": str,
-    "out": str,
-    "name": str,
-    "compile": bool,
-    "recipe": bool,
-}
-
-
-def _train_types() -> dict[str, Any]:
-    out = {}
-    for f in fields(TrainConfig):
-        kind = type(f.default)
-        out[f.name] = (int, float) if kind is float else kind
-    return out
-
-
-def apply_settings(
-    cfg: RunConfig, data: dict[str, Any], source: str, base_dir: Path | None = None, allow_code: bool = False
-) -> RunConfig:
-    """Merge a mapping of run settings (from YAML or flags) into ``cfg``.
-
-    ``allow_code``: a model or task given as ``package.module:Class`` may be
-    imported (command-line flags, or a config the user trusts)."""
-    check_keys(data, RUN_KEYS, source)
-    if data.get("recipe") is False:
-        drop_recipe(cfg)
-    for key, ensure in (("model", ensure_model), ("task", ensure_task)):
-        if isinstance(data.get(key), str):
-            try:
-                ensure(data[key], allow_code)
-            except LengthgenError as exc:
-                raise LengthgenError(f"{source}: {exc}") from None
-    if data.get("benchmark"):
-        path = Path(data["benchmark"])
-        if base_dir is not None and not path.is_absolute() and not path.exists() and (base_dir / path).is_file():
-            path = base_dir / path
-        elif not path.exists():
-            path = find_benchmark(data["benchmark"])
-        bench = load_benchmark(path)
-        cfg.benchmark, cfg.task, cfg.params, cfg.test_params = (
-            bench.name,
-            bench.task,
-            dict(bench.params),
-            dict(bench.test_params),
-        )
-        cfg.train_lengths, cfg.test_lengths, cfg.metric = bench.train_lengths, bench.test_lengths, bench.metric
-        model = data.get("model") or cfg.model
-        if bench.recipe and data.get("recipe", True) and model == bench.recipe["model"]:
-            apply_recipe(cfg, bench.recipe, f"{source}: recipe of {bench.source}")
-    if data.get("task") is not None:
-        if data["task"] != cfg.task:
-            cfg.params, cfg.test_params = {}, {}
-        cfg.task = data["task"]
-    for key in ("params", "test_params", "model_options"):
-        if data.get(key) is not None:
-            setattr(cfg, key, {**getattr(cfg, key), **data[key]})
-    if data.get("model") is not None:
-        if data["model"] != cfg.model:
-            drop_recipe(cfg)
-        cfg.model = data["model"]
-    if data.get("pe") is not None:
-        cfg.model_options = {**cfg.model_options, "pe": data["pe"]}
-    if cfg.applied_recipe is not None:
-        # options the recipe set for its encoding: a run that overrides the
-        # encoding drops them instead of failing on them
-        pe = cfg.model_options.get("pe")
-        for key, kinds in ENCODING_OPTIONS.items():
-            recipe_value = cfg.applied_recipe["model_options"].get(key)
-            if pe not in kinds and key in cfg.model_options and cfg.model_options[key] == recipe_value:
-                cfg.model_options.pop(key)
-    for key in ("train_lengths", "test_lengths"):
-        if data.get(key) is not None:
-            # 0 parses (c-pvr's zero hops); each task checks its own minimum in validate()
-            setattr(cfg, key, parse_lengths(data[key], f"{source}: {key}", minimum=0))
-    for key in (
-        "metric", "seed", "eval_examples", "eval_batch_size", "representation_rank", "device", "out", "name", "compile"
-    ):  # fmt: skip
-        if data.get(key) is not None:
-            setattr(cfg, key, data[key])
-    if data.get("training"):
-        check_keys(data["training"], _train_types(), f"{source}: training")
-        for key, value in data["training"].items():
-            kind = type(getattr(TrainConfig, key))
-            setattr(cfg.train, key, kind(value) if kind is float else value)
-    return cfg
-
-
-def apply_recipe(cfg: RunConfig, recipe: dict[str, Any], source: str) -> None:
-    """A benchmark's recipe, under whatever the same settings or later ones give."""
-    check_keys(recipe["training"], _train_types(), f"{source}: training")
-    cfg.model_options = {**cfg.model_options, **recipe["model_options"]}
-    for key, value in recipe["training"].items():
-        kind = type(getattr(TrainConfig, key))
-        setattr(cfg.train, key, kind(value) if kind is float else value)
-    cfg.applied_recipe = recipe
-
-
-def drop_recipe(cfg: RunConfig) -> None:
-    """A later setting changed the model: the recipe's options were for
-    another model; drop those still at the recipe's value."""
-    recipe = cfg.applied_recipe
-    if recipe is None:
-        return
-    for key, value in recipe["model_options"].items():
-        if cfg.model_options.get(key) == value:
-            cfg.model_options.pop(key)
-    defaults = TrainConfig()
-    for key, value in recipe["training"].items():
-        if getattr(cfg.train, key) == value:
-            setattr(cfg.train, key, getattr(defaults, key))
-    cfg.applied_recipe = None
-
-
-def validate(cfg: RunConfig) -> None:
-    if not cfg.task:
-        raise LengthgenError("no task given (use --task, --benchmark or a config file)")
-    # a RunConfig already passed the trust check where it was read; a worker
-    # process re-imports the user's code here
-    ensure_model(cfg.model)
-    ensure_task(cfg.task)
-    if not cfg.train_lengths or not cfg.test_lengths:
-        raise LengthgenError("both training lengths and test lengths are needed (--train-lengths, --test-lengths)")
-    check_longest_training_length(cfg.train_lengths)
-    if cfg.metric not in METRICS:
-        raise LengthgenError(f"metric must be one of {', '.join(METRICS)}, got {cfg.metric!r}")
-    if not 0 <= cfg.seed < 2**63:
-        raise LengthgenError(f"seed must be in 0..2^63-1, got {cfg.seed}")
-    if not 1 <= cfg.eval_examples <= 1_000_000 or not 1 <= cfg.eval_batch_size <= 100_000:
-        raise LengthgenError("eval_examples must be in 1..1,000,000 and eval_batch_size in 1..100,000")
-    task = make_task(cfg.task, **cfg.params)
-    test_task = make_task(cfg.task, **{**cfg.params, **cfg.test_params})
-    for length in cfg.train_lengths:
-        task.check_length(length)
-    for length in cfg.test_lengths:
-        test_task.check_length(length)
-    MODELS.get(cfg.model)
-    cfg.params = dict(task.config)
-    cfg.test_params = {k: test_task.config[k] for k in cfg.test_params}
-    options = MODELS.get(cfg.model).options()
-    if (
-        task.symbolic_answers
-        and "tie_embeddings" in options
-        and "tie_embeddings" not in cfg.model_options
-        and cfg.model_options.get("parametrization", options.get("parametrization")) != "mup"
-    ):
-        # unseen symbols can only be emitted through the tied embedding rows;
-        # an explicit tie_embeddings=false still gets the untied readout
-        cfg.model_options = {**cfg.model_options, "tie_embeddings": True}
-    cfg.model_options = resolve_model_options(cfg.model, cfg.model_options)
-    cfg.train.validate()
-    resolve_device(cfg.device)
-    cfg.run_name()
-
-
-def resolve_device(spec: str) -> torch.device:
-    if spec == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(spec)
-    except RuntimeError:
-        raise LengthgenError(f"unknown device {spec!r} (use auto, cpu, cuda or cuda:N)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise LengthgenError("--device cuda requested but CUDA is not available (use --device auto or cpu)")
-    if device.type not in ("cpu", "cuda"):
-        raise LengthgenError(f"unsupported device {spec!r} (use auto, cpu, cuda or cuda:N)")
-    if device.type == "cpu" and device.index not in (None, 0):
-        raise LengthgenError(f"unsupported device {spec!r}: the CPU is 'cpu'")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise LengthgenError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) present")
-    return device
 
 
 def build(cfg: RunConfig):
@@ -395,7 +140,7 @@ def _complete_result(path: Path, fingerprint: str) -> dict[str, Any] | None:
         data = read_result(path)
     except (OSError, ValueError, RecursionError):
         return None
-    if check_result(data) is None and data.get("fingerprint") == fingerprint:
+    if check_result(data) is None and record_matches(data, fingerprint):
         data["_path"], data["_reused"] = str(path), True
         return data
     return None
@@ -498,6 +243,8 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
             "test_lengths": format_lengths(cfg.test_lengths),
         },
         "seed": cfg.seed,
+        "definitions": current_versions(cfg.task, cfg.model, cfg.model_options.get("pe")),
+        "provenance": dict(sorted(cfg.sources.items())),  # where each non-default setting came from
         "task": {"name": task.name, "version": task.version, "params": task.config, "test_params": cfg.test_params},
         "model": {
             "name": cfg.model,

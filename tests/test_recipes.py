@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from lengthgen.errors import LengthgenError
-from lengthgen.experiment import RunConfig, TrainConfig, apply_settings, build
+from lengthgen.experiment import RunConfig, apply_settings, build
 from lengthgen.suites import load_benchmark, load_suite
 from lengthgen.sweeps.cells import expand as suite_cells
+from lengthgen.training.loop import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 WITH_RECIPES = [p for p in sorted((ROOT / "tasks").glob("*.yaml")) if load_benchmark(p).recipe]

@@ -53,6 +53,11 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", dest="resume", action="store_true", default=True, help="skip complete cells (default)")
     p.add_argument("--no-resume", dest="resume", action="store_false", help="rerun every cell")
     p.add_argument("--dry-run", action="store_true", help="list the cells and their estimated cost, run nothing")
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print each cell's settings with where each came from (suite, benchmark, recipe, default), run nothing",
+    )
     p.add_argument("--leaderboard", help="also write the leaderboard (markdown) to this file")
     p.add_argument("--metric", default="declared", choices=METRIC_CHOICES, help="default: each benchmark's own")
     p.set_defaults(func=cmd_bench)
@@ -157,6 +162,12 @@ def cmd_bench(args) -> int:
     )
     for cell in cells:
         cell.config.compile = args.compile
+    if args.print_config:
+        from lengthgen.runconfig import render_provenance
+
+        for cell in cells:
+            print(f"## {cell.label}  ({cell.key})\n\n{render_provenance(cell.config)}\n")
+        return 0
     if args.dry_run:
         print(dry_run_table(cells))
         return 0

@@ -111,6 +111,11 @@ def add_parser(sub) -> None:
     p.add_argument("--out", help="folder for the result JSON and checkpoint (default results/runs)")
     p.add_argument("--name", help="run name (default: derived from the config hash)")
     p.add_argument("--no-resume", action="store_true", help="start from scratch even if a checkpoint exists")
+    p.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print every setting with its value and where it came from (flag, run file, benchmark, recipe, default), run nothing",
+    )
     p.set_defaults(func=cmd_run)
 
 
@@ -169,6 +174,12 @@ def config_from_args(args) -> RunConfig:
 
 def cmd_run(args) -> int:
     cfg = config_from_args(args)
+    if args.print_config:
+        from lengthgen.runconfig import render_provenance, validate
+
+        validate(cfg)
+        print(render_provenance(cfg))
+        return 0
     result = run_experiment(cfg, resume=not args.no_resume, log=lambda m: print(m, file=sys.stderr))
     print(
         f"{result['name']}: {result['model']['parameters']:,} parameters, "

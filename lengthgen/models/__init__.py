@@ -132,19 +132,6 @@ def _check_value(model: str, key: str, value: Any, default: Any) -> Any:
     return kind(value) if kind is float else value
 
 
-# Options added after committed results existed, with the default that
-# reproduces those results: a run at the default leaves them out of its
-# identity, so adding an option does not orphan every earlier run.
-LATE_OPTIONS: dict[str, Any] = {
-    "act": True,
-    "segment_tokens": None,
-    "abacus_offset": 0,
-    "segment_ends": None,
-    "freeze_embeddings": False,
-    "halting_start": 0,
-}
-
-
 def resolve_model_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
     """Full constructor options of model ``name``: defaults overridden by ``options``."""
     spec = MODELS.get(name)
@@ -193,7 +180,6 @@ def build_model(name: str, vocab_size: int, vocabulary: Sequence[str] | None = N
 
 
 __all__ = [
-    "LATE_OPTIONS",
     "MODELS",
     "KVCache",
     "ModelOutput",

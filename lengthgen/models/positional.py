@@ -60,10 +60,6 @@ ENCODING_OPTIONS = {
     "segment_ends": SEGMENT_KINDS,
     "abacus_offset": ("abacus",),
 }
-# An encoding whose definition changed since committed results: its runs carry
-# the version in their identity, so earlier results and checkpoints are not
-# mistaken for today's.  fire 2: the paper's threshold parametrisation.
-PE_VERSIONS = {"fire": 2}
 
 
 def sinusoidal_table(positions: torch.Tensor, dim: int) -> torch.Tensor:

@@ -11,6 +11,9 @@ tracr evaluator's shape).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
 
 from lengthgen.errors import LengthgenError
@@ -53,27 +56,13 @@ class Interpreter:
         self.output = output
         self.is_causal = causal
         self.order = reachable(output)
-        # aggregate(select(indices, q, ==), v) reads one position, v[q]: a
-        # gather in O(N) instead of an N x N selector.  Selectors used only
-        # by such aggregates are then never built (except when tracing).
-        self.gathers = {n.uid for n in self.order if n.op == "aggregate" and is_index_lookup(n.args[0])}
-        # Under the causal mask a `true` select sees every earlier key: its
-        # aggregates are running reductions and its width is i + 1; so does a
-        # select against a constant (the same keys for every query); and the
-        # width of select(x, x, ==) is a running count of equal values.
-        # Each is O(N) (or O(N log N)) per example instead of an N x N selector.
-        self.running, self.scanned = set(), set()
-        if causal and running:
-            self.running = {n.uid for n in self.order if n.uid not in self.gathers and has_running_form(n)}
-            # the remaining reductions over select(k, q, ==): sorted scans
-            self.scanned = {
-                n.uid
-                for n in self.order
-                if n.op in ("aggregate", "selector_width")
-                and n.uid not in self.gathers | self.running
-                and n.args[0].op == "select"
-                and n.args[0].attr("pred") == "=="
-            }
+        # one fast path per attention node at most, the first in FAST_PATHS that applies
+        enabled = [f for f in FAST_PATHS if not f.causal_only or (causal and running)]
+        self.plan: dict[int, FastPath] = {}
+        for node in self.order:
+            path = next((f for f in enabled if f.applies(node)), None)
+            if path is not None:
+                self.plan[node.uid] = path
         self.scan_min_length = scan_min_length
         users: dict[int, list[Node]] = {}
         for node in self.order:
@@ -87,9 +76,13 @@ class Interpreter:
                 if n.op == "select" and n is not output and all(u.uid in fast for u in users.get(n.uid, []))
             }
 
-        # selectors never built, for short sequences and for scanned ones
-        self.skippable_short = skippable(self.gathers | self.running)
-        self.skippable_long = skippable(self.gathers | self.running | self.scanned)
+        # selectors never built: every user takes a fast path at that length
+        self.skippable_short = skippable({u for u, f in self.plan.items() if not f.long_only})
+        self.skippable_long = skippable(set(self.plan))
+
+    def planned(self, name: str) -> set[int]:
+        """The nodes that take fast path ``name`` ("gather", "running", "scan")."""
+        return {uid for uid, path in self.plan.items() if path.name == name}
 
     def run(self, codes: np.ndarray, trace: bool = False) -> np.ndarray | dict[int, np.ndarray]:
         codes = np.asarray(codes, dtype=np.float64)
@@ -126,15 +119,9 @@ class Interpreter:
         for node in self.order:
             if node.uid in skippable and not everything:
                 continue
-            if node.uid in self.gathers:
-                queries = values[node.args[0].args[1].uid]
-                values[node.uid] = self.gather(node, queries, values[node.args[1].uid])
-                continue
-            if node.uid in self.running:
-                values[node.uid] = self.running_op(node, values)
-                continue
-            if scanning and node.uid in self.scanned:
-                out = self.scan_op(node, codes, values, scans)
+            path = self.plan.get(node.uid)
+            if path is not None and (scanning or not path.long_only):
+                out = getattr(self, f"fast_{path.name}")(node, codes, values, scans)
                 if out is not None:
                     values[node.uid] = out
                     continue
@@ -142,9 +129,11 @@ class Interpreter:
             values[node.uid] = getattr(self, f"op_{node.op}")(node, codes, *args)
         return values
 
-    def gather(self, node: Node, queries: np.ndarray, values: np.ndarray) -> np.ndarray:
+    # --- fast paths (FAST_PATHS says which node takes which) ----------------
+    def fast_gather(self, node: Node, codes: np.ndarray, values: dict, scans: dict) -> np.ndarray:
         """aggregate(select(indices, queries, ==), values, default): the key
         at position ``queries[i]`` if it is a whole number in ``0..i``."""
+        queries, values = values[node.args[0].args[1].uid], values[node.args[1].uid]
         length = self.shape[1]
         position = np.arange(length)
         reach = position if self.is_causal else length - 1
@@ -152,7 +141,7 @@ class Interpreter:
         index = np.where(valid, queries, 0).astype(np.int64)
         return np.where(valid, np.take_along_axis(values, index, axis=1), node.attr("default"))
 
-    def scan_op(
+    def fast_scan(
         self, node: Node, codes: np.ndarray, values: dict[int, np.ndarray], scans: dict[int, EqualityScan]
     ) -> np.ndarray | None:
         """A reduction over select(k, q, ==) from the selector's sorted form;
@@ -168,7 +157,7 @@ class Interpreter:
             values[sel.uid] = self.op_select(sel, codes, values[sel.args[0].uid], values[sel.args[1].uid])
         return out
 
-    def running_op(self, node: Node, values: dict[int, np.ndarray]) -> np.ndarray:
+    def fast_running(self, node: Node, codes: np.ndarray, values: dict[int, np.ndarray], scans: dict) -> np.ndarray:
         batch, length = self.shape
         position = np.arange(1, length + 1, dtype=np.float64)
         if node.op == "selector_width" and is_true_select(node.args[0]):
@@ -218,18 +207,7 @@ class Interpreter:
         return np.where(cond != 0, a, b)
 
     def op_select(self, node, codes, keys, queries):
-        pred = node.attr("pred")
-        if pred == "true":
-            sel = np.ones((self.shape[0], self.shape[1], self.shape[1]), dtype=bool)
-        elif pred == "false":
-            sel = np.zeros((self.shape[0], self.shape[1], self.shape[1]), dtype=bool)
-        else:
-            k, q = small_ints(keys), small_ints(queries)
-            if k is None or q is None:
-                k, q = keys, queries
-            # predicate(key, query), keys along axis 1
-            sel = COMPARE[pred](k[:, :, None], q[:, None, :])
-        return np.logical_and(sel, self.causal, out=sel)
+        return select_matrix(keys, queries, node.attr("pred"), self.causal)
 
     def op_sel_and(self, node, codes, a, b):
         return a & b
@@ -241,18 +219,59 @@ class Interpreter:
         return ~a & self.causal
 
     def op_selector_width(self, node, codes, sel):
-        return np.count_nonzero(sel, axis=1).astype(np.float64)
+        return selector_width(sel)
 
     def op_aggregate(self, node, codes, sel, values):
-        default = node.attr("default")
-        if node.attr("reduction") == "max":
-            out = masked_max(sel, values)
-            return np.where(out > -np.inf, out, default)
-        if node.attr("reduction") == "min":
-            out = masked_max(sel, -values)
-            return np.where(out > -np.inf, -out, default)
-        total, count = masked_sum(sel, values)
-        return np.where(count > 0, total / np.maximum(count, 1), default)
+        return aggregate(sel, values, node.attr("reduction"), node.attr("default"))
+
+
+# The attention primitives as functions of arrays, shared with the program
+# search (lengthgen.rasp.search), so both evaluate one semantics.
+def select_matrix(keys: np.ndarray, queries: np.ndarray, pred: str, causal: np.ndarray) -> np.ndarray:
+    """Selector ``[B, key, query]``: ``pred(key, query)`` where ``causal`` allows it.
+
+    >>> select_matrix(np.array([[3.0, 1.0, 3.0]]), np.array([[3.0, 3.0, 1.0]]), "==", np.triu(np.ones((3, 3), bool)))[0].astype(int)
+    array([[1, 1, 0],
+           [0, 0, 1],
+           [0, 0, 0]])
+    """
+    batch, length = np.shape(keys)
+    if pred == "true":
+        sel = np.ones((batch, length, length), dtype=bool)
+    elif pred == "false":
+        sel = np.zeros((batch, length, length), dtype=bool)
+    else:
+        k, q = small_ints(keys), small_ints(queries)
+        if k is None or q is None:
+            k, q = keys, queries
+        sel = COMPARE[pred](k[:, :, None], q[:, None, :])  # keys along axis 1
+    return np.logical_and(sel, causal, out=sel)
+
+
+def selector_width(sel: np.ndarray) -> np.ndarray:
+    """How many keys each query selects.
+
+    >>> selector_width(np.triu(np.ones((1, 3, 3), bool)))
+    array([[1., 2., 3.]])
+    """
+    return np.count_nonzero(sel, axis=1).astype(np.float64)
+
+
+def aggregate(sel: np.ndarray, values: np.ndarray, reduction: str, default: float) -> np.ndarray:
+    """The selected values' max, min or mean per query; ``default`` where none is selected.
+
+    >>> sel = np.triu(np.ones((1, 3, 3), bool))
+    >>> aggregate(sel, np.array([[2.0, 5.0, 1.0]]), "mean", 0.0)
+    array([[2.        , 3.5       , 2.66666667]])
+    """
+    if reduction == "max":
+        out = masked_max(sel, values)
+        return np.where(out > -np.inf, out, default)
+    if reduction == "min":
+        out = masked_max(sel, -values)
+        return np.where(out > -np.inf, -out, default)
+    total, count = masked_sum(sel, values)
+    return np.where(count > 0, total / np.maximum(count, 1), default)
 
 
 def overflow_error(node: Node) -> LengthgenError:
@@ -269,6 +288,25 @@ def finite(node: Node, values: np.ndarray) -> np.ndarray:
     if not np.isfinite(values).all():
         raise overflow_error(node)
     return values
+
+
+@dataclass(frozen=True)
+class FastPath:
+    """A way to evaluate an attention node without its N x N selector:
+    ``Interpreter.fast_<name>`` does it (returning None falls back to the
+    selector).  ``long_only``: only from ``scan_min_length`` tokens on;
+    ``causal_only``: only under the causal mask with ``running`` on."""
+
+    name: str
+    applies: Callable[[Node], bool]
+    long_only: bool
+    causal_only: bool
+
+
+def _is_equality_reduction(node: Node) -> bool:
+    return (
+        node.op in ("aggregate", "selector_width") and node.args[0].op == "select" and node.args[0].attr("pred") == "=="
+    )
 
 
 def has_running_form(node: Node) -> bool:
@@ -344,3 +382,17 @@ def masked_sum(sel: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndar
         total = masked.sum(axis=1, dtype=_accumulator(span * n_keys)).astype(np.float64)
         return total + lo * count, count
     return np.einsum("bkq,bk->bq", sel.astype(np.float64), values), count
+
+
+# In priority order: aggregate(select(indices, q, ==), v) reads one position,
+# v[q], in O(N); under the causal mask a `true` select's or a constant
+# query's reductions, and select(x, x, ==)'s width, are running reductions
+# in O(N); the remaining reductions over select(k, q, ==) run sorted in
+# O(N log N) from SCAN_MIN_LENGTH tokens on.
+FAST_PATHS: tuple[FastPath, ...] = (
+    FastPath(
+        "gather", lambda n: n.op == "aggregate" and is_index_lookup(n.args[0]), long_only=False, causal_only=False
+    ),
+    FastPath("running", has_running_form, long_only=False, causal_only=True),
+    FastPath("scan", _is_equality_reduction, long_only=True, causal_only=True),
+)

@@ -49,7 +49,7 @@ from lengthgen.rasp.check import check_program
 from lengthgen.rasp.codes import TokenCodes
 from lengthgen.rasp.compiler import compile_source
 from lengthgen.rasp.errors import RaspError
-from lengthgen.rasp.interpreter import COMPARE, masked_max, masked_sum
+from lengthgen.rasp.interpreter import aggregate, select_matrix, selector_width
 from lengthgen.rasp.lambdas import Lambda
 from lengthgen.tasks import Task
 from lengthgen.training.data import to_lm_batch
@@ -299,12 +299,8 @@ class Searcher:
         ops = reads | {_op_id("select", expr)}
         if len(ops) > self.max_ops:
             return None
-        per = []
-        for k, q, causal in zip(keys.per, queries.per, self.causal):
-            if pred == "true":
-                per.append(np.broadcast_to(causal, (k.shape[0],) + causal.shape).copy())
-            else:
-                per.append(COMPARE[pred](k[:, :, None], q[:, None, :]) & causal)
+        # the interpreter's own primitives, so a candidate means what the verified program will
+        per = [select_matrix(k, q, pred, causal) for k, q, causal in zip(keys.per, queries.per, self.causal)]
         if not any(p.any() for p in per):
             return None
         sel = Sel(expr, per, frozenset(ops))
@@ -331,14 +327,7 @@ class Searcher:
             ops = base | {_op_id("aggregate", expr)}
             if len(ops) > self.max_ops:
                 continue
-            per = []
-            for s, v in zip(sel.per, values.per):
-                if reduction == "max":
-                    best = masked_max(s, v)
-                    per.append(np.where(best > -np.inf, best, 0.0))
-                else:
-                    total, count = masked_sum(s, v)
-                    per.append(np.where(count > 0, total / np.maximum(count, 1), 0.0))
+            per = [aggregate(s, v, reduction, 0.0) for s, v in zip(sel.per, values.per)]
             kind = values.kind if reduction == "max" else "number"
             vset = (values.vset | {0.0}) if reduction == "max" and values.vset is not None else None
             out.append(Seq(expr, kind, per, frozenset(ops), vset=vset))
@@ -347,7 +336,7 @@ class Searcher:
     def width(self, sel: Sel) -> Seq | None:
         expr = f"selector_width({sel.expr})"
         ops = sel.ops | {_op_id("width", expr)}
-        per = [np.count_nonzero(s, axis=1).astype(np.float64) for s in sel.per]
+        per = [selector_width(s) for s in sel.per]
         return Seq(expr, "index", per, frozenset(ops))
 
     # --- the readout --------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 
 from lengthgen.config import check_keys
 from lengthgen.errors import LengthgenError
-from lengthgen.experiment import RunConfig, apply_settings, validate
+from lengthgen.experiment import RunConfig, apply_settings, config_of_record, record_matches, validate
 from lengthgen.models import MODELS, build_model
 from lengthgen.plugins import ensure_model
 from lengthgen.registry import close_matches_hint, filter_names
@@ -19,6 +19,7 @@ from lengthgen.reporting.loading import read_result
 from lengthgen.suites import Suite, multiples_to_lengths
 from lengthgen.tasks import make_task
 from lengthgen.training.loop import TrainConfig
+from lengthgen.versions import unreproducible
 
 # Rough sustained training throughput of one worker thread on this project's
 # small models (measured with benchmarks/model_throughput.py on 2 cores), used
@@ -213,15 +214,56 @@ def expand(
 
 
 def is_complete(cell: Cell) -> bool:
-    """A result file counts only if it parses, is whole and belongs to this cell."""
-    path = cell.result_path()
+    """A result file counts only if it parses, is whole and belongs to this
+    cell: its own file, or a record of an earlier definition version that
+    today's code rebuilds into this cell (:mod:`lengthgen.versions`)."""
+    fingerprint = cell.config.fingerprint()
+    if _whole_result_of(cell.result_path(), fingerprint):
+        return True
+    return fingerprint in earlier_records(Path(cell.config.out))
+
+
+def _whole_result_of(path: Path, fingerprint: str) -> bool:
     try:
         data = read_result(path)
     except (OSError, ValueError, RecursionError):
         return False
     return (
         isinstance(data, dict)
-        and data.get("fingerprint") == cell.config.fingerprint()
+        and record_matches(data, fingerprint)
         and isinstance(data.get("results"), list)
         and len(data["results"]) > 0
     )
+
+
+_EARLIER: dict[Path, tuple[int, dict[str, Path]]] = {}  # folder -> (state of its files, index)
+
+
+def earlier_records(folder: Path) -> dict[str, Path]:
+    """Today's fingerprint -> file, for the folder's records made by earlier
+    definition versions (their files carry their old fingerprint's name).
+    Read again whenever a file in the folder changes."""
+    try:
+        files = sorted(folder.glob("*.json"))
+        stamp = hash(tuple((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in files))
+    except OSError:
+        return {}
+    cached = _EARLIER.get(folder)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    index: dict[str, Path] = {}
+    for path in files:
+        try:
+            data = read_result(path)
+        except (OSError, ValueError, RecursionError):
+            continue
+        if not isinstance(data, dict) or not isinstance(data.get("results"), list) or not data["results"]:
+            continue
+        if data.get("definitions") or unreproducible(data):
+            continue  # made at today's versions (its own name finds it), or not rebuildable
+        try:
+            index[config_of_record(data).fingerprint()] = path
+        except (LengthgenError, TypeError, ValueError, KeyError):
+            continue
+    _EARLIER[folder] = (stamp, index)
+    return index

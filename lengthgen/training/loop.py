@@ -545,16 +545,6 @@ def checkpoint_problem(ckpt: dict[str, Any], max_steps: int) -> str | None:
     return None
 
 
-# Training options added after committed results existed, with the default
-# that reproduces them: left out of a run's identity at that default.
-LATE_TRAIN_OPTIONS: dict[str, Any] = {
-    "stop_confident": False,
-    "stop_on_test_params": False,
-    "position_offset": "none",
-    "offset_span": 0,
-    "pack_context": 0,
-}
-
 # The probes the stop rule requires fitted, where a probe took them.
 FIT_PROBES = ("train_exact", "train_longest_exact", "test_longest_exact")
 

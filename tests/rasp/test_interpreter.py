@@ -191,7 +191,7 @@ def test_fast_paths_equal_the_selector_semantics(rows):
     ):
         program = compile_source(source)
         fast = Interpreter(program.output).run(codes)
-        assert Interpreter(program.output).running
+        assert Interpreter(program.output).planned("running")
         slow = np.array([evaluate_one(program.output, list(row)) for row in codes])
         assert np.allclose(fast, slow), source
 
@@ -226,7 +226,7 @@ def test_sorted_equality_scans_equal_the_selector_semantics(rows):
 def test_sorted_scans_replace_the_selector_only_from_the_threshold():
     program = compile_source("output = aggregate(select(tokens, tokens + 1, ==), tokens, 0, max);")
     interpreter = Interpreter(program.output, scan_min_length=8)
-    assert interpreter.scanned and interpreter.skippable_long and not interpreter.skippable_short
+    assert interpreter.planned("scan") and interpreter.skippable_long and not interpreter.skippable_short
     rng = np.random.default_rng(0)
     for length in (5, 8, 40):
         codes = rng.integers(0, 6, (7, length)).astype(float)
