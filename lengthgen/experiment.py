@@ -34,7 +34,7 @@ from lengthgen.evaluation.outcomes import (
 )
 from lengthgen.evaluation.thresholds import thresholds_dict
 from lengthgen.models import build_model
-from lengthgen.models.positional import RANDOMIZED_KINDS
+from lengthgen.models.positional import RANDOMIZED_KINDS, SEGMENT_KINDS
 from lengthgen.results import cell_lock, environment, write_json_atomic
 from lengthgen.runconfig import (  # noqa: F401  (the names scripts and plugins import from here)
     RUN_KEYS,
@@ -48,6 +48,7 @@ from lengthgen.runconfig import (  # noqa: F401  (the names scripts and plugins 
     validate,
 )
 from lengthgen.tasks import make_task
+from lengthgen.training.data import to_lm_batch
 from lengthgen.training.loop import Trainer
 from lengthgen.versions import current_versions
 
@@ -119,6 +120,24 @@ def run_experiment(
         return _run_locked(cfg, name, resume, progress, log)
 
 
+def abacus_reach(model, task, test_task, cfg: RunConfig, examples: int = 64) -> int:
+    """The largest place index an abacus table is read at: the longest
+    training sequences raised by the largest offset, the longest test
+    sequences at offset 0 (measured on sampled examples, seed fixed)."""
+    rng = np.random.default_rng([cfg.seed, 17])
+    largest = 0
+    for source, length, shift in (
+        (task, cfg.train_lengths[-1], model.pe.abacus_offset),
+        (test_task, cfg.test_lengths[-1], 0),
+    ):
+        lm = to_lm_batch(source.sample(rng, examples, length))
+        tokens = torch.from_numpy(lm.tokens)
+        positions = torch.arange(tokens.shape[1]).expand_as(tokens)
+        with torch.no_grad():
+            largest = max(largest, int(model.encoding_positions(tokens, positions).max()) + shift)
+    return largest
+
+
 def check_output_folder(out_dir: Path) -> None:
     """Fail before training, not at the first checkpoint, when results
     cannot be written there."""
@@ -165,13 +184,16 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
                 f"({longest} tokens): set --model-opt max_positions={RANDOMIZED_RANGE_FACTOR * longest} or more "
                 f"(got {model.pe.max_positions})"
             )
-        shifted = sequence_length(task, cfg.train_lengths[-1]) + model.pe.abacus_offset
-        if model.pe.abacus_offset and shifted > model.pe.max_positions:
-            raise LengthgenError(
-                f"abacus_offset {model.pe.abacus_offset} shifts training sequences to position {shifted}, past "
-                f"max_positions={model.pe.max_positions}; raise --model-opt max_positions or lower the offset"
-            )
-        if longest > model.pe.max_positions:
+        if model.pe.kind in SEGMENT_KINDS:
+            # the table is indexed by the place in a number, so that, not the sequence, must fit
+            reach = abacus_reach(model, task, test_task, cfg)
+            if reach > model.pe.max_positions:
+                raise LengthgenError(
+                    f"the abacus table is read up to place {reach} (the longest number's places"
+                    f"{f' plus abacus_offset {model.pe.abacus_offset}' if model.pe.abacus_offset else ''}), past "
+                    f"max_positions={model.pe.max_positions}; raise --model-opt max_positions or lower the offset"
+                )
+        elif longest > model.pe.max_positions:
             raise LengthgenError(
                 f"sequences of up to {longest} tokens need max_positions >= {longest} for '{model.pe.kind}' "
                 f"encodings (got {model.pe.max_positions}); raise --model-opt max_positions"

@@ -83,11 +83,13 @@ LATE: tuple[Late, ...] = (
     Late("model_options", "segment_ends", None, "abacus-rope: place index from the segment's end"),
     Late("model_options", "freeze_embeddings", False, "frozen token embeddings (the symbols study)"),
     Late("model_options", "halting_start", 0, "ACT halts only after this many fixed-step training steps"),
+    Late("model_options", "abacus_offset_draw", "row", "abacus offsets drawn per row or once per batch"),
     Late("train", "stop_confident", False, "stop-when-fitted needs a Wilson bound >= 95% on two probes"),
     Late("train", "stop_on_test_params", False, "the stop rule's probe also reads the test_params inputs"),
     Late("train", "position_offset", "none", "random position offsets per example or batch (conjecture-v3)"),
     Late("train", "offset_span", 0, "how far offsets reach (0: the longest evaluated sequence)"),
     Late("train", "pack_context", 0, "training rows packed with consecutive examples"),
+    Late("train", "length_buckets", 0, "a batch run as groups of similar length, each padded to its own longest"),
 )
 
 LATE_OPTIONS: dict[str, Any] = {x.option: x.before for x in LATE if x.section == "model_options"}

@@ -40,12 +40,12 @@ CLI_CASES = {
     "abacus offset past the table": (
         ["run", "--task", "addition", "--pe", "abacus", "--model-opt", "segment_tokens=+,<sep>"]
         + ["--model-opt", "abacus_offset=600", *T],
-        "abacus_offset 600 shifts training sequences",
+        "abacus table is read up to place",
     ),
     "one segment token reaches the later check": (
         ["run", "--task", "addition", "--pe", "abacus", "--model-opt", "segment_tokens=+"]
         + ["--model-opt", "abacus_offset=600", *T],
-        "abacus_offset 600 shifts training sequences",
+        "abacus table is read up to place",
     ),
     "negative steps": (["run", "--task", "parity", "--steps", "-1", *T], "'steps' must be >= 1"),
     "zero batch": (["run", "--task", "parity", "--batch-size", "0", *T], "'batch_size' must be >= 1"),
@@ -192,3 +192,18 @@ def test_count_of_bad_inputs_tried():
 def test_debug_flag_shows_traceback(capsys):
     assert main(["--debug", "tasks", "show", "paritty"]) == 2
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_an_abacus_setup_with_places_inside_the_table_runs(tmp_path, capsys):
+    """Sequences longer than the table are fine for abacus: only places are read
+    (before, the sequence length was checked and such set-ups were refused)."""
+    argv = ["run", "--task", "addition", "--param", "reversed=true", "--pe", "abacus", "--train-lengths", "1-4"]
+    argv += ["--test-lengths", "8", "--model-opt", "segment_tokens=+,<sep>", "--model-opt", "max_positions=14"]
+    argv += ["--model-opt", "abacus_offset=4", "--model-opt", "abacus_offset_draw=batch", "--model-opt", "d_model=16"]
+    argv += ["--model-opt", "n_layers=1", "--model-opt", "n_heads=2", "--steps", "2", "--batch-size", "4"]
+    argv += ["--eval-every", "2", "--eval-examples", "4", "--warmup", "1", "--out", str(tmp_path), "--name", "a"]
+    assert main(argv) == 0
+    argv[argv.index("max_positions=14")] = "max_positions=8"  # test sums reach place 9 (training: 5 + offset 4)
+    argv[-1] = "b"
+    assert main(argv) == 2
+    assert "abacus table is read up to place" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.decode import greedy_decode
 from lengthgen.evaluation.metrics import AccuracyCounts
 from lengthgen.models.base import SequenceModel
+from lengthgen.models.positional import SEGMENT_KINDS
 from lengthgen.tasks.base import EOS, SEP, Batch, Task, iter_batches
 from lengthgen.training.data import to_lm_batch
 
@@ -94,7 +95,8 @@ def evaluate_length(
 
     def decode(batch: Batch, rows: np.ndarray, li: int, steps: int):
         total = li + 1 + steps
-        if model.pe.bounded and total > model.pe.max_positions:
+        # an abacus table is read by place in a number (checked where it is read), not by position
+        if model.pe.bounded and model.pe.kind not in SEGMENT_KINDS and total > model.pe.max_positions:
             raise LengthgenError(
                 f"length {length} needs {total} positions but the model has max_positions={model.pe.max_positions}"
             )

@@ -16,6 +16,7 @@ from lengthgen.models.positional import (
     check_segment_options,
     segment_positions,
 )
+from lengthgen.tasks.base import PAD
 
 
 @dataclass
@@ -87,18 +88,19 @@ class SequenceModel(nn.Module):
         segment_tokens: list[int] | None = None,
         abacus_offset: int = 0,
         segment_ends: list[int] | None = None,
+        abacus_offset_draw: str = "row",
     ):
         super().__init__()
         if d_model % n_heads:
             raise LengthgenError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
-        check_segment_options(pe, vocab_size, segment_tokens, segment_ends, abacus_offset)
+        check_segment_options(pe, vocab_size, segment_tokens, segment_ends, abacus_offset, abacus_offset_draw)
         for name, ids in (("segment_ids", segment_tokens), ("segment_end_ids", segment_ends)):
             self.register_buffer(name, torch.tensor(sorted(set(ids or ())), dtype=torch.long), persistent=False)
         self.vocab_size = vocab_size
         self.d_model = d_model
         self.n_heads = n_heads
         self.embedding = nn.Embedding(vocab_size, d_model)
-        self.pe = PositionalEncoding(pe, d_model, n_heads, max_positions, abacus_offset)
+        self.pe = PositionalEncoding(pe, d_model, n_heads, max_positions, abacus_offset, abacus_offset_draw)
         self.norm_out = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size, bias=False)
 
@@ -122,7 +124,8 @@ class SequenceModel(nn.Module):
             positions = torch.arange(offset, offset + length, device=tokens.device).expand(batch, length)
         elif self.pe.bounded:
             largest = int(positions.max())
-        if self.pe.bounded and largest >= self.pe.max_positions:
+        # the abacus table is indexed by the place in a number (checked where it is read), not the position
+        if self.pe.bounded and self.pe.kind not in SEGMENT_KINDS and largest >= self.pe.max_positions:
             raise LengthgenError(
                 f"sequence position {largest} exceeds the model's max_positions={self.pe.max_positions} "
                 f"for '{self.pe.kind}' encodings; raise max_positions"
@@ -142,7 +145,9 @@ class SequenceModel(nn.Module):
         index, end = segment_positions(tokens, positions, self.segment_ids, last, origin, self.segment_end_ids)
         if cache is not None:
             cache.segment_end, cache.segment_origin = end, origin
-        return index
+        # padding after a short row would count on as places of its last
+        # segment: it reads row 0 instead (no real token attends to it)
+        return torch.where(tokens == PAD, 0, index)
 
     def embed(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Token embeddings plus the encoding's vectors at ``positions``

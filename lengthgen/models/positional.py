@@ -59,7 +59,10 @@ ENCODING_OPTIONS = {
     "segment_tokens": SEGMENT_KINDS,
     "segment_ends": SEGMENT_KINDS,
     "abacus_offset": ("abacus",),
+    "abacus_offset_draw": ("abacus",),
 }
+# abacus offsets drawn per training row, or once per batch as McLeish et al. draw them
+ABACUS_DRAWS = ("row", "batch")
 
 
 def sinusoidal_table(positions: torch.Tensor, dim: int) -> torch.Tensor:
@@ -115,15 +118,27 @@ def segment_positions(
 
 
 def check_segment_options(
-    pe: str, vocab_size: int, segment_tokens: list[int] | None, segment_ends: list[int] | None, abacus_offset: int
+    pe: str,
+    vocab_size: int,
+    segment_tokens: list[int] | None,
+    segment_ends: list[int] | None,
+    abacus_offset: int,
+    abacus_offset_draw: str = "row",
 ) -> None:
     """Clear errors for the abacus encodings' options (token ids by now)."""
+    if abacus_offset_draw not in ABACUS_DRAWS:
+        raise LengthgenError(f"abacus_offset_draw must be one of {', '.join(ABACUS_DRAWS)}, got {abacus_offset_draw!r}")
     if pe in SEGMENT_KINDS and not segment_tokens:
         raise LengthgenError(
             f"pe {pe!r} needs segment_tokens: the tokens after which positions restart (for addition: ['+', '<sep>'])"
         )
     # a rotation by segment index is relative already, so abacus_offset would change nothing for abacus-rope
-    given = {"segment_tokens": segment_tokens, "segment_ends": segment_ends, "abacus_offset": abacus_offset}
+    given = {
+        "segment_tokens": segment_tokens,
+        "segment_ends": segment_ends,
+        "abacus_offset": abacus_offset,
+        "abacus_offset_draw": abacus_offset_draw != "row",
+    }
     for key, value in given.items():
         if value and pe not in ENCODING_OPTIONS[key]:
             kinds = " or ".join(repr(k) for k in ENCODING_OPTIONS[key])
@@ -192,12 +207,21 @@ class FireBias(nn.Module):
 
 
 class PositionalEncoding(nn.Module):
-    def __init__(self, kind: str, d_model: int, n_heads: int, max_positions: int = 512, abacus_offset: int = 0):
+    def __init__(
+        self,
+        kind: str,
+        d_model: int,
+        n_heads: int,
+        max_positions: int = 512,
+        abacus_offset: int = 0,
+        abacus_offset_draw: str = "row",
+    ):
         super().__init__()
         if kind not in PE_KINDS:
             raise ValueError(f"unknown positional encoding {kind!r}")
         self.kind = kind
         self.abacus_offset = abacus_offset
+        self.abacus_offset_draw = abacus_offset_draw
         self.d_model = d_model
         self.head_dim = d_model // n_heads
         self.max_positions = max_positions
@@ -229,9 +253,11 @@ class PositionalEncoding(nn.Module):
     ) -> np.ndarray | None:
         """Position ids [batch, length] for fresh sequences, or None for 0..length-1.
 
-        Abacus with ``abacus_offset`` k (McLeish et al.) shifts each training
-        row by a draw from 0..k, so the table rows past the training
-        lengths are trained too; evaluation (``training=False``) uses 0.
+        Abacus with ``abacus_offset`` k (McLeish et al.) raises every place
+        index of a training row by a draw from 0..k (per row, or one draw per
+        batch with ``abacus_offset_draw="batch"`` as McLeish et al. draw it),
+        so the table rows past the training lengths are trained too;
+        evaluation (``training=False``) uses 0.
 
         Randomized encodings draw a sorted random subset of ``0..max_positions-1``.
         With ``row_lengths`` (a padded batch of sequences of different
@@ -241,7 +267,8 @@ class PositionalEncoding(nn.Module):
         if self.kind == "abacus" and training and self.abacus_offset:
             if rng is None:
                 raise ValueError("abacus offsets need a numpy Generator")
-            shift = rng.integers(0, self.abacus_offset + 1, size=(batch, 1))
+            rows = 1 if self.abacus_offset_draw == "batch" else batch
+            shift = np.broadcast_to(rng.integers(0, self.abacus_offset + 1, size=(rows, 1)), (batch, 1))
             return shift + np.arange(length)[None, :]
         if self.kind not in RANDOMIZED_KINDS:
             return None
@@ -268,6 +295,14 @@ class PositionalEncoding(nn.Module):
         return np.sort(picked, axis=1)
 
     def embed(self, positions: torch.Tensor) -> torch.Tensor | None:
+        if self.kind == "abacus":
+            # the table is indexed by the place in a number, not the sequence position
+            largest = int(positions.max()) if positions.numel() else 0
+            if largest >= self.table.num_embeddings:
+                raise LengthgenError(
+                    f"abacus index {largest} (place in a number plus the training offset) exceeds the table of "
+                    f"max_positions={self.max_positions}; raise max_positions or lower abacus_offset"
+                )
         if self.kind in TABLE_KINDS:
             return self.table(positions)
         if self.kind in ("sinusoidal", "randomized"):

@@ -83,8 +83,19 @@ class Transformer(SequenceModel):
         abacus_offset: int = 0,
         segment_ends: list[int] | None = None,
         freeze_embeddings: bool = False,
+        abacus_offset_draw: str = "row",
     ):
-        super().__init__(vocab_size, d_model, n_heads, pe, max_positions, segment_tokens, abacus_offset, segment_ends)
+        super().__init__(
+            vocab_size,
+            d_model,
+            n_heads,
+            pe,
+            max_positions,
+            segment_tokens,
+            abacus_offset,
+            segment_ends,
+            abacus_offset_draw,
+        )
         if tie_embeddings and parametrization == "mup":
             raise LengthgenError("tie_embeddings cannot be combined with muP (its readout starts at zero)")
         if parametrization not in PARAMETRIZATIONS:

@@ -28,6 +28,7 @@ from lengthgen.evaluation.metrics import wilson_interval
 from lengthgen.evaluation.thresholds import FIT_THRESHOLD
 from lengthgen.models.base import SequenceModel
 from lengthgen.tasks.base import Task
+from lengthgen.training.buckets import length_groups
 from lengthgen.training.checkpoint import load_checkpoint, save_checkpoint
 from lengthgen.training.data import sample_mixed_lengths, to_lm_batch
 from lengthgen.training.positions import (
@@ -82,6 +83,10 @@ class TrainConfig:
     # > 0: training rows are this many tokens cut from a stream of packed
     # examples (Zhou et al.'s packing and shifting); batch_size counts rows.
     pack_context: int = 0
+    # > 1: each step's batch (the same examples, the same loss) is run as up
+    # to this many groups of similar length, each padded only to its own
+    # longest row (lengthgen.training.buckets): less compute spent on padding.
+    length_buckets: int = 0
 
     def validate(self) -> None:
         positive = ("steps", "batch_size", "eval_every", "eval_examples", "checkpoint_every")
@@ -117,6 +122,12 @@ class TrainConfig:
             raise LengthgenError("training option 'offset_span' needs position_offset 'example' or 'batch'")
         if self.pack_context and self.train_examples:
             raise LengthgenError("training options 'pack_context' and 'train_examples' do not combine (yet)")
+        if not 0 <= self.length_buckets <= 64:
+            raise LengthgenError(f"training option 'length_buckets' must be in 0..64, got {self.length_buckets}")
+        if self.length_buckets > 1 and self.pack_context:
+            raise LengthgenError(
+                "training option 'length_buckets' has nothing to do with packed rows (pack_context): they hold no padding"
+            )
 
 
 @dataclass
@@ -125,6 +136,7 @@ class StepBatch:
     labels: torch.Tensor  # [B, T]
     mask: torch.Tensor  # [B, T] bool, where the loss is taken
     positions: torch.Tensor | None  # position ids (randomized encodings) or None for 0..T-1
+    row_tokens: np.ndarray | None = None  # each row's non-pad tokens, where rows differ in length
 
 
 @dataclass
@@ -379,7 +391,11 @@ class Trainer:
         extra = {"training": True} if self._positions_know_training else {}
         totals = batch.input_lengths + batch.target_lengths + 2
         positions = self.model.sample_positions(self.rng, *lm.tokens.shape, totals, **extra)
-        return self._to_device(lm.tokens, lm.labels, lm.loss_mask, totals - 1, positions)
+        step = self._to_device(lm.tokens, lm.labels, lm.loss_mask, totals - 1, positions)
+        # a shorter row's <eos> sits in its tokens as an input (its output takes no
+        # loss, but it is a non-pad position the ponder cost counts): keep it
+        step.row_tokens = np.minimum(totals, lm.tokens.shape[1])
+        return step
 
     def _packed_batch(self) -> StepBatch:
         rows = pack_rows(
@@ -403,35 +419,63 @@ class Trainer:
 
     def learn(self, batch: StepBatch) -> tuple[float, float]:
         """One optimizer step on ``batch`` (the model side of a step): loss and batch exact match."""
-        tokens, labels, mask = batch.tokens, batch.labels, batch.mask
-        self.state.tokens_seen += int(tokens.numel())
         set_step = getattr(self.model, "set_training_step", None)
         if set_step is not None:
             set_step(self.state.step)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-            out = self.forward(tokens, batch.positions)
-            logits = out.logits.float()
-            loss_all = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none")
-            loss = (loss_all * mask).sum() / mask.sum()
-            if out.ponder is not None:
-                valid = tokens != 0
-                warmup = getattr(self.model, "ponder_warmup", 0)
-                since = self.state.step - getattr(self.model, "halting_start", 0)  # the ramp starts with halting
-                ramp = min(1.0, (since + 1) / warmup) if warmup else 1.0
-                loss = loss + ramp * getattr(self.model, "ponder_weight", 0.0) * out.ponder[valid].mean()
+        loss, right = self.batch_loss(batch, self.cfg.length_buckets)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
         self.optimizer.step()
         self.scheduler.step()
-        with torch.no_grad():
-            right = (logits.argmax(-1) == labels) | ~mask
-            exact = right.all(dim=1).float().mean().item()
+        exact = right.float().mean().item()
         loss_value = loss.item()
         if not math.isfinite(loss_value):
             raise LengthgenError(f"training diverged at step {self.state.step} (loss {loss_value}); lower --lr")
         return loss_value, exact
+
+    def batch_loss(self, batch: StepBatch, buckets: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """The step's loss (mean over target tokens, plus the ponder cost) and
+        which rows the model got exactly right.  With ``buckets`` > 1 the rows
+        run in groups of similar length, each cut to its own longest row:
+        under the causal mask a row's real tokens never read what follows
+        them, so loss and gradient are the padded batch's."""
+        groups = length_groups(batch.row_tokens, buckets) if buckets > 1 and batch.row_tokens is not None else None
+        if groups is None:
+            parts = [(batch.tokens, batch.labels, batch.mask, batch.positions)]
+        else:
+            parts = []
+            for rows, width in groups:
+                index = torch.from_numpy(rows).to(batch.tokens.device)
+                pos = None if batch.positions is None else batch.positions[index, :width]
+                parts.append((batch.tokens[index, :width], batch.labels[index, :width], batch.mask[index, :width], pos))
+        targets = batch.mask.sum()
+        total = batch.tokens.new_zeros((), dtype=torch.float32)
+        ponder_sum, ponder_count, ponder = None, 0, False
+        right_parts = []
+        for tokens, labels, mask, positions in parts:
+            self.state.tokens_seen += int(tokens.numel())
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+                out = self.forward(tokens, positions)
+                logits = out.logits.float()
+                loss_all = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none")
+                total = total + (loss_all * mask).sum()
+                if out.ponder is not None:
+                    valid = tokens != 0
+                    part = out.ponder[valid].sum()
+                    ponder_sum = part if ponder_sum is None else ponder_sum + part
+                    ponder_count += int(valid.sum())
+                    ponder = True
+            with torch.no_grad():
+                right_parts.append(((logits.argmax(-1) == labels) | ~mask).all(dim=1))
+        loss = total / targets
+        if ponder:
+            warmup = getattr(self.model, "ponder_warmup", 0)
+            since = self.state.step - getattr(self.model, "halting_start", 0)  # the ramp starts with halting
+            ramp = min(1.0, (since + 1) / warmup) if warmup else 1.0
+            loss = loss + ramp * getattr(self.model, "ponder_weight", 0.0) * ponder_sum / max(ponder_count, 1)
+        return loss, torch.cat(right_parts)
 
     def train_step(self) -> tuple[float, float]:
         return self.learn(self.next_batch())

@@ -521,3 +521,33 @@ def test_abacus_option_errors(opts, message):
     task = make_task("addition")
     with pytest.raises(LengthgenError, match=message):
         build_model("transformer", task.vocab_size, task.vocab, **opts)
+
+
+def test_abacus_offset_drawn_once_per_batch_when_asked():
+    model = addition_model(abacus_offset=20, abacus_offset_draw="batch")
+    rng = np.random.default_rng(1)
+    shifts = set()
+    for _ in range(30):
+        drawn = model.sample_positions(rng, 8, 9, training=True)
+        assert len(set(drawn[:, 0].tolist())) == 1  # one offset for every row of the batch
+        shifts.add(int(drawn[0, 0]))
+    assert len(shifts) > 5 and max(shifts) <= 20
+    with pytest.raises(LengthgenError, match="abacus_offset_draw must be one of"):
+        addition_model(abacus_offset=20, abacus_offset_draw="example")
+    with pytest.raises(LengthgenError, match="abacus_offset_draw only applies"):
+        task = REVERSED_ADDITION
+        build_model("transformer", task.vocab_size, task.vocab, d_model=16, pe="rope", abacus_offset_draw="batch")
+
+
+def test_abacus_table_is_sized_by_place_not_by_sequence_position():
+    """McLeish et al.'s set-up: a table of places far shorter than the sequences."""
+    model = addition_model(max_positions=12).eval()
+    rng = np.random.default_rng(0)
+    lm = to_lm_batch(REVERSED_ADDITION.sample(rng, 4, 10))  # 10-digit sums: sequences of about 35 tokens
+    tokens = torch.from_numpy(lm.tokens)
+    assert tokens.shape[1] > 12
+    with torch.no_grad():
+        assert model(tokens).logits.shape[:2] == tokens.shape  # places <= 11 fit the 13-row table
+    longer = torch.from_numpy(to_lm_batch(REVERSED_ADDITION.sample(rng, 2, 14)).tokens)
+    with pytest.raises(LengthgenError, match="abacus index 1[345]"):
+        model(longer)
