@@ -31,8 +31,35 @@ def add_include_path(path: str | Path) -> None:
     folder = Path(path).expanduser()
     if not folder.is_dir():
         raise LengthgenError(f"--include-path {path}: no such folder")
+    if not contributes(folder):
+        raise LengthgenError(
+            f"--include-path {path}: nothing there lengthgen reads (benchmark YAML in {path}/tasks/ or {path}/, "
+            f"suites in {path}/tasks/suites/ or {path}/suites/, RASP programs in {path}/rasp/ or {path}/)"
+        )
     if folder.resolve() not in [p.resolve() for p in _include]:
         _include.append(folder)
+
+
+def _in_root(root: Path, candidates: tuple[Path, ...], pattern: str) -> Path | None:
+    return next((c for c in candidates if c.is_dir() and any(c.glob(pattern))), None)
+
+
+def _benchmarks_in(root: Path) -> Path | None:
+    return _in_root(root, (root / "tasks", root), "*.yaml")
+
+
+def _suites_in(root: Path) -> Path | None:
+    # a folder of suites alone is enough: its benchmarks may come from elsewhere
+    return _in_root(root, (root / "tasks" / "suites", root / "suites"), "*.yaml")
+
+
+def _programs_in(root: Path) -> Path | None:
+    return _in_root(root, (root / "rasp", root), "*.rasp")
+
+
+def contributes(root: Path) -> bool:
+    """Whether a data folder holds anything lengthgen reads."""
+    return any(f(root) is not None for f in (_benchmarks_in, _suites_in, _programs_in))
 
 
 def clear_include_paths() -> None:
@@ -64,26 +91,25 @@ def roots() -> list[tuple[str, Path]]:
     return out
 
 
-def _dirs(sub: str, pattern: str) -> list[Path]:
+def _dirs(find) -> list[Path]:
     found = []
     for _, root in roots():
-        for candidate in (root / sub, root):
-            if candidate.is_dir() and any(candidate.glob(pattern)) and candidate not in found:
-                found.append(candidate)
-                break
+        folder = find(root)
+        if folder is not None and folder not in found:
+            found.append(folder)
     return found
 
 
 def benchmark_dirs() -> list[Path]:
-    return _dirs("tasks", "*.yaml")
+    return _dirs(_benchmarks_in)
 
 
 def suite_dirs() -> list[Path]:
-    return [d / "suites" for d in benchmark_dirs() if (d / "suites").is_dir()]
+    return _dirs(_suites_in)
 
 
 def rasp_dirs() -> list[Path]:
-    return _dirs("rasp", "*.rasp")
+    return _dirs(_programs_in)
 
 
 def _find(name: str, dirs: list[Path], what: str, flag: str) -> Path:
@@ -122,4 +148,7 @@ def describe() -> list[tuple[str, str, str]]:
         for d in dirs:
             key = next((k for k in origin if str(d).startswith(k)), "")
             rows.append((what, origin.get(key, "?"), str(d)))
+    for name, root in roots():
+        if not contributes(root):  # a LENGTHGEN_PATH entry that adds nothing is named, not skipped silently
+            rows.append(("nothing", name, f"{root} (no benchmarks, suites or RASP programs there)"))
     return rows

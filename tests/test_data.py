@@ -92,3 +92,21 @@ def test_global_flags_may_follow_the_subcommand(tmp_path, capsys):
     assert main(["info", f"--include-path={mine}", "--debug"]) == 0
     assert main(["info", "--include-path", str(tmp_path / "nope")]) == 2
     assert "no such folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("layout", ["tasks/suites/mine.yaml", "suites/mine.yaml"])
+def test_a_folder_of_suites_alone_is_read(tmp_path, capsys, layout):
+    root = folder_with(tmp_path, "extra", {layout: "name: mine\nbenchmarks: [count]\nseeds: 1\n"})
+    data.add_include_path(root)
+    assert data.find_suite("mine") == root / layout
+    assert main(["--include-path", str(root), "bench", "--suite", "mine", "--dry-run"]) == 0
+    assert "count/" in capsys.readouterr().out
+
+
+def test_a_folder_that_adds_nothing_says_so(tmp_path, capsys, monkeypatch):
+    empty = folder_with(tmp_path, "empty", {"notes.txt": "nothing here"})
+    with pytest.raises(LengthgenError, match="nothing there lengthgen reads"):
+        data.add_include_path(empty)
+    monkeypatch.setenv(data.ENV_VAR, str(empty))
+    assert main(["info"]) == 0
+    assert "no benchmarks, suites or RASP programs there" in capsys.readouterr().out

@@ -198,3 +198,10 @@ def test_entry_points_register_models_and_tasks(plugin_module, monkeypatch, caps
     assert code == 0 and "my-model" in out and "skipping model plugin 'broken'" in err
     code, out, _ = run(capsys, "tasks", "list", "echo-*")
     assert code == 0 and "echo-last" in out
+
+
+@pytest.mark.parametrize("command", [["tasks", "show"], ["tasks", "sample", "--length", "3"], ["tasks", "baselines"]])
+def test_module_path_tasks_work_in_the_tasks_commands(plugin_module, capsys, command):
+    code, out, err = run(capsys, *command[:2], f"{plugin_module}:EchoLast", *command[2:])
+    assert code == 0, err
+    assert out.strip()

@@ -14,6 +14,7 @@ from lengthgen.registry import filter_names
 from lengthgen.reporting.leaderboard import FORMATS, METRIC_CHOICES, aggregate, render
 from lengthgen.reporting.loading import benchmark_of, load_results
 from lengthgen.results import check_name
+from lengthgen.runconfig import apply_settings, validate
 from lengthgen.suites import load_suite
 from lengthgen.sweeps.cells import expand
 from lengthgen.sweeps.executors import EXECUTORS, LocalExecutor, RayExecutor, SlurmExecutor
@@ -24,6 +25,39 @@ def _csv(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
+def parse_overrides(pairs: list[str]) -> dict:
+    """``["training.steps=50", "seed=3"]`` -> ``{"training": {"steps": 50}, "seed": 3}``
+    (values read as YAML scalars: numbers, true/false, lists).
+
+    >>> parse_overrides(["training.steps=50", "model_options.pe=rope"])
+    {'training': {'steps': 50}, 'model_options': {'pe': 'rope'}}
+    """
+    import yaml
+
+    out: dict = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        parts = key.strip().split(".")
+        if not sep or not all(parts) or len(parts) > 2:
+            raise LengthgenError(f"--set {pair!r}: expected KEY=VALUE or SECTION.KEY=VALUE, e.g. training.steps=50")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        if parts[0] in ("out", "name", "device", "compile"):
+            raise LengthgenError(
+                f"--set {pair!r}: {parts[0]!r} is where or how cells run, not what they are: use --{parts[0]}"
+            )
+        if len(parts) == 1:
+            out[parts[0]] = value
+        else:
+            section = out.setdefault(parts[0], {})
+            if not isinstance(section, dict):
+                raise LengthgenError(f"--set {pair!r}: {parts[0]!r} was set as a value before")
+            section[parts[1]] = value
+    return out
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("bench", help="run a suite: every benchmark x model x encoding x seed")
     p.add_argument("--suite", required=True, help="suite name (quick) or YAML file (tasks/suites/quick.yaml)")
@@ -32,6 +66,14 @@ def add_parser(sub) -> None:
     p.add_argument("--pe", help="comma-separated positional encodings")
     p.add_argument("--seeds", help="seeds, e.g. 0-2 or 0,3")
     p.add_argument("--limit", type=int, help="run at most this many cells (smoke runs)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting in every cell, after the suite and recipes (training.steps=50, "
+        "model_options.d_model=32, eval_examples=50); repeatable; changes the cells' identity",
+    )
     p.add_argument(
         "--trust-config", action="store_true", help="let the suite name Python code (models: [package.module:Class])"
     )
@@ -160,8 +202,13 @@ def cmd_bench(args) -> int:
         limit=args.limit,
         allow_code=args.trust_config,
     )
+    overrides = parse_overrides(args.set)
     for cell in cells:
         cell.config.compile = args.compile
+        if overrides:
+            apply_settings(cell.config, overrides, "--set")
+            validate(cell.config)
+            cell.config.name = cell.config.fingerprint()[:16]
     if args.print_config:
         from lengthgen.runconfig import render_provenance
 

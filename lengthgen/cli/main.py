@@ -10,14 +10,14 @@ import threading
 import traceback
 
 from lengthgen import __version__
-from lengthgen.cli import analysis_cmd, bench_cmd, info_cmd, models_cmd, rasp_cmd, run_cmd, tasks_cmd
+from lengthgen.cli import analysis_cmd, bench_cmd, catalog_cmd, info_cmd, models_cmd, rasp_cmd, run_cmd, tasks_cmd
 from lengthgen.data import add_include_path, clear_include_paths
 from lengthgen.errors import Interrupted, LengthgenError
 from lengthgen.plugins import load_entry_points
 from lengthgen.rasp.errors import RaspError
 
 MAX_ERROR_CHARS = 1000
-COMMANDS = (tasks_cmd, models_cmd, run_cmd, bench_cmd, analysis_cmd, rasp_cmd, info_cmd)
+COMMANDS = (tasks_cmd, catalog_cmd, models_cmd, run_cmd, bench_cmd, analysis_cmd, rasp_cmd, info_cmd)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -12,6 +12,7 @@ from lengthgen.config import parse_lengths
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.baselines import baseline_table, default_lengths, describe, shortcut_flags
 from lengthgen.evaluation.thresholds import SHORTCUT_MARGIN
+from lengthgen.plugins import ensure_task
 from lengthgen.rasp.library import programs_by_task
 from lengthgen.tables import render_table
 from lengthgen.tasks import TASKS, make_task
@@ -120,7 +121,7 @@ def cmd_baselines(args) -> int:
         raise LengthgenError(f"--n must be in 1..{MAX_BASELINE_EXAMPLES}, got {args.n}")
     if args.seed < 0:
         raise LengthgenError(f"--seed must be >= 0, got {args.seed}")
-    task = make_task(args.name, **parse_params(args.param))
+    task = make_task(ensure_task(args.name), **parse_params(args.param))
     lengths = (
         parse_lengths(args.lengths, "--lengths", minimum=task.min_length) if args.lengths else default_lengths(task)
     )
@@ -153,7 +154,7 @@ def cmd_baselines(args) -> int:
 
 
 def cmd_show(args) -> int:
-    task = make_task(args.name, **parse_params(args.param))
+    task = make_task(ensure_task(args.name), **parse_params(args.param))
     print(
         f"{task.name} (version {task.version}) - family {task.family}, length = {task.length_unit}"
         + (f", Chomsky level {task.chomsky}" if task.chomsky else "")
@@ -217,7 +218,7 @@ def cmd_sample(args) -> int:
         raise LengthgenError(f"--n must be >= 1, got {args.n}")
     if args.seed < 0:
         raise LengthgenError(f"--seed must be >= 0, got {args.seed}")
-    task = make_task(args.name, **parse_params(args.param))
+    task = make_task(ensure_task(args.name), **parse_params(args.param))
     out = sys.stdout
     for line in iter_sample_lines(task, args.length, args.n, args.seed):
         out.write(line + "\n")

@@ -287,3 +287,31 @@ def test_cell_summary_scores_the_rows_the_leaderboard_calls_beyond(tmp_path, mon
     outcome = run_cell(cfg, threads=1)
     assert outcome.ok, outcome.error
     assert outcome.summary["score"] == 0.2  # not 0.6, the mean with the training-symbol row
+
+
+def test_set_overrides_every_cell_and_names_them_anew(tmp_path, capsys):
+    from lengthgen.cli.main import main
+
+    assert main(["bench", "--suite", "quick", "--out", str(tmp_path), "--dry-run"]) == 0
+    plain = capsys.readouterr().out
+    assert (
+        main(["bench", "--suite", "quick", "--out", str(tmp_path), "--set", "training.steps=7", "--print-config"]) == 0
+    )
+    out = capsys.readouterr().out
+    steps_rows = [line for line in out.splitlines() if line.startswith("| train.steps ")]
+    assert steps_rows and all("| 7 " in r and "--set" in r for r in steps_rows)
+    assert main(["bench", "--suite", "quick", "--out", str(tmp_path), "--set", "training.steps=7", "--dry-run"]) == 0
+    changed = capsys.readouterr().out
+
+    def keys(text):
+        return {line.split("|")[2].strip() for line in text.splitlines() if line.startswith("| ") and "/s" in line}
+
+    assert keys(plain) and keys(plain).isdisjoint(keys(changed))  # other cells, other files
+    for bad, message in (
+        ("steps=5", "unknown key"),
+        ("training.stepz=5", "did you mean"),
+        ("out=/x", "use --out"),
+        ("x", "KEY=VALUE"),
+    ):
+        assert main(["bench", "--suite", "quick", "--set", bad, "--dry-run"]) == 2
+        assert message in capsys.readouterr().err
