@@ -55,6 +55,8 @@ def interval_over_seeds(values: list[float], examples: int) -> tuple[float, floa
     # sampling error of the evaluation itself: Wilson over the pooled examples
     n = max(1, examples)
     w_lo, w_hi = wilson_interval(min(n, max(0, round(mean * n))), n)
+    # (Wilson's bound at 100% comes out as 0.9999999999999999: the interval always holds its mean)
+    w_lo, w_hi = min(w_lo, mean), max(w_hi, mean)
     if len(values) == 1:
         return mean, w_lo, w_hi
     # seed-to-seed spread; never narrower than the evaluation's own error
@@ -299,6 +301,37 @@ def best_seed_table(entries: list[Entry], fmt: str) -> str:
     return render_table(["benchmark", "model", "best fitted seed", "mean"], rows, fmt)
 
 
+CSV_COLUMNS = ("group", "benchmark", "model", "metric", "seeds")
+
+
+def _csv_value(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def numeric_entry(e: Entry) -> dict[str, Any]:
+    """An entry as numbers, for csv and json: per seed the extrapolation
+    factor (None when not fitted or below 1), whether it is censored at the
+    longest length tested, and over the fitted seeds their least and mean
+    factor.
+
+    The display strings ("≥ 2.00", "not fitted") stay in the tables people read."""
+    per_seed = []
+    for s in e.per_seed:
+        ext = s.get("extrapolation") or {}
+        factor = ext.get("factor") if s.get("fitted") is not False and ext.get("length") is not None else None
+        per_seed.append({**s, "extrapolation": {"factor": factor, "censored": bool(ext.get("censored"))}})
+    factors = [s["extrapolation"]["factor"] for s in per_seed if s.get("fitted") and s["extrapolation"]["factor"]]
+    out = {k: v for k, v in e.__dict__.items() if k not in ("extrapolation", "per_seed")}
+    out.update(
+        extrapolation_min=min(factors) if factors else None,
+        extrapolation_mean=statistics.fmean(factors) if factors else None,
+        extrapolation_censored=sum(1 for s in per_seed if s.get("fitted") and s["extrapolation"]["censored"]),
+        extrapolation=[s["extrapolation"] | {"seed": s["seed"], "fitted": s.get("fitted")} for s in per_seed],
+        per_seed=per_seed,
+    )
+    return out
+
+
 def render(entries: list[Entry], fmt: str = "github", metric: str = "declared") -> str:
     if fmt not in FORMATS:
         raise LengthgenError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
@@ -306,17 +339,17 @@ def render(entries: list[Entry], fmt: str = "github", metric: str = "declared") 
         payload = {
             "metric": metric,
             "thresholds": {"fit": FIT_THRESHOLD, "solved": SOLVED_THRESHOLD, "shortcut_margin": SHORTCUT_MARGIN},
-            "entries": [{k: v for k, v in e.__dict__.items()} for e in entries],
+            "entries": [numeric_entry(e) for e in entries],
         }
         return json.dumps(payload, indent=2)
-    rows = table_rows(entries)
     if fmt == "csv":
-        extra = ["best baseline name", "other metric", "other in-range", "other beyond-range", "best seed"]
-        rows = [
-            r + [e.baseline_name or "", e.other_metric, pct(e.other_in_range), pct(e.other_beyond), pct(e.best_seed)]
-            for r, e in zip(rows, entries)
+        # machine-readable: raw numbers (fractions, CPU-seconds, FLOPs), one column each
+        records = [
+            {k: v for k, v in numeric_entry(e).items() if k not in ("per_seed", "extrapolation")} for e in entries
         ]
-        return render_table(HEADERS + extra, rows, fmt)
+        headers = list(records[0]) if records else list(CSV_COLUMNS)
+        return render_table(headers, [[_csv_value(r[h]) for h in headers] for r in records], "csv")
+    rows = table_rows(entries)
     main = render_table(HEADERS, rows, fmt)
     secondary = best_seed_table(entries, fmt)
     if fmt == "latex":

@@ -162,12 +162,21 @@ def test_every_format(folder, fmt):
             "parameters",
         ):
             assert key in first
+        # numbers, not display strings: a seed's extrapolation factor, or None when not fitted
+        for e in data["entries"]:
+            for s in e["extrapolation"]:
+                assert s["factor"] is None or isinstance(s["factor"], float)
+                assert s["factor"] is None or s["fitted"]
     elif fmt == "csv":
-        rows = list(csv.reader(io.StringIO(text)))
-        assert rows[0][:2] == ["group", "benchmark"] and len(rows) == 4
-        for column in ("in-range", "fitted", "best baseline", "chance", "extrapolation", "train compute"):
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert len(rows) == 3 and list(rows[0])[:2] == ["group", "benchmark"]
+        for column in ("in_range", "fitted", "baseline", "chance", "beyond_lo", "extrapolation_min", "cpu_seconds"):
             assert column in rows[0]
-        assert "other beyond-range" in rows[0]
+        for row in rows:  # every number parses; no "87.5 [85.0, 89.6] (1)", no "⚠"
+            for column in ("beyond_mean", "beyond_lo", "beyond_hi", "seeds", "fitted"):
+                float(row[column])
+            assert 0.0 <= float(row["beyond_lo"]) <= float(row["beyond_mean"]) <= float(row["beyond_hi"]) <= 1.0
+            assert "⚠" not in ",".join(row.values())
     elif fmt == "latex":
         assert "\\begin{tabular}" in text and "count" in text and "fitted" in text
     else:
