@@ -33,10 +33,10 @@ import importlib
 import inspect
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-from torch import nn
+if TYPE_CHECKING:
+    from torch import nn
 
 from lengthgen.errors import LengthgenError
 
@@ -72,6 +72,9 @@ class PluginModel:
 
 def wrap_module(user_cls: type[nn.Module]):
     """A SequenceModel around a plain ``nn.Module`` that maps tokens to logits."""
+    import torch
+    from torch import nn
+
     from lengthgen.models.base import ModelOutput, SequenceModel
     from lengthgen.models.positional import PositionalEncoding
 
@@ -106,6 +109,8 @@ def wrap_module(user_cls: type[nn.Module]):
 
 def spec_for(name: str, obj: Any):
     """A ModelSpec for a user class (or the ModelSpec itself)."""
+    from torch import nn
+
     from lengthgen.models import ModelSpec, SequenceModel
 
     if isinstance(obj, ModelSpec):
@@ -123,6 +128,8 @@ def spec_for(name: str, obj: Any):
 
 def check_contract(name: str, vocab_size: int = 8) -> None:
     """Build the model with its defaults and run one forward pass."""
+    import torch
+
     from lengthgen.models import build_model
 
     try:
@@ -239,12 +246,14 @@ def load_entry_points(warn=None) -> list[str]:
     if _loaded_entry_points:
         return []
     _loaded_entry_points = True
-    from lengthgen.models import MODELS, register_model
     from lengthgen.tasks import TASKS, register_task
 
     warn = warn or (lambda m: print(f"lengthgen: warning: {m}", file=sys.stderr))
     loaded = []
-    for ep in _entry_points(ENTRY_GROUPS["models"]):
+    model_points = _entry_points(ENTRY_GROUPS["models"])
+    if model_points:  # the model registry (and torch) only when a plugin declares a model
+        from lengthgen.models import MODELS, register_model
+    for ep in model_points:
         try:
             if ep.name in MODELS:
                 continue

@@ -11,10 +11,12 @@ import re
 import subprocess
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import torch
 
 import numpy as np
-import torch
 
 from lengthgen import __version__
 from lengthgen.errors import LengthgenError
@@ -89,6 +91,8 @@ def git_revision() -> str | None:
 
 
 def environment(device: torch.device) -> dict[str, Any]:
+    import torch
+
     env = {
         "lengthgen": __version__,
         "torch": torch.__version__,

@@ -14,11 +14,8 @@ from lengthgen.registry import filter_names
 from lengthgen.reporting.leaderboard import FORMATS, METRIC_CHOICES, aggregate, render
 from lengthgen.reporting.loading import benchmark_of, load_results
 from lengthgen.results import check_name
-from lengthgen.runconfig import apply_settings, validate
 from lengthgen.suites import load_suite
-from lengthgen.sweeps.cells import expand
-from lengthgen.sweeps.executors import EXECUTORS, LocalExecutor, RayExecutor, SlurmExecutor
-from lengthgen.sweeps.runner import dry_run_table, run_sweep
+from lengthgen.sweeps import EXECUTORS
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -171,6 +168,8 @@ def add_parser(sub) -> None:
 
 
 def make_executor(args, sweep_dir: Path):
+    from lengthgen.sweeps.executors import LocalExecutor, RayExecutor, SlurmExecutor
+
     if args.executor == "local":
         if args.workers is not None and args.workers < 1:
             raise LengthgenError(f"--workers must be >= 1, got {args.workers}")
@@ -189,6 +188,11 @@ def make_executor(args, sweep_dir: Path):
 
 
 def cmd_bench(args) -> int:
+    # torch and the sweep machinery load here, not with the parser (--help stays fast)
+    from lengthgen.runconfig import apply_settings, validate
+    from lengthgen.sweeps.cells import expand
+    from lengthgen.sweeps.runner import dry_run_table, run_sweep
+
     suite = load_suite(find_suite(args.suite))
     sweep_dir = Path(args.out) / check_name(suite.name, "suite name")
     seeds = parse_lengths(args.seeds, "--seeds", minimum=0) if args.seeds else None

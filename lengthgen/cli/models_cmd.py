@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from lengthgen.models import MODELS, build_model
 from lengthgen.tables import render_table
 
 REFERENCE_VOCAB = 32  # parameter counts depend on the vocabulary; report at a typical size
@@ -18,6 +17,8 @@ def add_parser(sub) -> None:
 
 
 def cmd_list(args) -> int:
+    from lengthgen.models import MODELS, build_model
+
     rows = []
     for name in MODELS:
         spec = MODELS.get(name)

@@ -10,6 +10,7 @@ from tabulate import tabulate
 from lengthgen.cli.tasks_cmd import parse_params
 from lengthgen.config import parse_lengths
 from lengthgen.errors import LengthgenError
+from lengthgen.plugins import ensure_task
 from lengthgen.rasp.check import check_program, compile_for_task, program_task
 from lengthgen.rasp.codes import TokenCodes
 from lengthgen.rasp.compiler import compile_file, header_of
@@ -86,7 +87,7 @@ def _exists(file: str) -> None:
 
 def cmd_run(args) -> int:
     _exists(args.file)
-    codes = _codes_for(args.file, args.task, args.param)
+    codes = _codes_for(args.file, ensure_task(args.task) if args.task else None, args.param)
     program = _compile(args.file, codes)
     tokens = args.input.split()
     if not tokens:
@@ -116,7 +117,8 @@ def _compile(file: str, codes: TokenCodes):
 
 def cmd_check(args) -> int:
     _exists(args.file)
-    task = program_task(args.file, args.task, parse_params(args.param))
+    # a task named on the command line may be the user's own (module:Class); a file header may not load code
+    task = program_task(args.file, ensure_task(args.task) if args.task else None, parse_params(args.param))
     lengths = parse_lengths(args.lengths, "--lengths")
     program = compile_for_task(args.file, task)
     report = check_program(program, task, lengths, args.n, args.seed)
@@ -196,6 +198,6 @@ def cmd_search(args) -> int:
 def cmd_repl(args) -> int:
     from lengthgen.rasp.repl import Repl
 
-    codes = TokenCodes(make_task(args.task).vocab) if args.task else TokenCodes()
+    codes = TokenCodes(make_task(ensure_task(args.task)).vocab) if args.task else TokenCodes()
     Repl(codes, args.load).loop()
     return 0

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lengthgen.runconfig import RunConfig
 
 from lengthgen.cli.tasks_cmd import parse_params
 from lengthgen.config import load_yaml
-from lengthgen.experiment import RunConfig, apply_settings, fit_line, results_table, run_experiment
-from lengthgen.models.positional import PE_KINDS
 
 
 def _typed(value: str):
@@ -40,7 +42,7 @@ def add_parser(sub) -> None:
     p.add_argument("--task")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="task parameter")
     p.add_argument("--model")
-    p.add_argument("--pe", help="positional encoding: " + ", ".join(PE_KINDS))
+    p.add_argument("--pe", help="positional encoding (rope, learned, none, alibi, ...; a wrong name lists them all)")
     p.add_argument("--model-opt", action="append", default=[], metavar="K=V", help="model option, e.g. d_model=64")
     p.add_argument("--train-lengths", help="e.g. 1-20")
     p.add_argument("--test-lengths", help="e.g. 21,30,40,60")
@@ -120,6 +122,8 @@ def add_parser(sub) -> None:
 
 
 def config_from_args(args) -> RunConfig:
+    from lengthgen.runconfig import RunConfig, apply_settings
+
     cfg = RunConfig()
     if args.config:
         path = Path(args.config)
@@ -173,6 +177,8 @@ def config_from_args(args) -> RunConfig:
 
 
 def cmd_run(args) -> int:
+    from lengthgen.experiment import fit_line, results_table, run_experiment
+
     cfg = config_from_args(args)
     if args.print_config:
         from lengthgen.runconfig import render_provenance, validate

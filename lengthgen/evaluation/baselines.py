@@ -175,7 +175,7 @@ def chance(batch: Batch, ref: Reference) -> dict[str, float]:
 
 def score_baselines(task: Task, batch: Batch, ref: Reference) -> dict[str, AccuracyCounts]:
     """Counts for every predictor of ``task`` on ``batch`` (examples of the length ``ref`` was built at)."""
-    from lengthgen.evaluation.evaluate import score_predictions
+    from lengthgen.evaluation.metrics import score_predictions
 
     rows = np.arange(len(batch))
     return {

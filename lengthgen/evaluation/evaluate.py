@@ -7,44 +7,15 @@ import torch
 
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.decode import greedy_decode
-from lengthgen.evaluation.metrics import AccuracyCounts
+from lengthgen.evaluation.metrics import AccuracyCounts, score_predictions  # noqa: F401  (score_predictions: re-exported)
 from lengthgen.models.base import SequenceModel
 from lengthgen.models.positional import SEGMENT_KINDS
-from lengthgen.tasks.base import EOS, SEP, Batch, Task, iter_batches
+from lengthgen.tasks.base import SEP, Batch, Task, iter_batches
 from lengthgen.training.data import to_lm_batch
 
 # Attention scores [batch, heads, length, length] dominate eval memory; chunks
 # are sized to keep them under this many elements.
 SCORE_BUDGET = 64 * 2**20
-
-
-def score_predictions(pred: np.ndarray, batch: Batch, rows: np.ndarray, steps: np.ndarray | None) -> AccuracyCounts:
-    """Compare generated tokens [len(rows), T] with the targets of ``rows``.
-
-    Exact: every target token right and ``<eos>`` right after.  Per-token:
-    scored target positions right, where the answer ends at the first
-    ``<eos>`` (anything generated after it counts as wrong)."""
-    counts = AccuracyCounts()
-    for k, i in enumerate(rows):
-        tlen = int(batch.target_lengths[i])
-        target = batch.targets[i, :tlen]
-        got = pred[k, :tlen].copy()
-        # generation ends at the first <eos>: tokens emitted after an early
-        # <eos> are not part of the answer and count as wrong
-        early = np.nonzero(got == EOS)[0]
-        if len(early):
-            got[early[0] :] = -1
-        correct = got == target
-        ok = bool(correct.all()) and pred.shape[1] > tlen and pred[k, tlen] == EOS
-        counts.examples += 1
-        counts.exact += int(ok)
-        scored = batch.score_mask[i, :tlen]
-        counts.tokens += int(scored.sum())
-        counts.tokens_correct += int((correct & scored).sum())
-        if steps is not None:
-            counts.steps_sum += float(steps[k, : tlen + 1].sum())
-            counts.steps_count += tlen + 1
-    return counts
 
 
 def sequence_length(task: Task, length: int) -> int:

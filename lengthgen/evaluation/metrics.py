@@ -5,6 +5,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
+from lengthgen.tasks.base import EOS, Batch
+
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion (95% by default).
@@ -61,3 +65,32 @@ class AccuracyCounts:
             "scored_tokens": self.tokens,
             "mean_steps": self.steps_sum / self.steps_count if self.steps_count else None,
         }
+
+
+def score_predictions(pred: np.ndarray, batch: Batch, rows: np.ndarray, steps: np.ndarray | None) -> AccuracyCounts:
+    """Compare generated tokens [len(rows), T] with the targets of ``rows``.
+
+    Exact: every target token right and ``<eos>`` right after.  Per-token:
+    scored target positions right, where the answer ends at the first
+    ``<eos>`` (anything generated after it counts as wrong)."""
+    counts = AccuracyCounts()
+    for k, i in enumerate(rows):
+        tlen = int(batch.target_lengths[i])
+        target = batch.targets[i, :tlen]
+        got = pred[k, :tlen].copy()
+        # generation ends at the first <eos>: tokens emitted after an early
+        # <eos> are not part of the answer and count as wrong
+        early = np.nonzero(got == EOS)[0]
+        if len(early):
+            got[early[0] :] = -1
+        correct = got == target
+        ok = bool(correct.all()) and pred.shape[1] > tlen and pred[k, tlen] == EOS
+        counts.examples += 1
+        counts.exact += int(ok)
+        scored = batch.score_mask[i, :tlen]
+        counts.tokens += int(scored.sum())
+        counts.tokens_correct += int((correct & scored).sum())
+        if steps is not None:
+            counts.steps_sum += float(steps[k, : tlen + 1].sum())
+            counts.steps_count += tlen + 1
+    return counts

@@ -24,6 +24,7 @@ from typing import Any
 
 from lengthgen.errors import Interrupted, LengthgenError
 from lengthgen.experiment import RunConfig
+from lengthgen.sweeps import EXECUTORS  # noqa: F401  (defined with the package, torch-free, for the parser)
 from lengthgen.sweeps.cells import Cell
 
 
@@ -284,6 +285,3 @@ class RayExecutor:
         finally:
             if started_here:
                 ray.shutdown()
-
-
-EXECUTORS = ("local", "slurm", "ray")
