@@ -17,6 +17,7 @@ Results and checkpoints never go here: they go to the current folder or
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from lengthgen.errors import LengthgenError
@@ -121,6 +122,7 @@ def _find(name: str, dirs: list[Path], what: str, flag: str) -> Path:
     for folder in dirs:
         candidate = folder / f"{name}.yaml"
         if candidate.is_file():
+            _notice_shadowing(name, candidate, dirs, what)
             return candidate
     known = sorted({p.stem for d in dirs for p in d.glob("*.yaml")})
     where = ", ".join(str(d) for d in dirs) or "nowhere (no data folder found)"
@@ -128,6 +130,21 @@ def _find(name: str, dirs: list[Path], what: str, flag: str) -> Path:
         f"unknown {what} {name!r}{close_matches_hint(name, known)}; looked in {where} "
         f"(give a file path, or add folders with {flag} or {ENV_VAR})"
     )
+
+
+_noticed: set[tuple[str, str]] = set()
+
+
+def _notice_shadowing(name: str, chosen: Path, dirs: list[Path], what: str) -> None:
+    """A user's folder may replace a shipped benchmark or suite of the same
+    name (that is its purpose), but never silently: a suite named like a
+    shipped one also writes into the same results folder."""
+    shipped = {str(root) for origin, root in roots() if origin in ("checkout", "installed")}
+    hidden = [d / f"{name}.yaml" for d in dirs if (d / f"{name}.yaml").is_file() and d / f"{name}.yaml" != chosen]
+    hidden = [h for h in hidden if any(str(h).startswith(s) for s in shipped)]
+    if hidden and not any(str(chosen).startswith(s) for s in shipped) and (what, name) not in _noticed:
+        _noticed.add((what, name))
+        print(f"lengthgen: notice: {what} {name!r} is {chosen}, which shadows the shipped {hidden[0]}", file=sys.stderr)
 
 
 def find_benchmark(name: str) -> Path:

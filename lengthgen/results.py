@@ -10,6 +10,7 @@ import platform
 import re
 import subprocess
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,16 +45,20 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def write_json_atomic(path: str | Path, data: Any) -> None:
-    """Write JSON to a temporary file, then rename: readers never see half a file."""
+def _write_atomic(path: str | Path, write: Callable[[Any], None]) -> None:
+    """Write through a fresh temporary file in the destination folder, then
+    rename: readers never see half a file, an interruption or a full disk
+    leaves no temporary behind, and a link planted at the temporary name is
+    never followed (the name is unique and created exclusively)."""
     path = Path(path)
+    if path.is_dir():
+        raise LengthgenError(f"{path} is a folder; give a file name to write to")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            # allow_nan=False: a NaN would make the file unreadable to strict JSON parsers
-            json.dump(_finite(data), fh, indent=2, sort_keys=False, allow_nan=False)
-            fh.write("\n")
+        with os.fdopen(os.open(tmp, flags, 0o644), "w", encoding="utf-8") as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -62,12 +67,20 @@ def write_json_atomic(path: str | Path, data: Any) -> None:
         raise
 
 
+def write_json_atomic(path: str | Path, data: Any) -> None:
+    """Write JSON atomically (:func:`_write_atomic`)."""
+
+    def write(fh) -> None:
+        # allow_nan=False: a NaN would make the file unreadable to strict JSON parsers
+        json.dump(_finite(data), fh, indent=2, sort_keys=False, allow_nan=False)
+        fh.write("\n")
+
+    _write_atomic(path, write)
+
+
 def write_text_atomic(path: str | Path, text: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write text atomically (:func:`_write_atomic`)."""
+    _write_atomic(path, lambda fh: fh.write(text))
 
 
 def git_revision() -> str | None:

@@ -110,3 +110,12 @@ def test_a_folder_that_adds_nothing_says_so(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv(data.ENV_VAR, str(empty))
     assert main(["info"]) == 0
     assert "no benchmarks, suites or RASP programs there" in capsys.readouterr().out
+
+
+def test_a_user_suite_shadowing_a_shipped_one_says_so(tmp_path, capsys):
+    root = folder_with(tmp_path, "mine", {"suites/quick.yaml": "name: quick\nbenchmarks: [count]\n"})
+    data.add_include_path(root)
+    assert data.find_suite("quick") == root / "suites/quick.yaml"
+    assert "shadows the shipped" in capsys.readouterr().err
+    data.find_suite("quick")
+    assert "shadows" not in capsys.readouterr().err  # said once

@@ -247,3 +247,38 @@ def test_lock_holder_removes_temporaries_left_by_a_killed_writer(tmp_path):
     with cell_lock(tmp_path, "abc"):
         assert not any(p.exists() for p in stale)
     assert all(p.exists() for p in kept)
+
+
+def test_atomic_writes_leave_nothing_behind_and_follow_no_planted_link(tmp_path, monkeypatch):
+    from lengthgen.errors import LengthgenError
+    from lengthgen.results import write_json_atomic, write_text_atomic
+
+    with pytest.raises(LengthgenError, match="is a folder"):
+        write_text_atomic(tmp_path, "x")
+    # a failure mid-write (a full disk) leaves neither a temporary nor a changed file
+    target = tmp_path / "lb.md"
+    target.write_text("old")
+
+    def boom(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("lengthgen.results.os.fsync", boom)
+    with pytest.raises(OSError):
+        write_text_atomic(target, "new")
+    monkeypatch.undo()
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["lb.md"]
+    # a link planted at the temporary name is never followed: the write refuses instead
+    import os
+    import uuid
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    fixed = uuid.UUID(int=0)
+    monkeypatch.setattr("lengthgen.results.uuid.uuid4", lambda: fixed)
+    (tmp_path / f".lb.md.{os.getpid()}.{fixed.hex[:8]}.tmp").symlink_to(outside)
+    with pytest.raises(OSError):
+        write_json_atomic(target, {"a": 1})
+    assert outside.read_text() == "keep" and target.read_text() == "old"
+    monkeypatch.undo()
+    write_json_atomic(target, {"a": 1})
+    assert json.loads(target.read_text()) == {"a": 1}
