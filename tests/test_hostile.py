@@ -4,11 +4,14 @@ a warning naming the skipped file, in bounded time and memory."""
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
 from lengthgen.cli.main import main
 from tests.reporting.test_leaderboard import make_result
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def run(capsys, *argv):
@@ -282,3 +285,42 @@ def test_atomic_writes_leave_nothing_behind_and_follow_no_planted_link(tmp_path,
     monkeypatch.undo()
     write_json_atomic(target, {"a": 1})
     assert json.loads(target.read_text()) == {"a": 1}
+
+
+STORED_DAMAGE = {
+    "a string for a number": lambda d: d["wall_time_s"].__setitem__("train_cpu", "fast"),
+    "a list for a name": lambda d: d["task"].__setitem__("name", ["x"]),
+    "a list for a mapping": lambda d: d["task"].__setitem__("test_params", [1, 2]),
+    "a string for a count": lambda d: d["model"].__setitem__("parameters", "many"),
+}
+
+
+@pytest.mark.parametrize("damage", list(STORED_DAMAGE), ids=list(STORED_DAMAGE))
+def test_one_damaged_result_is_skipped_naming_the_field(tmp_path, capsys, damage):
+    from lengthgen.cli.main import main
+
+    quick = sorted((ROOT / "results" / "runs" / "quick").glob("*.json"))
+    if not quick:
+        pytest.skip("needs the checkout's committed results")
+    for path in quick:
+        (tmp_path / path.name).write_text(path.read_text())
+    bad = json.loads(quick[0].read_text())
+    STORED_DAMAGE[damage](bad)
+    (tmp_path / "bad.json").write_text(json.dumps(bad))
+    assert main(["leaderboard", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "bad.json" in err and "Traceback" not in err
+
+
+def test_names_from_result_files_are_shown_not_interpreted(tmp_path, capsys):
+    from lengthgen.cli.main import main
+
+    quick = sorted((ROOT / "results" / "runs" / "quick").glob("*.json"))
+    if not quick:
+        pytest.skip("needs the checkout's committed results")
+    data = json.loads(quick[0].read_text())
+    data["config"]["benchmark"] = "<img src=x onerror=alert(1)>\x1b[2J"
+    (tmp_path / "r.json").write_text(json.dumps(data))
+    assert main(["leaderboard", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "<img" not in out and "\x1b" not in out and "&lt;img" in out

@@ -79,6 +79,9 @@ def check_result(data: Any) -> str | None:
         return f"more than {MAX_ROWS} result rows"
     if cfg.get("params") is not None and not isinstance(cfg["params"], dict):
         return "config.params is not a mapping"
+    problem = _check_blocks(data)
+    if problem:
+        return problem
     shortest = shortest_length(cfg)
     if not all(_valid_row(r, shortest) for r in data["results"]):
         return "a results row is malformed"
@@ -91,6 +94,38 @@ def check_result(data: Any) -> str | None:
 
 
 KNOWN_SCHEMA = 2
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_blocks(data: dict) -> str | None:
+    """Field by field, the blocks the readers take numbers and names from."""
+    for key, value in (data.get("wall_time_s") or {}).items():
+        if value is not None and not _is_number(value):
+            return f"wall_time_s.{key} is not a number"
+    for key, value in (data.get("compute") or {}).items():
+        if value is not None and not _is_number(value):
+            return f"compute.{key} is not a number"
+    task = data.get("task") or {}
+    if task.get("name") is not None and not isinstance(task["name"], str):
+        return "task.name is not a string"
+    for key in ("params", "test_params"):
+        if task.get(key) is not None and not isinstance(task[key], dict):
+            return f"task.{key} is not a mapping"
+    if task.get("version") is not None and not (
+        isinstance(task["version"], int) and not isinstance(task["version"], bool)
+    ):
+        return "task.version is not an integer"
+    model = data.get("model") or {}
+    for key in ("parameters", "flops_per_token"):
+        if model.get(key) is not None and not _is_number(model[key]):
+            return f"model.{key} is not a number"
+    for key in ("name", "fingerprint"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            return f"{key} is not a string"
+    return None
 
 
 def read_result(path: Path) -> Any:
