@@ -207,3 +207,28 @@ def test_an_abacus_setup_with_places_inside_the_table_runs(tmp_path, capsys):
     argv[-1] = "b"
     assert main(argv) == 2
     assert "abacus table is read up to place" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["d_model=16384", "n_layers=256"],  # each option within its own cap, the product not
+        ["d_model=4096", "max_positions=1048576", "pe=learned"],
+    ],
+)
+def test_a_model_too_large_in_product_is_refused_before_allocation(options, capsys):
+    argv = ["run", "--task", "count", "--train-lengths", "1-3", "--test-lengths", "5", "--steps", "1"]
+    for opt in options:
+        argv += ["--model-opt", opt]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "parameters" in err and "above the cap" in err and "Traceback" not in err
+
+
+def test_rasp_check_refuses_lengths_it_cannot_hold_up_front(capsys, tmp_path):
+    import time
+
+    start = time.perf_counter()
+    assert main(["rasp", "check", "rasp/mode.rasp", "--lengths", "1-100000", "--n", "2"]) == 2
+    assert "use shorter --lengths" in capsys.readouterr().err
+    assert time.perf_counter() - start < 60  # refused before running the short lengths

@@ -161,6 +161,32 @@ def token_ids(names: list[str | int], vocabulary: Sequence[str] | None, option: 
     return ids
 
 
+# Each size option is capped alone (SIZE_CAPS); their product is capped here,
+# before anything is allocated, so an impossible model is a one-line error
+# instead of an allocation failure or the OOM killer.
+MAX_PARAMETERS = 1_000_000_000
+
+
+def estimated_parameters(options: dict[str, Any], vocab_size: int) -> float:
+    """A generous estimate from the common size options (attention 4d^2 and
+    MLP 2 d d_ff per block, ``n_layers`` blocks, times ``banks`` where a
+    hypernetwork keeps banks of them; embeddings, readout and a position
+    table).  Models without ``d_model`` are not estimated (0).
+
+    >>> estimated_parameters({"d_model": 64, "n_layers": 2}, 16)
+    100352.0
+    """
+    d = options.get("d_model")
+    if not isinstance(d, int) or isinstance(d, bool):
+        return 0.0
+    d_ff = options.get("d_ff") or 4 * d
+    blocks = (options.get("n_layers") or 1) * (options.get("banks") or 1)
+    table = (
+        (options.get("max_positions") or 0) if options.get("pe") in ("learned", "randomized-learned", "abacus") else 0
+    )
+    return float(blocks * (4 * d * d + 2 * d * d_ff) + 2 * vocab_size * d + table * d)
+
+
 def build_model(name: str, vocab_size: int, vocabulary: Sequence[str] | None = None, **options: Any) -> SequenceModel:
     """Instantiate a registered model.  ``vocabulary`` (the task's tokens, id
     order) turns token names in options such as ``segment_tokens`` into ids.
@@ -173,6 +199,13 @@ def build_model(name: str, vocab_size: int, vocabulary: Sequence[str] | None = N
     """
     spec = MODELS.get(name)
     resolved = resolve_model_options(name, options)
+    estimate = estimated_parameters(resolved, vocab_size)
+    if estimate > MAX_PARAMETERS:
+        raise LengthgenError(
+            f"model {name!r} with these options has about {estimate:,.0f} parameters (~{16 * estimate / 2**30:,.0f} GiB "
+            f"with gradients and Adam's state), above the cap of {MAX_PARAMETERS:,}: use smaller d_model, d_ff, "
+            "n_layers or banks"
+        )
     for key in ("segment_tokens", "segment_ends"):
         if resolved.get(key):
             resolved[key] = token_ids(resolved[key], vocabulary, key)

@@ -117,6 +117,17 @@ def check_program(program: CompiledProgram, task: Task, lengths: list[int], n: i
     interpreter = program.interpreter()
     report = CheckReport()
     report.derived, report.unreachable = lengths_beyond_constants(program, task, lengths)
+    # refuse up front what the interpreter would refuse only after every shorter length
+    from lengthgen.rasp.interpreter import MAX_SEQUENCE_ELEMENTS
+
+    longest = max([*lengths, *report.derived])
+    probe = to_lm_batch(task.sample(np.random.default_rng(0), 1, longest))
+    if probe.tokens.shape[1] ** 2 > MAX_SEQUENCE_ELEMENTS:
+        limit = int(MAX_SEQUENCE_ELEMENTS**0.5)
+        raise LengthgenError(
+            f"length {longest} makes sequences of {probe.tokens.shape[1]:,} tokens; a check reads at most "
+            f"{limit:,} (their selectors would need {probe.tokens.shape[1] ** 2:,} cells); use shorter --lengths"
+        )
     for length in [*lengths, *report.derived]:
         rng = np.random.default_rng([seed, length])
         batch = task.sample(rng, n, length)
