@@ -112,7 +112,17 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--out", help="folder for the result JSON and checkpoint (default results/runs)")
     p.add_argument("--name", help="run name (default: derived from the config hash)")
-    p.add_argument("--no-resume", action="store_true", help="start from scratch even if a checkpoint exists")
+    p.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="start from scratch even if a checkpoint or a finished result of the same run exists",
+    )
+    p.add_argument(
+        "--keep-checkpoint",
+        action="store_true",
+        help="keep NAME.ckpt.pt beside the result (scripts that read the trained model need it); by default "
+        "a finished run's checkpoint is removed, the result being final",
+    )
     p.add_argument(
         "--print-config",
         action="store_true",
@@ -186,7 +196,14 @@ def cmd_run(args) -> int:
         validate(cfg)
         print(render_provenance(cfg))
         return 0
-    result = run_experiment(cfg, resume=not args.no_resume, log=lambda m: print(m, file=sys.stderr))
+    # an identical finished run is reused, as bench reuses a finished cell
+    result = run_experiment(
+        cfg, resume=not args.no_resume, log=lambda m: print(m, file=sys.stderr), reuse_complete=not args.no_resume
+    )
+    if result.get("_reused"):
+        print(f"reused the finished result of the same run: {result['_path']}", file=sys.stderr)
+    if not args.keep_checkpoint:
+        Path(result["_path"]).with_suffix(".ckpt.pt").unlink(missing_ok=True)
     print(
         f"{result['name']}: {result['model']['parameters']:,} parameters, "
         f"{result['wall_time_s']['train']:.1f}s training, {result['wall_time_s']['eval']:.1f}s evaluation"

@@ -235,3 +235,17 @@ def test_abacus_run_names_its_segment_tokens_on_the_command_line(capsys, tmp_pat
     result = json.loads(next(tmp_path.glob("*.json")).read_text())
     # names, not ids, are the run's identity: a task that renumbers its vocabulary keeps it
     assert result["config"]["model_options"]["segment_tokens"] == ["+", "<sep>"]
+
+
+def test_a_finished_run_is_reused_and_leaves_no_checkpoint(tmp_path, capsys):
+    argv = ["run", "--task", "count", "--train-lengths", "1-3", "--test-lengths", "4", *TINY]
+    argv += ["--out", str(tmp_path), "--name", "r"]
+    assert main(argv) == 0
+    assert (tmp_path / "r.json").exists() and not (tmp_path / "r.ckpt.pt").exists()
+    first = json.loads((tmp_path / "r.json").read_text())["created"]
+    capsys.readouterr()
+    assert main(argv) == 0  # the same run again: its finished result, not a second training
+    assert "reused the finished result" in capsys.readouterr().err
+    assert json.loads((tmp_path / "r.json").read_text())["created"] == first
+    assert main([*argv, "--keep-checkpoint", "--no-resume"]) == 0
+    assert (tmp_path / "r.ckpt.pt").exists()

@@ -4,7 +4,7 @@ position (least significant digit first, then <eos>) at the given lengths.
     python results/studies/recipes/addition_digit_errors.py RUN 8 16 24
 
 RUN is a run's path without extension (RUN.json and its checkpoint
-RUN.ckpt.pt, which `lengthgen run` keeps).  Greedy decoding of 300 fresh
+RUN.ckpt.pt, which `lengthgen run --keep-checkpoint` keeps).  Greedy decoding of 300 fresh
 sums per length (generator seed 5); positions past a sum's end are not
 counted.
 """
