@@ -189,8 +189,9 @@ def test_checkpoint_with_the_right_fingerprint_but_wrong_shapes(capsys, tmp_path
         "--out",
         tmp_path,
     ]
-    args += ["--name", "r", "--model-opt", "d_model=16", "--model-opt", "n_heads=2"]
+    args += ["--name", "r", "--model-opt", "d_model=16", "--model-opt", "n_heads=2", "--keep-checkpoint"]
     assert run(capsys, *args)[0] == 0
+    (tmp_path / "r.json").unlink()  # an interrupted run: the checkpoint is what resumes it
     ckpt = torch.load(tmp_path / "r.ckpt.pt", weights_only=True)
     ckpt["model"] = {k: v[..., :1] if v.dim() else v for k, v in ckpt["model"].items()}
     del ckpt["optimizer"]

@@ -14,7 +14,7 @@ import numpy as np
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.outcomes import fit_block
 from lengthgen.evaluation.tdist import t_quantile
-from lengthgen.evaluation.thresholds import FIT_THRESHOLD
+from lengthgen.evaluation.thresholds import FIT_THRESHOLD, SOLVED_THRESHOLD
 from lengthgen.reporting.loading import benchmark_of, column_of
 from lengthgen.reporting.runs import declared_metric, train_max
 
@@ -53,6 +53,7 @@ class Panel:
     benchmark: str
     metric: str
     train_max: int
+    train_min: int = 0
     curves: dict[str, Curve] = field(default_factory=dict)
     chance: dict[int, float] = field(default_factory=dict)
     baseline: dict[int, tuple[str, float]] = field(default_factory=dict)
@@ -69,8 +70,10 @@ def panels(results: list[dict[str, Any]], metric: str | None = None) -> dict[str
     for result in latest_per_seed(results):
         m = metric or declared_metric(result)
         bench = benchmark_of(result)
-        panel = out.setdefault(bench, Panel(bench, m, 0))
+        panel = out.setdefault(bench, Panel(bench, m, 0, 10**9))
         panel.train_max = max(panel.train_max, train_max(result))
+        in_range = [r["length"] for r in result["results"] if r.get("in_train_range")]
+        panel.train_min = min(panel.train_min, min(in_range) if in_range else 0)
         curve = panel.curves.setdefault(column_of(result), Curve())
         tested = {r["length"] for r in result["results"] if r.get("test", True)}
         for row in result["results"]:
@@ -121,15 +124,32 @@ def _band(curve: Curve, lengths: list[int]) -> tuple[list[float], list[float]]:
     return lo, hi
 
 
-def _draw(ax, panel: Panel) -> None:
-    ax.axvspan(0, panel.train_max + 0.5, color="0.9", label="training range")
+def colours_for(columns: list[str]) -> dict[str, Any]:
+    """One colour per model column across a whole figure (matplotlib's
+    default cycle restarts in every panel, giving two columns one colour)."""
+    palette = [f"C{i}" for i in range(10)]
+    return {column: palette[i % len(palette)] for i, column in enumerate(sorted(columns))}
+
+
+def _draw(ax, panel: Panel, colours: dict[str, Any] | None = None) -> None:
+    colours = colours or colours_for(list(panel.curves))
+    start = panel.train_min if panel.train_min < 10**9 else 0
+    ax.axvspan(start - 0.5, panel.train_max + 0.5, color="0.9", label="training range")
     for model in sorted(panel.curves):
         curve = panel.curves[model]
         lengths = sorted(curve.values)
         mean = [float(np.mean(curve.values[n])) for n in lengths]
-        (line,) = ax.plot(lengths, mean, marker="o", ms=3, label=_legend_label(panel, model))
-        lo, hi = _band(curve, lengths)
-        ax.fill_between(lengths, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+        colour = colours[model]
+        # every seed thin, their mean bold: two or three seeds give a t band of about [0, 1]
+        runs = max(len(curve.values[n]) for n in lengths)
+        if runs > 1:
+            for s in range(runs):
+                xs = [n for n in lengths if len(curve.values[n]) > s]
+                ax.plot(xs, [curve.values[n][s] for n in xs], color=colour, lw=0.6, alpha=0.35)
+        ax.plot(lengths, mean, marker="o", ms=3, color=colour, label=_legend_label(panel, model))
+        if runs == 1:
+            lo, hi = _band(curve, lengths)
+            ax.fill_between(lengths, lo, hi, color=colour, alpha=0.2, linewidth=0)
     if panel.chance:
         lengths = sorted(panel.chance)
         ax.plot(lengths, [panel.chance[n] for n in lengths], ls=":", color="0.3", lw=1, label="chance")
@@ -138,7 +158,8 @@ def _draw(ax, panel: Panel) -> None:
         names = sorted({panel.baseline[n][0] for n in lengths})
         label = "best baseline" + (f" ({names[0]})" if len(names) == 1 else "")
         ax.plot(lengths, [panel.baseline[n][1] for n in lengths], ls="--", color="0.45", lw=1, label=label)
-    ax.axhline(FIT_THRESHOLD, color="0.75", lw=0.6)
+    ax.axhline(FIT_THRESHOLD, color="0.6", lw=0.6, ls="-", label=f"fit ({FIT_THRESHOLD:.0%} at L)")
+    ax.axhline(SOLVED_THRESHOLD, color="0.6", lw=0.6, ls="-.", label=f"solved ({SOLVED_THRESHOLD:.0%})")
     ax.set_title(panel.benchmark, fontsize=10)
     ax.set_xlabel("length")
     ax.set_ylabel("exact match" if panel.metric == "exact" else "per-token accuracy")
@@ -165,10 +186,11 @@ def plot_results(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     data = panels(results, metric)
+    colours = colours_for(sorted({c for panel in data.values() for c in panel.curves}))
     written = []
     for bench, panel in sorted(data.items()):
         fig, ax = plt.subplots(figsize=(5, 3.4))
-        _draw(ax, panel)
+        _draw(ax, panel, colours)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
         for fmt in formats:
             path = out_dir / f"{safe_stem(bench)}.{fmt}"
@@ -181,12 +203,18 @@ def plot_results(
     fig, axes = plt.subplots(rows, cols, figsize=(4 * cols, 3 * rows), squeeze=False)
     handles: dict[str, Any] = {}
     for ax, (_bench, panel) in zip(axes.flat, sorted(data.items())):
-        _draw(ax, panel)
+        _draw(ax, panel, colours)
         for h, label in zip(*ax.get_legend_handles_labels()):
             # one legend entry per model column, whatever its fitted count on this benchmark
             handles.setdefault(label.split(" (")[0], h)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
+    seeds = max(max(len(v) for v in c.values.values()) for panel in data.values() for c in panel.curves.values())
+    examples = sorted(int(r["n"]) for res in results for r in res["results"] if isinstance(r.get("n"), int))
+    per_length = f", {examples[len(examples) // 2]} examples per length" if examples else ""
+    fig.suptitle(
+        f"{n} benchmark(s), up to {seeds} seed(s) per column{per_length}; shaded: the training range", fontsize=9
+    )
     fig.tight_layout()
     fig.legend(
         list(handles.values()),
