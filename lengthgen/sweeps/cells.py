@@ -90,6 +90,9 @@ def variants_of(vary: dict[str, Any], source: str) -> list[tuple[tuple[str, Any]
     return [tuple(zip(keys, combo)) for combo in itertools.product(*(vary[k] for k in keys))]
 
 
+MAX_CELLS = 100_000  # far above any study here (the largest has 240), far below what exhausts memory
+
+
 def seeds_of(setting: Any, source: str) -> list[int]:
     if setting is None:
         return [0]
@@ -160,10 +163,19 @@ def expand(
     if seeds is not None:
         seed_list = [s for s in seed_list if s in seeds] if settings.get("seeds") is not None else seeds
 
+    # the grid's size before any configuration is built: a suite of a million cells is a one-line error
+    planned = len(chosen_bench) * len(model_names) * max(1, len(pe_list or [None])) * len(variants) * len(seed_list)
+    if planned > MAX_CELLS and (limit is None or limit > MAX_CELLS):
+        raise LengthgenError(
+            f"{source}: the suite expands to up to {planned:,} cells (benchmarks x models x encodings x variants x "
+            f"seeds), more than {MAX_CELLS:,}; split it, or filter with --tasks/--models/--pe/--seeds or --limit"
+        )
     cells: list[Cell] = []
     for bench in suite.benchmarks:
         if bench.name not in chosen_bench:
             continue
+        if limit is not None and len(cells) >= limit:
+            break
         for model in model_names:
             takes_pe = "pe" in MODELS.get(model).options()
             for pe in (pe_list or [None]) if takes_pe else [None]:

@@ -315,3 +315,19 @@ def test_set_overrides_every_cell_and_names_them_anew(tmp_path, capsys):
     ):
         assert main(["bench", "--suite", "quick", "--set", bad, "--dry-run"]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_suite_too_large_to_expand_is_refused_before_building_it(tmp_path):
+    import time
+
+    from lengthgen.suites import load_suite
+
+    suite_file = tmp_path / "huge.yaml"
+    suite_file.write_text(
+        "name: huge\nbenchmarks: [count, sort]\nseeds: 10000\nvary: {d_model: [16, 32, 48, 64, 80, 96, 112, 128]}\n"
+    )
+    start = time.perf_counter()
+    with pytest.raises(LengthgenError, match="160,000 cells"):
+        expand(load_suite(suite_file), tmp_path)
+    assert time.perf_counter() - start < 10  # refused from the counts, not after building 160,000 configurations
+    assert len(expand(load_suite(suite_file), tmp_path, seeds=[0, 1])) == 2 * 8 * 2  # filtered, it runs
