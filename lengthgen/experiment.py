@@ -50,6 +50,7 @@ from lengthgen.runconfig import (  # noqa: F401  (the names scripts and plugins 
 from lengthgen.tasks import make_task
 from lengthgen.training.data import to_lm_batch
 from lengthgen.training.loop import Trainer
+from lengthgen.training.tracking import make_tracker
 from lengthgen.versions import current_versions
 
 # Ruoss et al. draw positions from a range much larger than any test
@@ -210,6 +211,7 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
         fingerprint=fingerprint,
         progress=progress,
         log=log,
+        on_point=make_tracker(cfg.track, out_dir / name, name) if cfg.track else None,
     )
     if resume and trainer.try_resume():
         log(f"resumed {name} from step {trainer.state.step}")

@@ -54,7 +54,8 @@ class RunConfig:
     device: str = "auto"
     out: str = "results/runs"
     name: str = ""
-    compile: bool = False  # torch.compile the training forward (see benchmarks/model_throughput.py)
+    compile: bool = False
+    track: str = ""  # "csv", "tensorboard" or "wandb": the training curve as it happens (lengthgen.training.tracking)  # torch.compile the training forward (see benchmarks/model_throughput.py)
     # the benchmark recipe whose values were merged in (so a later change of
     # model can take them out again); its values are in the fields above, and
     # a run's identity must not change with how they got there
@@ -63,7 +64,7 @@ class RunConfig:
     # a key not named here is the built-in default
     sources: dict[str, str] = field(default_factory=dict, repr=False)
 
-    IDENTITY_EXCLUDES = ("device", "out", "name", "compile", "applied_recipe", "sources")
+    IDENTITY_EXCLUDES = ("device", "out", "name", "compile", "track", "applied_recipe", "sources")
 
     def identity(self, versions: dict[str, int] | None = None) -> dict[str, Any]:
         """What names this run: every setting that changes what is trained, at
@@ -110,6 +111,7 @@ RUN_KEYS: dict[str, Any] = {
     "out": str,
     "name": str,
     "compile": bool,
+    "track": str,
     "recipe": bool,
 }
 
@@ -192,7 +194,8 @@ def apply_settings(
             setattr(cfg, key, parse_lengths(data[key], f"{source}: {key}", minimum=0))
             _mark(cfg, [key], source)
     for key in (
-        "metric", "seed", "eval_examples", "eval_batch_size", "representation_rank", "device", "out", "name", "compile"
+        "metric", "seed", "eval_examples", "eval_batch_size", "representation_rank", "device", "out", "name", "compile",
+        "track",
     ):  # fmt: skip
         if data.get(key) is not None:
             setattr(cfg, key, data[key])

@@ -41,7 +41,7 @@ def parse_overrides(pairs: list[str]) -> dict:
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
             value = raw
-        if parts[0] in ("out", "name", "device", "compile"):
+        if parts[0] in ("out", "name", "device", "compile", "track"):
             raise LengthgenError(
                 f"--set {pair!r}: {parts[0]!r} is where or how cells run, not what they are: use --{parts[0]}"
             )
@@ -84,6 +84,11 @@ def add_parser(sub) -> None:
         "--compile",
         action="store_true",
         help="torch.compile every cell's training forward (not part of a cell's identity)",
+    )
+    p.add_argument(
+        "--log",
+        choices=("csv", "tensorboard", "wandb"),
+        help="every cell's training curve as it happens (csv: <cell>.curve.csv beside its result)",
     )
     p.add_argument("--slurm-partition")
     p.add_argument("--slurm-timeout", type=int, default=120, help="minutes per cell job")
@@ -209,6 +214,7 @@ def cmd_bench(args) -> int:
     overrides = parse_overrides(args.set)
     for cell in cells:
         cell.config.compile = args.compile
+        cell.config.track = args.log or ""
         if overrides:
             apply_settings(cell.config, overrides, "--set")
             validate(cell.config)

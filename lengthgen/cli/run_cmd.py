@@ -118,6 +118,12 @@ def add_parser(sub) -> None:
         help="start from scratch even if a checkpoint or a finished result of the same run exists",
     )
     p.add_argument(
+        "--log",
+        choices=("csv", "tensorboard", "wandb"),
+        help="the training curve as it happens: csv (NAME.curve.csv beside the result; no extra), "
+        "tensorboard or wandb (their packages installed)",
+    )
+    p.add_argument(
         "--keep-checkpoint",
         action="store_true",
         help="keep NAME.ckpt.pt beside the result (scripts that read the trained model need it); by default "
@@ -149,6 +155,7 @@ def config_from_args(args) -> RunConfig:
         "eval_examples": args.eval_examples,
         "device": args.device,
         "compile": args.compile,
+        "track": args.log,
         "out": args.out,
         "name": args.name,
         "representation_rank": args.representation_rank,

@@ -225,6 +225,7 @@ class Trainer:
         fingerprint: str = "",
         progress: bool | None = None,
         log=None,
+        on_point=None,
         compile: bool = False,
         offset_span: int | None = None,
     ):
@@ -240,6 +241,7 @@ class Trainer:
         self.fingerprint = fingerprint
         self.progress = progress
         self.log = log  # one line per evaluation when there is no progress bar (a log file, a batch job)
+        self.on_point = on_point  # each evaluation point as it is taken (lengthgen.training.tracking)
         self.optimizer = build_optimizer(model, cfg)
         self._positions_know_training = "training" in inspect.signature(model.sample_positions).parameters
         # the training forward; probes and evaluation keep the eager model
@@ -538,6 +540,8 @@ class Trainer:
                     point = {"step": step, "loss": window[0] / window[2], "batch_exact": window[1] / window[2]}
                     point.update(self.probe())
                     self.state.curve.append(point)
+                    if self.on_point is not None:
+                        self.on_point(point)
                     self.state.window = [0.0, 0.0, 0.0]
                     if self.log is not None and bar.disable:
                         self.log(

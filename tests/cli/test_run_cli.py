@@ -249,3 +249,17 @@ def test_a_finished_run_is_reused_and_leaves_no_checkpoint(tmp_path, capsys):
     assert json.loads((tmp_path / "r.json").read_text())["created"] == first
     assert main([*argv, "--keep-checkpoint", "--no-resume"]) == 0
     assert (tmp_path / "r.ckpt.pt").exists()
+
+
+def test_log_csv_writes_the_curve_as_it_happens(tmp_path, capsys):
+    import csv
+
+    argv = ["run", "--task", "count", "--train-lengths", "1-3", "--test-lengths", "4", *TINY]
+    argv += ["--out", str(tmp_path), "--name", "c", "--log", "csv"]
+    assert main(argv) == 0
+    rows = list(csv.DictReader((tmp_path / "c.curve.csv").read_text().splitlines()))
+    result = json.loads((tmp_path / "c.json").read_text())
+    assert [int(r["step"]) for r in rows] == [p["step"] for p in result["training"]["curve"]]
+    assert float(rows[-1]["loss"]) == pytest.approx(result["training"]["curve"][-1]["loss"])
+    assert "track" not in result["config"]  # how a run is watched is not what it is
+    assert main(["run", "--task", "count", "--train-lengths", "1-3", "--test-lengths", "4", "--log", "nope"]) == 2
