@@ -49,6 +49,29 @@ def is_module_path(name: str) -> bool:
     return isinstance(name, str) and bool(MODULE_PATH.match(name))
 
 
+_plugin_paths: list[str] = []
+
+
+def add_plugin_path(folder: str) -> None:
+    """Make ``folder`` importable for ``module:Class`` names, after every
+    installed package (a file there named like a dependency is never picked
+    up instead of it).  The current folder is never added implicitly."""
+    import os
+
+    path = os.path.abspath(os.path.expanduser(folder))
+    if not os.path.isdir(path):
+        raise LengthgenError(f"--plugin-path {folder}: no such folder")
+    if path not in sys.path:
+        sys.path.append(path)
+    if path not in _plugin_paths:
+        _plugin_paths.append(path)
+
+
+def plugin_paths() -> list[str]:
+    """The folders added with :func:`add_plugin_path` (sweep workers add them too)."""
+    return list(_plugin_paths)
+
+
 def load_object(spec: str) -> Any:
     """``package.module:Name`` -> the object (imports the module)."""
     if not is_module_path(spec):
@@ -57,7 +80,10 @@ def load_object(spec: str) -> Any:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise LengthgenError(f"cannot import {module_name!r} for {spec!r}: {exc}") from None
+        raise LengthgenError(
+            f"cannot import {module_name!r} for {spec!r}: {exc} (lengthgen does not import from the current "
+            "folder on its own: name the folder with --plugin-path DIR, or install the package)"
+        ) from None
     except (Exception, SystemExit) as exc:  # the user's module failed (or exited) while importing
         raise LengthgenError(f"importing {module_name!r} for {spec!r} failed: {type(exc).__name__}: {exc}") from None
     try:

@@ -205,3 +205,34 @@ def test_module_path_tasks_work_in_the_tasks_commands(plugin_module, capsys, com
     code, out, err = run(capsys, *command[:2], f"{plugin_module}:EchoLast", *command[2:])
     assert code == 0, err
     assert out.strip()
+
+
+def test_plugin_path_names_the_folder_and_reaches_sweep_workers(tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "lg_pp_plugin.py").write_text(PLUGIN)
+    monkeypatch.chdir(folder)  # the current folder alone is not on the import path
+    code, _, err = run(capsys, "tasks", "show", "lg_pp_plugin:EchoLast")
+    assert code == 2 and "--plugin-path" in err
+    suite = tmp_path / "s.yaml"
+    suite.write_text(
+        "name: pp\nbenchmarks: [count]\nmodels: [lg_pp_plugin:PrefixMean]\nseeds: 2\n"
+        "training: {steps: 2, batch_size: 4, eval_every: 2, eval_examples: 4}\nevaluation: {examples: 4}\n"
+    )
+    try:
+        code, out, err = run(
+            capsys, "--plugin-path", folder, "bench", "--suite", suite, "--trust-config",
+            "--out", tmp_path / "runs", "--workers", "2", "--threads", "1",
+        )  # fmt: skip
+        assert code == 0, err
+        assert len(list((tmp_path / "runs" / "pp").glob("*.json"))) == 2  # both cells, each in a spawned worker
+    finally:
+        import sys
+
+        sys.path[:] = [p for p in sys.path if p != str(folder)]
+        plugins._plugin_paths.clear()
+        for name in [n for n in MODELS.names() if n.startswith("lg_pp_plugin")]:
+            MODELS.unregister(name)
+        for name in [n for n in TASKS.names() if n.startswith("lg_pp_plugin")] + ["echo-last"]:
+            if name in TASKS:
+                TASKS.unregister(name)

@@ -13,7 +13,7 @@ from lengthgen import __version__
 from lengthgen.cli import analysis_cmd, bench_cmd, catalog_cmd, info_cmd, models_cmd, rasp_cmd, run_cmd, tasks_cmd
 from lengthgen.data import add_include_path, clear_include_paths
 from lengthgen.errors import Interrupted, LengthgenError
-from lengthgen.plugins import load_entry_points
+from lengthgen.plugins import add_plugin_path, load_entry_points
 from lengthgen.rasp.errors import RaspError
 
 MAX_ERROR_CHARS = 1000
@@ -31,6 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="lengthgen", description="Length-generalization benchmark suite.")
     parser.add_argument("--version", action="version", version=f"lengthgen {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument(
+        "--plugin-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="folder to import module:Class models and tasks from (the current folder is never used on its own)",
+    )
     parser.add_argument(
         "--include-path",
         action="append",
@@ -55,7 +62,7 @@ def _stop_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
-GLOBAL_FLAGS = ("--include-path",)  # global options that take a value
+GLOBAL_FLAGS = ("--include-path", "--plugin-path")  # global options that take a value
 GLOBAL_SWITCHES = ("--debug",)
 
 
@@ -97,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         clear_include_paths()
         for folder in args.include_path:
             add_include_path(folder)
+        for folder in args.plugin_path:
+            add_plugin_path(folder)
         load_entry_points()
         if not getattr(args, "func", None):
             parser.print_help()

@@ -24,6 +24,7 @@ from typing import Any
 
 from lengthgen.errors import Interrupted, LengthgenError
 from lengthgen.experiment import RunConfig
+from lengthgen.plugins import plugin_paths
 from lengthgen.sweeps import EXECUTORS  # noqa: F401  (defined with the package, torch-free, for the parser)
 from lengthgen.sweeps.cells import Cell
 
@@ -39,9 +40,13 @@ class Outcome:
 _STOP = None  # a worker process's view of "the sweep was stopped" (multiprocessing.Event)
 
 
-def _init_worker(stop, parent: int | None = None) -> None:
+def _init_worker(stop, parent: int | None = None, plugin_folders: tuple[str, ...] = ()) -> None:
     global _STOP
     _STOP = stop
+    from lengthgen.plugins import add_plugin_path
+
+    for folder in plugin_folders:  # a spawned worker starts without the parent's --plugin-path
+        add_plugin_path(folder)
     if parent is not None:
         _follow_parent(parent)
 
@@ -152,7 +157,10 @@ class LocalExecutor:
         ctx = multiprocessing.get_context("spawn")
         stop = ctx.Event()
         pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(stop, os.getpid())
+            max_workers=workers,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(stop, os.getpid(), tuple(plugin_paths())),
         )
         pending = {pool.submit(run_cell, cell.config, threads): cell for cell in cells}
         restore = _forward_sigterm(pool, stop)
