@@ -325,3 +325,19 @@ def test_names_from_result_files_are_shown_not_interpreted(tmp_path, capsys):
     assert main(["leaderboard", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "<img" not in out and "\x1b" not in out and "&lt;img" in out
+
+
+def test_recomputed_baselines_are_bounded_whatever_a_file_claims(tmp_path, capsys):
+    """A file without stored baselines gets them recomputed; a row claiming a
+    billion examples or a length of a million must not make that unbounded."""
+    from lengthgen.cli.main import main
+
+    result = make_result("parity", "transformer", 0, {10: 1.0, 20: 0.5})
+    result["results"][-1]["n"] = 10**9
+    (tmp_path / "a.json").write_text(json.dumps(result))
+    huge = make_result("parity", "transformer", 1, {10: 1.0, 10**6: 0.5})
+    (tmp_path / "b.json").write_text(json.dumps(huge))
+    start = time.perf_counter()
+    assert main(["leaderboard", str(tmp_path)]) == 0
+    assert time.perf_counter() - start < 60
+    assert "parity" in capsys.readouterr().out

@@ -91,6 +91,11 @@ class RunSummary:
         return (self.result.get("training") or {}).get("steps")
 
 
+# older result files carry no baselines: they are recomputed on fresh examples, within these bounds
+RECOMPUTE_EXAMPLES = 2_000
+RECOMPUTE_MAX_LENGTH = 100_000
+
+
 def row_baseline(result: dict[str, Any], row: dict[str, Any], metric: str) -> tuple[float, str, float] | None:
     """(chance, best predictor, its score) at one row: stored by the run, or
     recomputed for older result files (on fresh examples of the same size)."""
@@ -110,7 +115,11 @@ def row_baseline(result: dict[str, Any], row: dict[str, Any], metric: str) -> tu
     if row.get("test", not row["in_train_range"]):
         params.update(task.get("test_params") or {})
     try:
-        entry = baselines_for_result_row(name, params, row["length"], int(row.get("n") or 200), 0, 256)
+        # bounded work whatever the file says: at most RECOMPUTE_EXAMPLES fresh examples, at lengths a run could evaluate
+        if row["length"] > RECOMPUTE_MAX_LENGTH:
+            return None
+        n = min(int(row.get("n") or 200), RECOMPUTE_EXAMPLES)
+        entry = baselines_for_result_row(name, params, row["length"], n, 0, 256)
     except (LengthgenError, TypeError, ValueError, KeyError):
         return None
     best, value = best_baseline(entry, metric)
