@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from lengthgen.cli.output import emit
+from lengthgen.cli.output import add_log_option, emit
 from lengthgen.config import parse_lengths
 from lengthgen.data import find_suite
 from lengthgen.errors import LengthgenError
@@ -85,11 +85,7 @@ def add_parser(sub) -> None:
         action="store_true",
         help="torch.compile every cell's training forward (not part of a cell's identity)",
     )
-    p.add_argument(
-        "--log",
-        choices=("csv", "tensorboard", "wandb"),
-        help="every cell's training curve as it happens (csv: <cell>.curve.csv beside its result)",
-    )
+    add_log_option(p, "every cell")
     p.add_argument("--slurm-partition")
     p.add_argument("--slurm-timeout", type=int, default=120, help="minutes per cell job")
     p.add_argument("--slurm-cpus", type=int, default=2)

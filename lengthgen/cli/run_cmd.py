@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from lengthgen.runconfig import RunConfig
 
+from lengthgen.cli.output import add_log_option
 from lengthgen.cli.tasks_cmd import parse_params
 from lengthgen.config import load_yaml
 
@@ -117,12 +118,7 @@ def add_parser(sub) -> None:
         action="store_true",
         help="start from scratch even if a checkpoint or a finished result of the same run exists",
     )
-    p.add_argument(
-        "--log",
-        choices=("csv", "tensorboard", "wandb"),
-        help="the training curve as it happens: csv (NAME.curve.csv beside the result; no extra), "
-        "tensorboard or wandb (their packages installed)",
-    )
+    add_log_option(p, "the run")
     p.add_argument(
         "--keep-checkpoint",
         action="store_true",
