@@ -36,7 +36,6 @@ thread that state through every call.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import time
 from collections.abc import Callable
@@ -45,10 +44,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from lengthgen.errors import LengthgenError
+from lengthgen.rasp.candidates import Sel, Seq, op_id, signature
 from lengthgen.rasp.check import check_program
 from lengthgen.rasp.codes import TokenCodes
 from lengthgen.rasp.compiler import compile_source
 from lengthgen.rasp.errors import RaspError
+from lengthgen.rasp.goal import GoalSearch
 from lengthgen.rasp.interpreter import aggregate, select_matrix, selector_width
 from lengthgen.rasp.lambdas import Lambda
 from lengthgen.tasks import Task
@@ -61,38 +62,10 @@ MAX_READOUTS = 12  # decision lists tried per set of inputs before moving on
 MAX_READOUT_NODES = 20_000  # conditions tried per set of inputs (the readout search is a DFS)
 THREE_INPUT_OUTPUTS = 80  # three-input readouts over the cheapest outputs only (recorded as truncated)
 # the grammar a result is relative to (module docstring); bump when it changes
-GRAMMAR = "search-1: tokens, indices, 0, 1; unary +1 -1 0-x %2 ==c >0 >=0; pairwise + - == <; select x7 preds; max, mean, width; 3-way readout"
-
-
-@dataclass
-class Seq:
-    """A candidate sequence: its RASP expression, kind, values on the
-    sample, and the operations it costs."""
-
-    expr: str
-    kind: str  # token | index | number
-    per: list[np.ndarray]  # one [batch, N] array per sample length
-    ops: frozenset  # attention operations and counted blocks it depends on
-    elementwise: bool = False  # a block (counted only when attention reads it)
-    vset: frozenset | None = None
-    flat: np.ndarray | None = field(default=None, repr=False)  # values at output positions
-    ids: np.ndarray | None = field(default=None, repr=False)
-    read: frozenset | None = field(default=None, repr=False)  # ops when attention reads it
-
-    @property
-    def cost(self) -> int:
-        return len(self.ops)
-
-    @property
-    def bounded(self) -> bool:
-        return self.kind == "token"
-
-
-@dataclass
-class Sel:
-    expr: str
-    per: list[np.ndarray]  # [batch, key, query] booleans
-    ops: frozenset
+GRAMMAR = (
+    "search-2: tokens, indices, 0, 1; unary +1 -1 0-x %2 ==c >0 >=0; pairwise + - == <; select x7 preds; "
+    "max, mean, width; 3-way readout; goal-directed last aggregate (queries: candidates, their running max/mean)"
+)
 
 
 @dataclass
@@ -115,6 +88,10 @@ class SearchResult:
     # shorter): any such merge voids the lower bound
     unsafe_merges: int = 0
     truncated: bool = False  # three-input readouts were tried over only the cheapest outputs
+    found_by: str | None = None  # "bottom-up" or "goal" (lengthgen.rasp.goal)
+    # a goal-directed program returned when the time ran out before every
+    # shorter length was searched bottom-up
+    shorter_unsearched: bool = False
     settings: dict = field(default_factory=dict)  # grammar, beam, sample, verification: what the result is relative to
 
     @property
@@ -136,7 +113,9 @@ class SearchResult:
 
     def summary(self) -> str:
         if self.found:
-            return f"{self.benchmark}: found a program of length {self.length} ({self.seconds:.0f} s)"
+            how = " by goal-directed synthesis" if self.found_by == "goal" else ""
+            gap = "; shorter lengths not all searched (time limit)" if self.shorter_unsearched else ""
+            return f"{self.benchmark}: found a program of length {self.length}{how} ({self.seconds:.0f} s{gap})"
         if self.bound:
             return (
                 f"{self.benchmark}: no program of length <= {self.bound} in the search grammar fits the sample "
@@ -152,6 +131,7 @@ class SearchResult:
             "length": self.length,
             "depth": self.depth,
             "program": self.program.splitlines() if self.program else None,
+            "found_by": self.found_by,
             # minimal only when nothing could have hidden a shorter program
             "minimal": bool(self.found and self.bound == (self.length or 0) - 1 and self.proven),
             "max_ops": self.max_ops,
@@ -165,23 +145,12 @@ class SearchResult:
         }
 
 
-def _signature(arrays: list[np.ndarray]) -> bytes:
-    h = hashlib.blake2b(digest_size=16)
-    for a in arrays:
-        h.update(np.ascontiguousarray(a).tobytes())
-    return h.digest()
-
-
 def _operator_form(body: str, x: str, y: str = "") -> str:
     """``x + 1`` over expression e as ``(e + 1)``: operators, not maps, so
     that shifts and comparisons of indices stay RASP-L."""
     left, op, right = body.split(" ", 2)
     names = {"x": x, "y": y}
     return f"({names.get(left, left)} {op} {names.get(right, right)})"
-
-
-def _op_id(kind: str, expr: str) -> str:
-    return f"{kind}:{hashlib.blake2b(expr.encode(), digest_size=8).hexdigest()}"
 
 
 class Searcher:
@@ -219,12 +188,13 @@ class Searcher:
         self.seqs: dict[bytes, Seq] = {}
         self.sels: dict[bytes, Sel] = {}
         self.candidates = 0
+        self.goal_directed = True
 
     # --- building candidates ----------------------------------------------
     def add_seq(self, seq: Seq) -> Seq | None:
         if seq.cost > self.max_ops or not all(np.isfinite(a).all() for a in seq.per):
             return None
-        key = _signature(seq.per)
+        key = signature(seq.per)
         old = self.seqs.get(key)
         self.candidates += 1
         if old is None or (seq.cost, not seq.bounded) < (old.cost, not old.bounded):
@@ -241,7 +211,7 @@ class Searcher:
         if seq.read is None:
             constant = seq.vset is not None and len(seq.vset) == 1  # a constant is free (normal form)
             counted = seq.elementwise and not constant
-            seq.read = seq.ops | {_op_id("block", _signature(seq.per).hex())} if counted else seq.ops
+            seq.read = seq.ops | {op_id("block", signature(seq.per).hex())} if counted else seq.ops
         return seq.read
 
     def map1(self, seq: Seq, body: str, kind: str) -> Seq:
@@ -296,7 +266,7 @@ class Searcher:
             expr, reads = "select(tokens, tokens, true)", frozenset()
         else:
             expr, reads = f"select({keys.expr}, {queries.expr}, {pred})", self.read_cost(keys) | self.read_cost(queries)
-        ops = reads | {_op_id("select", expr)}
+        ops = reads | {op_id("select", expr)}
         if len(ops) > self.max_ops:
             return None
         # the interpreter's own primitives, so a candidate means what the verified program will
@@ -304,7 +274,7 @@ class Searcher:
         if not any(p.any() for p in per):
             return None
         sel = Sel(expr, per, frozenset(ops))
-        key = _signature(per)
+        key = signature(per)
         old = self.sels.get(key)
         self.candidates += 1
         if old is None or len(sel.ops) < len(old.ops):
@@ -324,7 +294,7 @@ class Searcher:
             if reduction == "mean" and (values.vset is None or values.vset & self.codes.symbol_codes):
                 continue  # never a mean over symbols (see lengthgen.rasp.valuesets)
             expr = f"aggregate({sel.expr}, {values.expr}, 0{', max' if reduction == 'max' else ''})"
-            ops = base | {_op_id("aggregate", expr)}
+            ops = base | {op_id("aggregate", expr)}
             if len(ops) > self.max_ops:
                 continue
             per = [aggregate(s, v, reduction, 0.0) for s, v in zip(sel.per, values.per)]
@@ -335,7 +305,7 @@ class Searcher:
 
     def width(self, sel: Sel) -> Seq | None:
         expr = f"selector_width({sel.expr})"
-        ops = sel.ops | {_op_id("width", expr)}
+        ops = sel.ops | {op_id("width", expr)}
         per = [selector_width(s) for s in sel.per]
         return Seq(expr, "index", per, frozenset(ops))
 
@@ -438,9 +408,8 @@ class Searcher:
             self.failed.add(memo)
 
     # --- the search -----------------------------------------------------------
-    def run(self, deadline: float, progress: Callable[[str], None] | None = None) -> SearchResult:
-        start = time.monotonic()
-        result = SearchResult(self.task.name, self.max_ops, False)
+    def start(self) -> None:
+        """The leaves and empty candidate stores (``run`` calls it)."""
         self.tokens = Seq("tokens", "token", self.tokens_per, frozenset(), vset=self.codes.token_values())
         shape = [t.shape for t in self.tokens_per]
         indices = Seq(
@@ -455,9 +424,18 @@ class Searcher:
         self.tried_readout: set[frozenset] = set()
         self.pruned = False
         self.truncated = False
+
+    def run(self, deadline: float, progress: Callable[[str], None] | None = None) -> SearchResult:
+        start = time.monotonic()
+        result = SearchResult(self.task.name, self.max_ops, False)
+        self.start()
         stopped = False
+        goal = GoalSearch(self) if self.goal_directed else None
+        pending: tuple[int, str] | None = None  # a goal-directed program, returned once nothing shorter can come
         try:
             for budget in range(1, self.max_ops + 1):
+                if pending is not None and pending[0] <= budget:
+                    break
                 if progress:
                     progress(
                         f"length {budget}: {len(self.outputs):,} attention outputs, {len(self.sels):,} selectors, "
@@ -465,14 +443,27 @@ class Searcher:
                     )
                 self._grow(budget, deadline)
                 if self._try_readouts(budget, deadline, result):
+                    result.found_by = "bottom-up"
                     break
                 if time.monotonic() > deadline:
                     stopped = True
                     break
                 if not self.pruned:
                     result.bound = budget
+                if goal is not None:
+                    limit = pending[0] - 1 if pending else self.max_ops
+                    pending = self._goal(goal, limit, deadline, result) or pending
+                    if pending and progress:
+                        progress(
+                            f"goal-directed: a program of length {pending[0]} (returned unless a shorter one is found)"
+                        )
         except KeyboardInterrupt:
             stopped = True
+        if pending is not None and not result.found:
+            result.found, result.length, result.program = True, pending[0], pending[1]
+            result.depth = compile_source(pending[1], "<search>", self.codes).normal.depth
+            result.found_by = "goal"
+            result.shorter_unsearched = stopped and budget < pending[0]
         result.seconds = time.monotonic() - start
         result.candidates = self.candidates
         result.exhaustive = not (result.found or stopped or self.pruned)
@@ -526,7 +517,7 @@ class Searcher:
             self.pruned = True
             kept.sort(key=lambda s: (self.information(s), s.cost))
             for s in kept[self.beam :]:
-                self.seqs.pop(_signature(s.per), None)
+                self.seqs.pop(signature(s.per), None)
             kept = kept[: self.beam]
         self.outputs += kept
 
@@ -560,6 +551,26 @@ class Searcher:
                     return True
                 result.rejected.append(source)
         return False
+
+    def _goal(self, goal: GoalSearch, limit: int, deadline: float, result: SearchResult) -> tuple[int, str] | None:
+        """The shortest verified program of at most ``limit`` operations whose
+        last aggregate the goal-directed stage proposes (lengthgen.rasp.goal)."""
+        tried: set[str] = set()
+        for length, pred, keys, query, values in goal.candidates(limit, deadline):
+            if time.monotonic() > deadline:
+                return None
+            last = goal.materialise(pred, keys, query, values)
+            if last.expr in tried or not self.determines([last]):
+                continue
+            tried.add(last.expr)
+            for n, expr in enumerate(self.readouts([last], ["a1"])):
+                if n >= MAX_READOUTS:
+                    break
+                source = f"a1 = {last.expr};\noutput = {expr};\n"
+                if self._verify(source):
+                    return length, source
+                result.rejected.append(source)
+        return None
 
     def _verify(self, source: str) -> bool:
         try:
