@@ -35,7 +35,7 @@ from lengthgen.evaluation.outcomes import (
 from lengthgen.evaluation.thresholds import thresholds_dict
 from lengthgen.models import build_model
 from lengthgen.models.positional import RANDOMIZED_KINDS, SEGMENT_KINDS
-from lengthgen.results import cell_lock, environment, write_json_atomic
+from lengthgen.results import cell_lock, claim_result_path, environment, write_json_atomic
 from lengthgen.runconfig import (  # noqa: F401  (the names scripts and plugins import from here)
     RUN_KEYS,
     RunConfig,
@@ -113,6 +113,7 @@ def run_experiment(
     out_dir = Path(cfg.out)
     name = cfg.run_name()
     check_output_folder(out_dir)
+    claim_result_path(out_dir / f"{name}.json")  # before the lock file: a refused run leaves nothing
     with cell_lock(out_dir, name):
         if reuse_complete:
             done = _complete_result(out_dir / f"{name}.json", cfg.fingerprint())
@@ -171,6 +172,7 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
     out_dir = Path(cfg.out)
     result_path = out_dir / f"{name}.json"
     ckpt_path = out_dir / f"{name}.ckpt.pt"
+    claim_result_path(result_path)
     task, test_task, model = build(cfg)
     for length in cfg.test_lengths:  # fail before training, not after
         check_fits(model, sequence_length(test_task, length), 1, f"evaluation at length {length}")

@@ -13,9 +13,14 @@ size, and the same arguments give the same files.
 
 from __future__ import annotations
 
+import ctypes
+import glob
 import json
 import os
+import shutil
+import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +36,7 @@ from lengthgen.training.data import sample_length_groups
 FORMATS = ("jsonl", "parquet")
 CHUNK = 10_000
 MAX_EXAMPLES = 100_000_000
+EXPORT_FILES = {f"{split}.{fmt}" for split in ("train", "test") for fmt in FORMATS} | {"metadata.json"}
 
 
 def _records(task, batch, split: str, length: int) -> list[dict[str, Any]]:
@@ -77,23 +83,29 @@ def export_benchmark(
     if seed < 0:
         raise LengthgenError(f"--seed must be >= 0, got {seed}")
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise LengthgenError(f"--out {out}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    written = []
-    for split, n in (("train", train_examples), ("test", test_examples)):
-        path = out / f"{split}.{fmt}"
-        # a temporary name of its own: two exports into one folder never write one file
-        handle, name = tempfile.mkstemp(prefix=f".{split}.", suffix=f".{fmt}.tmp", dir=out)
-        os.close(handle)
-        tmp = Path(name)
+    check_export_folder(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from filelock import FileLock
+
+    # two exports into one folder take turns; the lock lives beside the folder, which is swapped
+    with FileLock(str(out.parent / f".{out.name}.export.lock")):
+        _recover(out)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
         try:
-            (_write_parquet if fmt == "parquet" else _write_jsonl)(tmp, split_chunks(bench, split, n, seed))
-            tmp.replace(path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        written.append(path)
+            names = _write_set(bench, staging, fmt, train_examples, test_examples, seed)
+            _swap_in(staging, out)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)  # after a swap it holds the old set
+    return [out / name for name in names]
+
+
+def _write_set(bench: Benchmark, folder: Path, fmt: str, train_examples: int, test_examples: int, seed: int) -> list:
+    names = []
+    for split, n in (("train", train_examples), ("test", test_examples)):
+        (_write_parquet if fmt == "parquet" else _write_jsonl)(
+            folder / f"{split}.{fmt}", split_chunks(bench, split, n, seed)
+        )
+        names.append(f"{split}.{fmt}")
     task = bench.make_task()
     meta = {
         "benchmark": bench.name,
@@ -108,8 +120,72 @@ def export_benchmark(
         "format": fmt,
         "fields": {"input": "list of tokens", "target": "list of tokens", "length": "task length", "split": "split"},
     }
-    write_json_atomic(out / "metadata.json", meta)
-    return written + [out / "metadata.json"]
+    write_json_atomic(folder / "metadata.json", meta)
+    return names + ["metadata.json"]
+
+
+def check_export_folder(out: Path) -> None:
+    """An export replaces a whole folder, so the folder must be new, empty,
+    or an earlier export (its files only, recognised by its metadata)."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise LengthgenError(f"--out {out}: exists and is not a folder")
+    if not out.exists():
+        return
+    names = {p.name for p in out.iterdir()}
+    foreign = sorted(names - EXPORT_FILES)
+    if not foreign and "metadata.json" in names:
+        try:
+            meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            meta = None
+        if not (isinstance(meta, dict) and "benchmark" in meta and "lengthgen_version" in meta):
+            foreign = ["metadata.json (not a lengthgen export's)"]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+        raise LengthgenError(
+            f"--out {out}: holds files that are not a lengthgen export ({shown}); an export replaces the whole "
+            "folder, so give a new or empty folder"
+        )
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux renameat2 RENAME_EXCHANGE);
+    False where the platform cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def _swap_in(staging: Path, out: Path) -> None:
+    """Make ``staging`` the folder ``out``; ``staging`` then holds the old
+    set (or nothing).  A reader sees the old set or the new one, never a mix."""
+    if not out.exists():
+        os.rename(staging, out)
+        staging.mkdir()  # the caller removes it
+        return
+    if _exchange(staging, out):
+        return
+    # elsewhere: two renames; an interruption between them is repaired by _recover
+    old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+    os.rename(out, old)
+    os.rename(staging, out)
+    os.rename(old, staging)
+
+
+def _recover(out: Path) -> None:
+    """Repair what an interrupted export left (under the lock): an old set
+    moved aside but not replaced goes back; staging folders are removed."""
+    olds = sorted(out.parent.glob(f".{glob.escape(out.name)}.old-*"))
+    if olds and not out.exists():
+        os.rename(olds.pop(), out)
+    for leftover in [*olds, *out.parent.glob(f".{glob.escape(out.name)}.staging-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _write_jsonl(path: Path, chunks) -> None:

@@ -67,6 +67,34 @@ def _write_atomic(path: str | Path, write: Callable[[Any], None]) -> None:
         raise
 
 
+RESULT_MARKERS = ("schema", "fingerprint", "results")  # keys every result file has held since the first
+
+
+def is_result_file(path: str | Path) -> bool:
+    """Whether ``path`` holds a lengthgen result (recognised by content: a
+    JSON object with the keys every result has), read within a size bound."""
+    path = Path(path)
+    try:
+        if not path.is_file() or path.stat().st_size > 256 * 2**20:
+            return False
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and all(key in data for key in RESULT_MARKERS)
+
+
+def claim_result_path(path: str | Path) -> None:
+    """Refuse before any work to write a result over a file that is not a
+    lengthgen result (a shared run config's ``out`` and ``name`` can point
+    anywhere, e.g. at ``./package.json``)."""
+    path = Path(path)
+    if path.is_symlink() or (path.exists() and not is_result_file(path)):
+        raise LengthgenError(
+            f"{path} exists and is not a lengthgen result file; lengthgen writes only over its own results: "
+            "choose another run name or out folder"
+        )
+
+
 def write_json_atomic(path: str | Path, data: Any) -> None:
     """Write JSON atomically (:func:`_write_atomic`)."""
 

@@ -61,3 +61,76 @@ def test_parquet_export(tmp_path):
 @pytest.mark.parametrize("bad", [["--train-examples", "-1"], ["--seed", "-2"], ["--format", "csv"]])
 def test_bad_export_arguments(tmp_path, capsys, bad):
     assert main(["tasks", "export", "sort", "--out", str(tmp_path), *bad]) == 2
+
+
+def _export(name: str, out, **kw):
+    bench = load_benchmark(find_benchmark(name))
+    return export.export_benchmark(bench, out, train_examples=kw.get("train", 40), test_examples=kw.get("test", 3))
+
+
+def _consistent(out) -> str:
+    """The benchmark the folder's set belongs to, checking every file agrees with the metadata."""
+    meta = json.loads((out / "metadata.json").read_text())
+    for split in ("train", "test"):
+        lines = (out / f"{split}.jsonl").read_text().splitlines()
+        assert len(lines) == meta["splits"][split]
+    vocab = set(meta["vocabulary"])
+    assert all(set(json.loads(line)["input"]) <= vocab for line in (out / "train.jsonl").read_text().splitlines())
+    return meta["benchmark"]
+
+
+@pytest.mark.parametrize("atomic_exchange", [True, False])
+def test_an_interrupted_re_export_leaves_the_old_set_whole(tmp_path, monkeypatch, atomic_exchange):
+    out = tmp_path / "data"
+    _export("sort", out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    if not atomic_exchange:
+        monkeypatch.setattr(export, "_exchange", lambda a, b: False)
+
+    def interrupted(path, chunks):
+        if "test" in path.name:
+            raise KeyboardInterrupt
+        original(path, chunks)
+
+    original = export._write_jsonl
+    monkeypatch.setattr(export, "_write_jsonl", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _export("parity", out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the old set, untouched
+    assert [p.name for p in tmp_path.iterdir() if p.name != "data"] == [".data.export.lock"]  # no staging left
+    monkeypatch.setattr(export, "_write_jsonl", original)
+    _export("parity", out)  # and a finished re-export replaces the whole set
+    assert _consistent(out) == "parity"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".data.export.lock", "data"]
+
+
+def test_a_swap_interrupted_between_its_renames_is_repaired(tmp_path):
+    out = tmp_path / "data"
+    _export("sort", out)
+    out.rename(tmp_path / ".data.old-1234abcd")  # killed after moving the old set aside
+    (tmp_path / ".data.staging-x").mkdir()
+    _export("parity", out)
+    assert _consistent(out) == "parity"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".data.export.lock", "data"]
+
+
+def test_two_exports_into_one_folder_take_turns(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "data"
+    argv = [sys.executable, "-m", "lengthgen", "tasks", "export", "--out", str(out), "--train-examples", "20000"]
+    procs = [subprocess.Popen([*argv[:5], name, *argv[5:]]) for name in ("sort", "parity")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert _consistent(out) in ("sort", "parity")  # whichever finished last, whole
+
+
+@pytest.mark.parametrize("content", ["notes.txt", "metadata.json"])
+def test_an_export_refuses_a_folder_that_is_not_an_export(tmp_path, capsys, content):
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / content).write_text('{"name": "my project"}')
+    assert main(["tasks", "export", "sort", "--out", str(out), "--train-examples", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "not a lengthgen export" in err and err.count("\n") == 1
+    assert [p.name for p in out.iterdir()] == [content]

@@ -145,6 +145,33 @@ def test_bad_output_path_fails_before_training(capsys, tmp_path, target):
     assert code == 2 and "--out" in err and err.count("\n") == 1
 
 
+@pytest.mark.parametrize("content", ['{"name": "my-package", "version": "1.0.0"}\n', "not json", ""])
+def test_a_run_never_writes_its_result_over_a_file_that_is_not_one(capsys, tmp_path, content):
+    """out + name from a shared run config can name any file (./package.json)."""
+    foreign = tmp_path / "package.json"
+    foreign.write_text(content)
+    code, _, err = run(
+        capsys, "run", "--benchmark", "count", "--steps", "100000", "--out", tmp_path, "--name", "package"
+    )
+    assert code == 2 and "not a lengthgen result file" in err and err.count("\n") == 1
+    assert foreign.read_text() == content and sorted(p.name for p in tmp_path.iterdir()) == ["package.json"]
+
+
+def test_a_result_file_is_recognised_by_content(tmp_path):
+    from lengthgen.errors import LengthgenError
+    from lengthgen.results import claim_result_path, is_result_file
+
+    path = tmp_path / "r.json"
+    path.write_text('{"schema": 5, "fingerprint": "abc", "results": []}')
+    assert is_result_file(path)
+    claim_result_path(path)  # its own kind: may be replaced
+    claim_result_path(tmp_path / "new.json")  # a new path
+    link = tmp_path / "link.json"
+    link.symlink_to(path)
+    with pytest.raises(LengthgenError, match="not a lengthgen result"):
+        claim_result_path(link)  # a planted link is not followed into someone else's file
+
+
 def test_run_logs_one_line_per_evaluation_without_a_tty(capsys, tmp_path):
     code, _, err = run(
         capsys, "run", "--benchmark", "parity", "--steps", "4", "--eval-every", "2", "--eval-examples", "4",

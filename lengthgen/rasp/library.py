@@ -103,8 +103,12 @@ SEARCH_FILE = "SEARCH.yaml"
 
 def _search_results(path: Path) -> dict[str, dict]:
     data = load_yaml(path)
-    if not all(isinstance(v, dict) for v in data.values()):
-        raise LengthgenError(f"{path}: must map benchmark names to search results")
+    # recognised by content: a copy of MANIFEST.yaml or a run config also maps names to mappings
+    if not all(isinstance(v, dict) and "found" in v for v in data.values()):
+        raise LengthgenError(
+            f"{path}: not a search-results file (each benchmark must map to a search result with 'found'); "
+            "lengthgen writes only into its own files"
+        )
     return {str(k): v for k, v in data.items()}
 
 

@@ -85,7 +85,16 @@ def test_search_arguments_are_checked():
         search(make_task("sort"), max_ops=0)
 
 
-@pytest.mark.parametrize("content", ["- a list\n", "sort: 3\n", "a: [unclosed\n"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "- a list\n",
+        "sort: 3\n",
+        "a: [unclosed\n",
+        "programs:\n  sort: sort.rasp\nno_program:\n  parity: why\n",  # a copy of MANIFEST.yaml
+        "model:\n  name: transformer\ntraining:\n  steps: 10\n",  # a run config
+    ],
+)
 def test_save_refuses_a_file_that_is_not_search_results(tmp_path, capsys, content):
     out = tmp_path / "SEARCH.yaml"
     out.write_text(content)
