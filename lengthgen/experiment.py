@@ -215,8 +215,10 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
         log=log,
         on_point=make_tracker(cfg.track, out_dir / name, name) if cfg.track else None,
     )
+    resumed_from = 0
     if resume and trainer.try_resume():
-        log(f"resumed {name} from step {trainer.state.step}")
+        resumed_from = trainer.state.step
+        log(f"resumed {name} from step {resumed_from}")
     elif ckpt_path.exists():
         ckpt_path.unlink()
     started = time.perf_counter()
@@ -294,6 +296,7 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
             "steps": state.step,
             "max_steps": cfg.train.steps,
             "stopped_early": state.stopped_early,
+            "resumed_from_step": resumed_from,  # 0: trained in one go
             "final_loss": state.curve[-1]["loss"] if state.curve else None,
             "final_train_exact": state.curve[-1].get("train_exact") if state.curve else None,
             "curve": state.curve,

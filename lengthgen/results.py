@@ -67,20 +67,31 @@ def _write_atomic(path: str | Path, write: Callable[[Any], None]) -> None:
         raise
 
 
-RESULT_MARKERS = ("schema", "fingerprint", "results")  # keys every result file has held since the first
+RESULT_MARKERS = ("fingerprint", "results")  # keys every result file has held since the first
 
 
 def is_result_file(path: str | Path) -> bool:
-    """Whether ``path`` holds a lengthgen result (recognised by content: a
-    JSON object with the keys every result has), read within a size bound."""
+    """Whether ``path`` holds a lengthgen result, recognised by content: a
+    JSON object with the keys every result has, or the start of one (a
+    result cut short by a crash, which a rerun may replace)."""
     path = Path(path)
     try:
-        if not path.is_file() or path.stat().st_size > 256 * 2**20:
+        if not path.is_file():
             return False
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        with open(path, "rb") as fh:
+            head = fh.read(2**16)
+            whole = len(head) < 2**16 or fh.read(1) == b""
+        text = head.decode("utf-8", errors="replace")
+    except OSError:
         return False
-    return isinstance(data, dict) and all(key in data for key in RESULT_MARKERS)
+    if whole:
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            data = None
+        if data is not None:
+            return isinstance(data, dict) and all(key in data for key in RESULT_MARKERS)
+    return text.lstrip().startswith("{") and '"fingerprint"' in text
 
 
 def claim_result_path(path: str | Path) -> None:

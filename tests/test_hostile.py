@@ -164,6 +164,13 @@ def test_a_result_file_is_recognised_by_content(tmp_path):
     path = tmp_path / "r.json"
     path.write_text('{"schema": 5, "fingerprint": "abc", "results": []}')
     assert is_result_file(path)
+    cut = tmp_path / "cut.json"
+    cut.write_text('{"fingerprint": "abc", "results": [')  # cut short by a crash: a rerun may replace it
+    assert is_result_file(cut)
+    assert not is_result_file(tmp_path / "missing.json")
+    for foreign in ('{"name": "pkg", "results": []}', '["fingerprint", "results"]', "fingerprint"):
+        (tmp_path / "f.json").write_text(foreign)
+        assert not is_result_file(tmp_path / "f.json"), foreign
     claim_result_path(path)  # its own kind: may be replaced
     claim_result_path(tmp_path / "new.json")  # a new path
     link = tmp_path / "link.json"

@@ -74,8 +74,11 @@ def _follow_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
-def run_cell(cfg: RunConfig, threads: int | None = None) -> Outcome:
-    """Train and evaluate one cell; never raises (errors become outcomes)."""
+def run_cell(cfg: RunConfig, threads: int | None = None, exits: bool = False) -> Outcome:
+    """Train and evaluate one cell; never raises (errors become outcomes),
+    except a process exit when ``exits``: a cluster's requeue handler ends
+    the job with ``sys.exit`` from inside training, and that is no failure
+    of the cell."""
     if _STOP is not None and _STOP.is_set():
         # the pool hands queued cells to idle workers even after a stop: do not start them
         return Outcome(False, 0.0, {}, "not started: the sweep was stopped")
@@ -106,7 +109,7 @@ def run_cell(cfg: RunConfig, threads: int | None = None) -> Outcome:
         }
         return Outcome(True, time.perf_counter() - start, summary)
     except BaseException as exc:  # a failing cell must not take the sweep down
-        if isinstance(exc, KeyboardInterrupt):
+        if isinstance(exc, KeyboardInterrupt) or (exits and isinstance(exc, SystemExit)):
             raise
         detail = str(exc) if isinstance(exc, LengthgenError) else traceback.format_exc(limit=3)
         return Outcome(False, time.perf_counter() - start, {}, f"{type(exc).__name__}: {detail}".strip())
@@ -196,7 +199,7 @@ class _SubmititCell:
         self.threads = threads
 
     def __call__(self, cfg: RunConfig) -> Outcome:
-        return run_cell(cfg, self.threads)
+        return run_cell(cfg, self.threads, exits=True)
 
     def checkpoint(self, cfg: RunConfig):
         import submitit
