@@ -31,7 +31,7 @@ import numpy as np
 
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.baselines import BaselineAccumulator, summarize
-from lengthgen.evaluation.evaluate import decode_and_score, score_predictions
+from lengthgen.evaluation.metrics import decode_and_score, score_predictions
 from lengthgen.evaluation.outcomes import check_longest_training_length, fit_block, fit_lengths, outcome_block
 from lengthgen.evaluation.thresholds import thresholds_dict
 from lengthgen.tasks import EOS, SEP, Batch, Task, make_task

@@ -7,10 +7,14 @@ import torch
 
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.decode import greedy_decode
-from lengthgen.evaluation.metrics import AccuracyCounts, score_predictions  # noqa: F401  (score_predictions: re-exported)
+from lengthgen.evaluation.metrics import (  # noqa: F401  (score_predictions, decode_and_score: re-exported)
+    AccuracyCounts,
+    decode_and_score,
+    score_predictions,
+)
 from lengthgen.models.base import SequenceModel
 from lengthgen.models.positional import SEGMENT_KINDS
-from lengthgen.tasks.base import SEP, Batch, Task, iter_batches
+from lengthgen.tasks.base import SEP, Batch, Task
 from lengthgen.training.data import to_lm_batch
 
 # Attention scores [batch, heads, length, length] dominate eval memory; chunks
@@ -88,26 +92,6 @@ def evaluate_length(
         return decode_and_score(task, length, n, rng, batch_size, decode, on_batch)
     finally:
         model.train(was_training)
-
-
-def decode_and_score(task: Task, length: int, n: int, rng: np.random.Generator, batch_size: int, decode, on_batch=None):
-    """Count what ``decode`` gets right on ``n`` fresh examples at ``length``.
-
-    Examples are grouped by input length so no prompt is padded;
-    ``decode(batch, rows, input_length, steps)`` returns the generated
-    tokens of those rows ``[len(rows), >= steps]`` and the computation
-    steps each used (ACT models) or None.  Shared by model evaluation and
-    :func:`lengthgen.api.evaluate_length` (any ``generate`` function)."""
-    counts = AccuracyCounts()
-    for batch in iter_batches(task, length, n, rng, batch_size):
-        if on_batch is not None:
-            on_batch(batch)
-        for li in np.unique(batch.input_lengths):
-            rows = np.nonzero(batch.input_lengths == li)[0]
-            steps = int(batch.target_lengths[rows].max()) + 1
-            pred, used = decode(batch, rows, int(li), steps)
-            counts.add(score_predictions(pred, batch, rows, used))
-    return counts
 
 
 @torch.no_grad()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lengthgen.tasks.base import EOS, Batch
+from lengthgen.tasks.base import EOS, Batch, Task, iter_batches
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
@@ -93,4 +93,24 @@ def score_predictions(pred: np.ndarray, batch: Batch, rows: np.ndarray, steps: n
         if steps is not None:
             counts.steps_sum += float(steps[k, : tlen + 1].sum())
             counts.steps_count += tlen + 1
+    return counts
+
+
+def decode_and_score(task: Task, length: int, n: int, rng: np.random.Generator, batch_size: int, decode, on_batch=None):
+    """Count what ``decode`` gets right on ``n`` fresh examples at ``length``.
+
+    Examples are grouped by input length so no prompt is padded;
+    ``decode(batch, rows, input_length, steps)`` returns the generated
+    tokens of those rows ``[len(rows), >= steps]`` and the computation
+    steps each used (ACT models) or None.  Shared by model evaluation and
+    :func:`lengthgen.api.evaluate_length` (any ``generate`` function)."""
+    counts = AccuracyCounts()
+    for batch in iter_batches(task, length, n, rng, batch_size):
+        if on_batch is not None:
+            on_batch(batch)
+        for li in np.unique(batch.input_lengths):
+            rows = np.nonzero(batch.input_lengths == li)[0]
+            steps = int(batch.target_lengths[rows].max()) + 1
+            pred, used = decode(batch, rows, int(li), steps)
+            counts.add(score_predictions(pred, batch, rows, used))
     return counts
