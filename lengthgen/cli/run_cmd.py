@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ if TYPE_CHECKING:
 from lengthgen.cli.output import add_log_option
 from lengthgen.cli.tasks_cmd import parse_params
 from lengthgen.config import load_yaml
+from lengthgen.errors import LengthgenError
 
 
 def _typed(value: str):
@@ -126,6 +128,12 @@ def add_parser(sub) -> None:
         "a finished run's checkpoint is removed, the result being final",
     )
     p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="check the configuration, build the model and say what the run would do (where it writes, "
+        "parameters, estimated cost, whether it would reuse or resume), train nothing",
+    )
+    p.add_argument(
         "--print-config",
         action="store_true",
         help="print every setting with its value and where it came from (flag, run file, benchmark, recipe, default), run nothing",
@@ -199,6 +207,9 @@ def cmd_run(args) -> int:
         validate(cfg)
         print(render_provenance(cfg))
         return 0
+    if args.dry_run:
+        print(dry_run_report(cfg))
+        return 0
     # an identical finished run is reused, as bench reuses a finished cell
     result = run_experiment(
         cfg, resume=not args.no_resume, log=lambda m: print(m, file=sys.stderr), reuse_complete=not args.no_resume
@@ -221,3 +232,47 @@ def cmd_run(args) -> int:
         )
     print(f"result: {result['_path']}")
     return 0
+
+
+def dry_run_report(cfg) -> str:
+    """What ``run`` would do with ``cfg``, after every check it makes before training."""
+    from lengthgen.evaluation.evaluate import check_fits, sequence_length
+    from lengthgen.experiment import _complete_result, build, validate
+    from lengthgen.results import claim_result_path
+    from lengthgen.sweeps.cells import ASSUMED_FLOPS_PER_THREAD, estimate_training
+
+    validate(cfg)
+    out, name = Path(cfg.out), cfg.run_name()
+    if out.exists() and not out.is_dir():
+        raise LengthgenError(f"--out {out}: exists and is not a folder")
+    existing = next(p for p in [out, *out.absolute().parents] if p.exists())
+    if not os.access(existing, os.W_OK):  # checked without creating anything
+        raise LengthgenError(f"--out {out}: cannot write there ({existing} is not writable)")
+    result_path = out / f"{name}.json"
+    claim_result_path(result_path)
+    task, test_task, model = build(cfg)
+    for length in cfg.test_lengths:
+        check_fits(model, sequence_length(test_task, length), 1, f"evaluation at length {length}")
+    gflops, params = estimate_training(cfg)
+    minutes = gflops * 1e9 / ASSUMED_FLOPS_PER_THREAD / 60
+    if _complete_result(result_path, cfg.fingerprint()) is not None:
+        then = "reuse the finished result of this run (--no-resume trains again)"
+    elif (out / f"{name}.ckpt.pt").exists():
+        then = "resume from the checkpoint beside it"
+    elif result_path.exists():
+        then = "train and replace the earlier result of another configuration"
+    else:
+        then = "train from step 0"
+    lengths = ", ".join(str(n) for n in cfg.test_lengths)
+    return "\n".join(
+        [
+            f"run {name}: {cfg.task} with {cfg.model} ({params:,} parameters)",
+            f"  result     {result_path}",
+            f"  training   {cfg.train.steps:,} steps of batch {cfg.train.batch_size} at lengths "
+            f"{min(cfg.train_lengths)}-{max(cfg.train_lengths)}: about {gflops:,.0f} GFLOPs "
+            f"(~{minutes:.1f} thread-minutes at {ASSUMED_FLOPS_PER_THREAD / 1e9:.0f} GFLOP/s)",
+            f"  evaluation {cfg.eval_examples:,} examples at each of {lengths}",
+            f"  would      {then}",
+            "nothing was trained (--dry-run)",
+        ]
+    )

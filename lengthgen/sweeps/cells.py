@@ -51,14 +51,19 @@ class Cell:
         return Path(self.config.out) / f"{self.key}.json"
 
     def estimated_gflops(self) -> float:
-        """Training cost: 3 x forward FLOPs x tokens seen."""
-        cfg = self.config
-        task = make_task(cfg.task, **cfg.params)
-        model = build_model(cfg.model, task.vocab_size, task.vocab, **cfg.model_options)
-        mean_len = sum(cfg.train_lengths) / len(cfg.train_lengths)
-        seq = 2 * mean_len + 4  # input + target + separators, roughly, for most tasks
-        tokens = cfg.train.steps * cfg.train.batch_size * seq
-        return 3 * model.flops_per_token(int(seq / 2)) * tokens / 1e9
+        return estimate_training(self.config)[0]
+
+
+def estimate_training(cfg: RunConfig) -> tuple[float, int]:
+    """A run's training cost in GFLOPs (3 x forward FLOPs x tokens seen) and
+    its model's parameters, from the configuration alone."""
+    task = make_task(cfg.task, **cfg.params)
+    model = build_model(cfg.model, task.vocab_size, task.vocab, **cfg.model_options)
+    mean_len = sum(cfg.train_lengths) / len(cfg.train_lengths)
+    seq = 2 * mean_len + 4  # input + target + separators, roughly, for most tasks
+    tokens = cfg.train.steps * cfg.train.batch_size * seq
+    params = sum(p.numel() for p in model.parameters())
+    return 3 * model.flops_per_token(int(seq / 2)) * tokens / 1e9, params
 
 
 def _as_list(value: Any, source: str, key: str) -> list:

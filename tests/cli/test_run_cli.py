@@ -263,3 +263,20 @@ def test_log_csv_writes_the_curve_as_it_happens(tmp_path, capsys):
     assert float(rows[-1]["loss"]) == pytest.approx(result["training"]["curve"][-1]["loss"])
     assert "track" not in result["config"]  # how a run is watched is not what it is
     assert main(["run", "--task", "count", "--train-lengths", "1-3", "--test-lengths", "4", "--log", "nope"]) == 2
+
+
+def test_dry_run_says_what_a_run_would_do_and_writes_nothing(tmp_path, capsys):
+    out = tmp_path / "new" / "folder"
+    argv = ["run", "--task", "count", "--train-lengths", "1-3", "--test-lengths", "4", *TINY]
+    argv += ["--out", str(out), "--name", "r"]
+    assert main([*argv, "--dry-run"]) == 0
+    text = capsys.readouterr().out
+    assert "parameters" in text and "GFLOPs" in text and "train from step 0" in text
+    assert not (tmp_path / "new").exists()  # nothing created
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main([*argv, "--dry-run"]) == 0
+    assert "reuse the finished result" in capsys.readouterr().out
+    (out / "r.json").write_text('{"name": "not ours"}')
+    assert main([*argv, "--dry-run"]) == 2  # the same checks as a real run, before any work
+    assert "not a lengthgen result file" in capsys.readouterr().err
