@@ -182,6 +182,11 @@ def cell_lock(folder: str | Path, name: str):
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder / f".{name}.lock")):
+    path = folder / f".{name}.lock"
+    with FileLock(str(path)):
         _remove_stale_temporaries(folder, name)
         yield
+        # a finished run leaves no empty lock file: removed while still held,
+        # after the result is written, so a process that was waiting on it (or
+        # takes a new one) finds the finished result and reuses it
+        path.unlink(missing_ok=True)

@@ -13,6 +13,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -240,6 +241,12 @@ class SlurmExecutor:
         import submitit
 
         executor = submitit.AutoExecutor(folder=str(self.folder / "%j"), cluster=self.cluster)
+        if self.cluster is None and executor.cluster != "slurm":
+            print(
+                f"lengthgen: --executor slurm found no Slurm here (no sbatch on PATH): submitit runs the cells on "
+                f"this machine with its {executor.cluster} executor",
+                file=sys.stderr,
+            )
         params: dict[str, Any] = {"timeout_min": self.timeout_min, "cpus_per_task": self.cpus_per_task}
         if executor.cluster == "slurm":
             params["slurm_array_parallelism"] = self.parallelism

@@ -242,6 +242,7 @@ def test_a_finished_run_is_reused_and_leaves_no_checkpoint(tmp_path, capsys):
     argv += ["--out", str(tmp_path), "--name", "r"]
     assert main(argv) == 0
     assert (tmp_path / "r.json").exists() and not (tmp_path / "r.ckpt.pt").exists()
+    assert not list(tmp_path.glob(".*"))  # no empty lock file, no temporary
     first = json.loads((tmp_path / "r.json").read_text())["created"]
     capsys.readouterr()
     assert main(argv) == 0  # the same run again: its finished result, not a second training

@@ -1,5 +1,6 @@
 """The cluster executors run a real two-cell sweep (``-m distributed``)."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,15 +16,17 @@ def two_cells(tiny_suite, tmp_path):
     return expand(load_suite(tiny_suite), tmp_path / "sweep", tasks=["parity"], models=["lstm"])
 
 
-def test_slurm_executor_with_submitit_local_cluster(tiny_suite, tmp_path):
+@pytest.mark.skipif(shutil.which("sbatch") is not None, reason="a machine with Slurm would submit there")
+def test_slurm_executor_without_slurm_says_it_runs_locally(tiny_suite, tmp_path, capsys):
     pytest.importorskip("submitit")
     from lengthgen.sweeps.executors import SlurmExecutor
 
     cells = two_cells(tiny_suite, tmp_path)
-    executor = SlurmExecutor(tmp_path / "slurm", timeout_min=10, cpus_per_task=1, cluster="local")
+    executor = SlurmExecutor(tmp_path / "slurm", timeout_min=10, cpus_per_task=1)  # cluster chosen by submitit
     report = run_sweep(cells, executor, progress=False, log=lambda m: None)
     assert len(report.done) == 2 and not report.failed
     assert all(is_complete(c) for c in cells)
+    assert "found no Slurm here" in capsys.readouterr().err
 
 
 def test_ray_executor_local_runtime(tiny_suite, tmp_path):
