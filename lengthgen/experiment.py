@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from tabulate import tabulate
+from tqdm.auto import tqdm
 
 from lengthgen.config import format_lengths
 from lengthgen.diagnostics.representation import representation_ranks
@@ -234,12 +235,26 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
     # Fit is measured on the training distribution: where test rows use other
     # parameters (held-out symbols), in-range lengths get a training row too.
     plan += [(n, False) for n in sorted(fit_set) if heldout or n not in cfg.test_lengths]
+    # evaluation can outlast a short training run: one bar over every example of every length
+    bar = tqdm(
+        total=len(plan) * cfg.eval_examples,
+        desc="eval",
+        disable=None if progress is None else not progress,
+        dynamic_ncols=True,
+        leave=False,
+    )
     for length, is_test in sorted(plan):
         rng = np.random.default_rng([cfg.seed, 2, length] + ([] if is_test or not heldout else [1]))
         eval_task = test_task if is_test else task
         baselines = BaselineAccumulator(eval_task, length)
+        bar.set_postfix(length=length, refresh=False)
+
+        def seen(batch, baselines=baselines):
+            baselines.add(batch)
+            bar.update(len(batch))
+
         counts = evaluate_length(
-            model, eval_task, length, cfg.eval_examples, rng, device, cfg.eval_batch_size, on_batch=baselines.add
+            model, eval_task, length, cfg.eval_examples, rng, device, cfg.eval_batch_size, on_batch=seen
         )
         row = {
             "length": length,
@@ -255,6 +270,7 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
             rep_rng = np.random.default_rng([cfg.seed, 3, length])
             row.update(representation_ranks(model, eval_task, length, min(cfg.eval_examples, 512), rep_rng, device))
         rows.append(row)
+    bar.close()
     eval_wall = time.perf_counter() - eval_started
 
     mean_context = float(np.mean(cfg.train_lengths)) * 2

@@ -281,3 +281,21 @@ def test_dry_run_says_what_a_run_would_do_and_writes_nothing(tmp_path, capsys):
     (out / "r.json").write_text('{"name": "not ours"}')
     assert main([*argv, "--dry-run"]) == 2  # the same checks as a real run, before any work
     assert "not a lengthgen result file" in capsys.readouterr().err
+
+
+def test_evaluation_shows_progress_when_asked(tmp_path, capsys):
+    from lengthgen.experiment import run_experiment
+    from lengthgen.runconfig import RunConfig, apply_settings
+
+    cfg = apply_settings(
+        RunConfig(),
+        {
+            "task": "count", "train_lengths": "1-3", "test_lengths": "4,5", "eval_examples": 40, "out": str(tmp_path),
+            "training": {"steps": 2, "batch_size": 4, "eval_every": 2},
+        },
+        "test",
+    )  # fmt: skip
+    run_experiment(cfg, progress=True, log=lambda m: None)
+    err = capsys.readouterr().err
+    # one bar over every evaluated length (the fit lengths and 4, 5) at 40 examples each, naming the length
+    assert "eval:" in err and "/200" in err and "length=" in err
