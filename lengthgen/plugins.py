@@ -33,6 +33,7 @@ import importlib
 import inspect
 import re
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -65,6 +66,27 @@ def add_plugin_path(folder: str) -> None:
         sys.path.append(path)
     if path not in _plugin_paths:
         _plugin_paths.append(path)
+
+
+def add_plugin_paths_from(value: Any, source: str, base_dir: Path | None, allow_code: bool) -> None:
+    """A run file's or suite's ``plugin_path`` (a folder or a list; relative
+    to the file's folder): importable only when the user trusts the file,
+    since it lets the file import code from there."""
+    folders = [value] if isinstance(value, str) else value
+    if not isinstance(folders, list) or not folders or not all(isinstance(f, str) and f for f in folders):
+        raise LengthgenError(f"{source}: plugin_path must be a folder or a list of folders, got {value!r}")
+    if not allow_code:
+        raise LengthgenError(
+            f"{source}: plugin_path makes a folder's Python code importable; pass --trust-config if you trust this file"
+        )
+    for folder in folders:
+        path = Path(folder).expanduser()
+        if base_dir is not None and not path.is_absolute():
+            path = base_dir / path
+        try:
+            add_plugin_path(str(path))
+        except LengthgenError:
+            raise LengthgenError(f"{source}: plugin_path {folder}: no such folder ({path})") from None
 
 
 def plugin_paths() -> list[str]:

@@ -24,7 +24,7 @@ from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.outcomes import check_longest_training_length
 from lengthgen.models import MODELS, resolve_model_options
 from lengthgen.models.positional import ENCODING_OPTIONS
-from lengthgen.plugins import ensure_model, ensure_task
+from lengthgen.plugins import add_plugin_paths_from, ensure_model, ensure_task
 from lengthgen.results import check_name
 from lengthgen.suites import METRICS, load_benchmark
 from lengthgen.tasks import make_task
@@ -113,6 +113,7 @@ RUN_KEYS: dict[str, Any] = {
     "compile": bool,
     "track": str,
     "recipe": bool,
+    "plugin_path": (str, list),  # folders for module:Class names (--trust-config); not part of the run
 }
 
 
@@ -134,6 +135,8 @@ def apply_settings(
     check_keys(data, RUN_KEYS, source)
     if data.get("recipe") is False:
         drop_recipe(cfg)
+    if data.get("plugin_path") is not None:
+        add_plugin_paths_from(data["plugin_path"], source, base_dir, allow_code)
     for key, ensure in (("model", ensure_model), ("task", ensure_task)):
         if isinstance(data.get(key), str):
             try:

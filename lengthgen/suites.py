@@ -167,6 +167,8 @@ SUITE_KEYS: dict[str, Any] = {
     "test_multiples": list,
     # per benchmark, "extrapolates" or "fails": written before the run
     "predictions": dict,
+    # folders for module:Class models and tasks (honoured with --trust-config)
+    "plugin_path": (str, list),
 }
 PREDICTIONS = ("extrapolates", "fails")
 

@@ -1,6 +1,7 @@
 """A researcher's own models and tasks: module paths, trust, entry points, contract errors."""
 
 import json
+import sys
 import textwrap
 from importlib.metadata import EntryPoint
 
@@ -234,5 +235,43 @@ def test_plugin_path_names_the_folder_and_reaches_sweep_workers(tmp_path, monkey
         for name in [n for n in MODELS.names() if n.startswith("lg_pp_plugin")]:
             MODELS.unregister(name)
         for name in [n for n in TASKS.names() if n.startswith("lg_pp_plugin")] + ["echo-last"]:
+            if name in TASKS:
+                TASKS.unregister(name)
+
+
+@pytest.mark.parametrize("kind", ["run file", "suite"])
+def test_plugin_path_in_a_file_is_honoured_only_when_trusted(tmp_path, capsys, kind):
+    folder = tmp_path / "plugins"
+    folder.mkdir()
+    module = f"lg_file_pp_{kind.replace(' ', '_')}"
+    (folder / f"{module}.py").write_text(PLUGIN)
+    tiny = "training: {steps: 2, batch_size: 4, eval_every: 2, eval_examples: 4}\n"
+    if kind == "run file":
+        path = tmp_path / "run.yaml"  # relative to the file's folder
+        path.write_text(
+            f"plugin_path: plugins\ntask: count\nmodel: {module}:PrefixMean\ntrain_lengths: 1-3\ntest_lengths: 4\n"
+            f"out: {tmp_path / 'runs'}\n{tiny}"
+        )
+        argv = ["run", "--config", path]
+    else:
+        path = tmp_path / "suite.yaml"
+        path.write_text(
+            f"name: pps\nplugin_path: [plugins]\nbenchmarks: [count]\nmodels: [{module}:PrefixMean]\nseeds: 1\n"
+            f"{tiny}evaluation: {{examples: 4}}\n"
+        )
+        argv = ["bench", "--suite", path, "--out", tmp_path / "runs"]
+    try:
+        code, _, err = run(capsys, *argv)
+        assert code == 2 and "plugin_path" in err and "--trust-config" in err and err.count("\n") == 1
+        assert str(folder) not in sys.path  # refused before anything became importable
+        code, _, err = run(capsys, *argv, "--trust-config")
+        assert code == 0, err
+        assert list((tmp_path / "runs").rglob("*.json"))
+    finally:
+        sys.path[:] = [p for p in sys.path if p != str(folder)]
+        plugins._plugin_paths.clear()
+        for name in [n for n in MODELS.names() if n.startswith(module)]:
+            MODELS.unregister(name)
+        for name in ["echo-last"]:
             if name in TASKS:
                 TASKS.unregister(name)

@@ -13,7 +13,7 @@ from lengthgen.config import check_keys
 from lengthgen.errors import LengthgenError
 from lengthgen.experiment import RunConfig, apply_settings, config_of_record, record_matches, validate
 from lengthgen.models import MODELS, build_model
-from lengthgen.plugins import ensure_model
+from lengthgen.plugins import add_plugin_paths_from, ensure_model
 from lengthgen.registry import close_matches_hint, filter_names
 from lengthgen.reporting.loading import read_result
 from lengthgen.suites import Suite, multiples_to_lengths
@@ -137,6 +137,8 @@ def expand(
     """All cells of ``suite`` after filters, in a stable order."""
     settings = suite.settings
     source = suite.source
+    if settings.get("plugin_path") is not None:
+        add_plugin_paths_from(settings["plugin_path"], source, Path(source).parent, allow_code)
     model_names = _as_list(settings.get("models"), source, "models") or ["transformer"]
     for name in model_names:
         try:
