@@ -1,6 +1,6 @@
 """Study analyses general enough to be commands: ``lengthgen time-to-fit``,
-``lengthgen depth`` (adaptive-depth slopes) and ``lengthgen curve`` (accuracy
-against a swept quantity)."""
+``lengthgen depth`` (adaptive-depth slopes), ``lengthgen curve`` (accuracy
+against a swept quantity) and ``lengthgen report`` (one shareable page)."""
 
 from __future__ import annotations
 
@@ -40,6 +40,25 @@ def add_parser(sub) -> None:
     cv.add_argument("--plot", help="also draw the curve to this file (needs lengthgen[plot])")
     cv.add_argument("--output", help="write the tables to this file instead of stdout")
     cv.set_defaults(func=cmd_curve)
+
+    rp = sub.add_parser(
+        "report", help="one self-contained HTML page: leaderboard, figures, verdicts, provenance of every cell"
+    )
+    rp.add_argument("folders", nargs="+", help="result folders read as one")
+    rp.add_argument("--html", required=True, metavar="OUT.html", help="the page to write (no server, no network)")
+    rp.set_defaults(func=cmd_report)
+
+
+def cmd_report(args) -> int:
+    from pathlib import Path
+
+    from lengthgen.reporting.html import html_report
+    from lengthgen.results import write_text_atomic
+
+    page = html_report(", ".join(args.folders), load_folders(args.folders))
+    write_text_atomic(Path(args.html), page)
+    print(args.html)
+    return 0
 
 
 def cmd_time_to_fit(args) -> int:
