@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
     tf = sub.add_parser("time-to-fit", help="CPU-seconds until fitted in range, per benchmark and recipe")
     tf.add_argument("folders", nargs="+", help="sweep folders read as one (a recipe's seeds may span sweeps)")
     tf.add_argument("--format", default="github", choices=("github", "csv"))
-    tf.add_argument("--output", help="write to this file instead of stdout")
+    tf.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
     tf.set_defaults(func=cmd_time_to_fit)
 
     dp = sub.add_parser("depth", help="adaptive depth: ACT steps against length, with fit, chance and baselines")
@@ -31,14 +31,18 @@ def add_parser(sub) -> None:
     dp.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples for the slope interval")
     dp.add_argument("--metric", choices=("exact", "token"), default="exact")
     dp.add_argument("--plot", help="also draw accuracy and steps against length to this file")
-    dp.add_argument("--output", help="write the tables to this file instead of stdout")
+    dp.add_argument(
+        "--out", "--output", dest="output", metavar="FILE", help="write the tables to this file instead of stdout"
+    )
     dp.set_defaults(func=cmd_depth)
 
     cv = sub.add_parser("curve", help="held-out-symbol accuracy against a swept quantity (data, width)")
     cv.add_argument("folders", nargs="+")
     cv.add_argument("--axis", default="train_examples", help="train_examples, d_model or another swept option")
     cv.add_argument("--plot", help="also draw the curve to this file (needs lengthgen[plot])")
-    cv.add_argument("--output", help="write the tables to this file instead of stdout")
+    cv.add_argument(
+        "--out", "--output", dest="output", metavar="FILE", help="write the tables to this file instead of stdout"
+    )
     cv.set_defaults(func=cmd_curve)
 
     rp = sub.add_parser(

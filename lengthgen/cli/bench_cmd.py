@@ -106,7 +106,7 @@ def add_parser(sub) -> None:
     lb.add_argument("folder", help="a sweep folder, e.g. results/runs/quick")
     lb.add_argument("--format", default="github", choices=FORMATS)
     lb.add_argument("--metric", default="declared", choices=METRIC_CHOICES, help="default: each benchmark's own")
-    lb.add_argument("--output", help="write to this file instead of stdout")
+    lb.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
     lb.set_defaults(func=cmd_leaderboard)
 
     rk = sub.add_parser(
@@ -124,7 +124,7 @@ def add_parser(sub) -> None:
     )
     rk.add_argument("--bootstrap", type=int, default=2000, help="resamples of benchmarks and seeds")
     rk.add_argument("--format", default="github", choices=FORMATS)
-    rk.add_argument("--output", help="also write the tables to this file")
+    rk.add_argument("--out", "--output", dest="output", metavar="FILE", help="also write the tables to this file")
     rk.add_argument(
         "--above-shortcut",
         action="store_true",
@@ -140,6 +140,7 @@ def add_parser(sub) -> None:
     cj.add_argument("--permutations", type=int, default=10_000)
     cj.add_argument("--bootstrap", type=int, default=2000, help="hierarchical bootstrap resamples")
     cj.add_argument("--format", default="text", choices=("text", "json"))
+    cj.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
     cj.add_argument("--suite", help="judge the predictions written in this suite file (its 'predictions' key)")
     cj.add_argument(
         "--scored",
@@ -157,7 +158,7 @@ def add_parser(sub) -> None:
     bn.add_argument("--bins", nargs="+", required=True, help="length bins LOW-HIGH, e.g. 26-50 51-75")
     bn.add_argument("--metric", default="declared", choices=METRIC_CHOICES, help="default: each benchmark's own")
     bn.add_argument("--reference", help="YAML of published numbers: benchmark -> configuration -> one %% per bin")
-    bn.add_argument("--output", help="write to this file instead of stdout")
+    bn.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
     bn.set_defaults(func=cmd_bins)
 
     pl = sub.add_parser("plot", help="accuracy-vs-length curves (needs lengthgen[plot])")
@@ -325,15 +326,16 @@ def _scored_conjecture(args, runs, metric, programs) -> int:
     if args.suite or args.format != "text":
         raise LengthgenError("--scored prints text; --suite and --format json go with the default test")
     report = scored_report(runs, programs, n_boot=args.bootstrap)
-    print(render_scored(report))
+    text = render_scored(report)
     if args.longer:
         long_runs = select_runs(load_results(args.longer), args.model, args.pe, metric)
         change = longer_training(report["rows"], scored_rows(long_runs, programs))
         p = "-" if change["p"] is None else f"{change['p']:.3g}"
-        print(
-            f"longer training ({args.longer}): rose on {len(change['rose'])} of {len(change['benchmarks'])} "
+        text += (
+            f"\nlonger training ({args.longer}): rose on {len(change['rose'])} of {len(change['benchmarks'])} "
             f"program benchmarks scored in both ({', '.join(change['rose']) or 'none'}); one-sided sign test p = {p}"
         )
+    emit(text, args.output)
     return 0
 
 
@@ -371,11 +373,12 @@ def cmd_conjecture(args) -> int:
         out = report_json(report)
         if judged is not None:
             out["predictions"] = judged
-        print(json.dumps(out, indent=2))
+        emit(json.dumps(out, indent=2), args.output)
     else:
-        print(render_conjecture(report, args.model, args.metric))
+        text = render_conjecture(report, args.model, args.metric)
         if judged is not None:
-            print("\n" + render_predictions(judged, args.suite))
+            text += "\n\n" + render_predictions(judged, args.suite)
+        emit(text, args.output)
     from lengthgen.rasp.library import conflict_warnings
 
     for warning in conflict_warnings():

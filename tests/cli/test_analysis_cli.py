@@ -85,3 +85,22 @@ def test_curve_has_one_row_per_model_and_axis_value(capsys, tmp_path):
     act_run(tmp_path, 0, 0.5)  # no held-out symbols in it
     code, _, err = run(capsys, "curve", tmp_path)
     assert code == 2 and "held-out" in err
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["leaderboard"],
+        ["conjecture", "--permutations", "10", "--bootstrap", "10"],
+        ["time-to-fit"],
+        ["bins", "--bins", "1-3", "4-9"],
+    ],
+)
+def test_every_table_command_writes_to_out(tmp_path, capsys, command):
+    """One flag for where the output goes: --out (a file here; --output still works)."""
+    folder = ROOT / "results" / "studies" / "conjecture-v3" / "runs" / "conjecture-v3-learned-short"
+    for flag in ("--out", "--output"):
+        target = tmp_path / f"table{flag}.txt"
+        assert main([command[0], str(folder), *command[1:], flag, str(target)]) == 0, capsys.readouterr().err
+        assert target.read_text().strip()
+    assert (tmp_path / "table--out.txt").read_text() == (tmp_path / "table--output.txt").read_text()
