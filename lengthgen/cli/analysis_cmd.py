@@ -22,14 +22,14 @@ def load_folders(folders: list[str]) -> list[dict]:
 def add_parser(sub) -> None:
     tf = sub.add_parser("time-to-fit", help="CPU-seconds until fitted in range, per benchmark and recipe")
     tf.add_argument("folders", nargs="+", help="sweep folders read as one (a recipe's seeds may span sweeps)")
-    tf.add_argument("--format", default="github", choices=("github", "csv"))
+    tf.add_argument("--format", default="github", choices=("github", "csv"), help="table format (default: github)")
     tf.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
     tf.set_defaults(func=cmd_time_to_fit)
 
     dp = sub.add_parser("depth", help="adaptive depth: ACT steps against length, with fit, chance and baselines")
     dp.add_argument("folders", nargs="+")
     dp.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples for the slope interval")
-    dp.add_argument("--metric", choices=("exact", "token"), default="exact")
+    dp.add_argument("--metric", choices=("exact", "token"), default="exact", help="accuracy measure (default: exact)")
     dp.add_argument("--plot", help="also draw accuracy and steps against length to this file")
     dp.add_argument(
         "--out", "--output", dest="output", metavar="FILE", help="write the tables to this file instead of stdout"

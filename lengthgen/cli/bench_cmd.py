@@ -75,7 +75,7 @@ def add_parser(sub) -> None:
         "--trust-config", action="store_true", help="let the suite name Python code (models: [package.module:Class])"
     )
     p.add_argument("--out", default="results/runs", help="results root; cells go to OUT/<suite>/")
-    p.add_argument("--executor", default="local", choices=EXECUTORS)
+    p.add_argument("--executor", default="local", choices=EXECUTORS, help="where cells run (default: local processes)")
     p.add_argument("--workers", type=int, help="local executor: parallel cells (default: one per core)")
     p.add_argument(
         "--threads", type=int, help="local executor: torch threads per cell (default: the cores shared among workers)"
@@ -86,9 +86,9 @@ def add_parser(sub) -> None:
         help="torch.compile every cell's training forward (not part of a cell's identity)",
     )
     add_log_option(p, "every cell")
-    p.add_argument("--slurm-partition")
+    p.add_argument("--slurm-partition", help="Slurm partition for --executor slurm (default: the cluster's)")
     p.add_argument("--slurm-timeout", type=int, default=120, help="minutes per cell job")
-    p.add_argument("--slurm-cpus", type=int, default=2)
+    p.add_argument("--slurm-cpus", type=int, default=2, help="CPUs per Slurm task (default: 2)")
     p.add_argument("--ray-address", help="join this Ray cluster (default: start a local one)")
     p.add_argument("--resume", dest="resume", action="store_true", default=True, help="skip complete cells (default)")
     p.add_argument("--no-resume", dest="resume", action="store_false", help="rerun every cell")
@@ -104,7 +104,7 @@ def add_parser(sub) -> None:
 
     lb = sub.add_parser("leaderboard", help="aggregate result files into tables")
     lb.add_argument("folder", help="a sweep folder, e.g. results/runs/quick")
-    lb.add_argument("--format", default="github", choices=FORMATS)
+    lb.add_argument("--format", default="github", choices=FORMATS, help="table format (default: github)")
     lb.add_argument("--metric", default="declared", choices=METRIC_CHOICES, help="default: each benchmark's own")
     lb.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
     lb.set_defaults(func=cmd_leaderboard)
@@ -123,7 +123,7 @@ def add_parser(sub) -> None:
         "that need positions",
     )
     rk.add_argument("--bootstrap", type=int, default=2000, help="resamples of benchmarks and seeds")
-    rk.add_argument("--format", default="github", choices=FORMATS)
+    rk.add_argument("--format", default="github", choices=FORMATS, help="table format (default: github)")
     rk.add_argument("--out", "--output", dest="output", metavar="FILE", help="also write the tables to this file")
     rk.add_argument(
         "--above-shortcut",
@@ -134,12 +134,12 @@ def add_parser(sub) -> None:
 
     cj = sub.add_parser("conjecture", help="RASP-L programs vs measured length generalization, gated on fit")
     cj.add_argument("folder", help="a sweep folder, e.g. results/studies/conjecture-v1/runs/conjecture")
-    cj.add_argument("--model", default="transformer")
+    cj.add_argument("--model", default="transformer", help="the model whose runs are judged (default: transformer)")
     cj.add_argument("--pe", help="only runs with this positional encoding")
     cj.add_argument("--metric", default="declared", choices=METRIC_CHOICES, help="default: each benchmark's own")
-    cj.add_argument("--permutations", type=int, default=10_000)
+    cj.add_argument("--permutations", type=int, default=10_000, help="permutation-test resamples (default: 10000)")
     cj.add_argument("--bootstrap", type=int, default=2000, help="hierarchical bootstrap resamples")
-    cj.add_argument("--format", default="text", choices=("text", "json"))
+    cj.add_argument("--format", default="text", choices=("text", "json"), help="output format (default: text)")
     cj.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
     cj.add_argument("--suite", help="judge the predictions written in this suite file (its 'predictions' key)")
     cj.add_argument(

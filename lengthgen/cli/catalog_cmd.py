@@ -15,7 +15,9 @@ def add_parser(sub) -> None:
         p = sub.add_parser(what, help=f"list the {what} that run by name")
         psub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
         lst = psub.add_parser("list", help=f"every {what[:-1]} found, first found first")
-        lst.add_argument("--format", default="github", choices=("github", "plain", "csv"))
+        lst.add_argument(
+            "--format", default="github", choices=("github", "plain", "csv"), help="table format (default: github)"
+        )
         lst.set_defaults(func=func)
 
 

@@ -12,7 +12,9 @@ def add_parser(sub) -> None:
     msub = p.add_subparsers(dest="models_command", metavar="ACTION", parser_class=type(p))
     p.set_defaults(func=lambda args: p.print_help() or 2)
     ls = msub.add_parser("list", help="table of registered models with default sizes")
-    ls.add_argument("--format", default="github", choices=("github", "plain", "csv"))
+    ls.add_argument(
+        "--format", default="github", choices=("github", "plain", "csv"), help="table format (default: github)"
+    )
     ls.set_defaults(func=cmd_list)
 
 

@@ -42,19 +42,24 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--no-recipe", action="store_true", help="ignore the benchmark's recipe (its model and training defaults)"
     )
-    p.add_argument("--task")
+    p.add_argument("--task", help="a registered task or module:Class (default: count, or the benchmark's)")
     p.add_argument("--param", action="append", default=[], metavar="K=V", help="task parameter")
-    p.add_argument("--model")
+    p.add_argument("--model", help="a registered model or module:Class (default: transformer, or the recipe's)")
     p.add_argument("--pe", help="positional encoding (rope, learned, none, alibi, ...; a wrong name lists them all)")
     p.add_argument("--model-opt", action="append", default=[], metavar="K=V", help="model option, e.g. d_model=64")
     p.add_argument("--train-lengths", help="e.g. 1-20")
     p.add_argument("--test-lengths", help="e.g. 21,30,40,60")
-    p.add_argument("--steps", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--warmup", type=int)
-    p.add_argument("--eval-every", type=int)
-    p.add_argument("--curriculum", action="store_true", default=None)
+    p.add_argument("--steps", type=int, help="training steps (default: 2000, or the recipe's)")
+    p.add_argument("--batch-size", type=int, help="examples per step (default: 64)")
+    p.add_argument("--lr", type=float, help="peak AdamW learning rate (default: 1e-3)")
+    p.add_argument("--warmup", type=int, help="linear warm-up steps before cosine decay (default: 100)")
+    p.add_argument("--eval-every", type=int, help="steps between training probes (default: 250)")
+    p.add_argument(
+        "--curriculum",
+        action="store_true",
+        default=None,
+        help="grow the allowed training lengths linearly over the first half of the steps",
+    )
     p.add_argument(
         "--trust-config",
         action="store_true",
@@ -105,7 +110,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--parametrization", choices=("standard", "mup"), help="transformer init/lr scaling (muP for Adam)")
     p.add_argument("--base-width", type=int, help="muP base width (default 64)")
-    p.add_argument("--seed", type=int)
+    p.add_argument("--seed", type=int, help="seed of the model, data and evaluation (default: 0)")
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument(
         "--compile",

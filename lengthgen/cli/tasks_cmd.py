@@ -27,7 +27,9 @@ def add_parser(sub) -> None:
 
     ls = tsub.add_parser("list", help="table of registered tasks")
     ls.add_argument("pattern", nargs="?", default="*", help="wildcard filter on names, e.g. 'copy-*'")
-    ls.add_argument("--format", default="github", choices=("github", "plain", "csv", "json"))
+    ls.add_argument(
+        "--format", default="github", choices=("github", "plain", "csv", "json"), help="table format (default: github)"
+    )
     ls.set_defaults(func=cmd_list)
 
     show = tsub.add_parser("show", help="definition, parameters and a worked example")
@@ -39,26 +41,33 @@ def add_parser(sub) -> None:
     bl.add_argument("name")
     bl.add_argument("--lengths", help="e.g. 4,8,16 or 1-20 (default: 4, 8, 16, 32 where the task allows)")
     bl.add_argument("--n", type=int, default=500, help="examples per length")
-    bl.add_argument("--seed", type=int, default=0)
+    bl.add_argument("--seed", type=int, default=0, help="seed of the sampled examples (default: 0)")
     bl.add_argument("--param", action="append", default=[], metavar="K=V", help="task parameter")
-    bl.add_argument("--metric", default="exact", choices=("exact", "token"))
-    bl.add_argument("--format", default="github", choices=("github", "plain", "csv", "json"))
+    bl.add_argument("--metric", default="exact", choices=("exact", "token"), help="accuracy measure (default: exact)")
+    bl.add_argument(
+        "--format", default="github", choices=("github", "plain", "csv", "json"), help="table format (default: github)"
+    )
     bl.set_defaults(func=cmd_baselines)
 
     ex = tsub.add_parser("export", help="a benchmark as train/test files (JSON Lines or Parquet) with metadata")
     ex.add_argument("benchmark", help="benchmark name (count) or YAML file")
     ex.add_argument("--out", required=True, help="output folder")
-    ex.add_argument("--format", default="jsonl", choices=("jsonl", "parquet"))
-    ex.add_argument("--train-examples", type=int, default=10_000)
+    ex.add_argument(
+        "--format",
+        default="jsonl",
+        choices=("jsonl", "parquet"),
+        help="file format (default: jsonl; parquet needs lengthgen[export])",
+    )
+    ex.add_argument("--train-examples", type=int, default=10_000, help="examples in the train split (default: 10000)")
     ex.add_argument("--test-examples", type=int, default=1_000, help="per test length")
-    ex.add_argument("--seed", type=int, default=0)
+    ex.add_argument("--seed", type=int, default=0, help="seed of the examples (default: 0)")
     ex.set_defaults(func=cmd_export)
 
     sample = tsub.add_parser("sample", help="examples as JSON Lines on stdout")
     sample.add_argument("name")
-    sample.add_argument("--length", type=int, required=True)
+    sample.add_argument("--length", type=int, required=True, help="the task length to sample at")
     sample.add_argument("--n", type=int, default=10, help="number of examples")
-    sample.add_argument("--seed", type=int, default=0)
+    sample.add_argument("--seed", type=int, default=0, help="seed of the examples (default: 0)")
     sample.add_argument("--param", action="append", default=[], metavar="K=V", help="task parameter")
     sample.set_defaults(func=cmd_sample)
 

@@ -35,3 +35,22 @@ def test_suites_and_benchmarks_list_everything_by_name(capsys, tmp_path):
         assert listed["quick"][1] == "1" and listed["quick"][2] == "mine"
     finally:
         data.clear_include_paths()
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    import argparse
+
+    from lengthgen.cli.main import build_parser
+
+    missing = []
+
+    def walk(parser, prefix):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    walk(sub, [*prefix, name])
+            elif action.option_strings and action.dest != "help" and not action.help:
+                missing.append(f"{' '.join(prefix)} {action.option_strings[0]}")
+
+    walk(build_parser(), ["lengthgen"])
+    assert not missing, missing
