@@ -2,11 +2,12 @@
 
 ``lengthgen tasks export count --out data/count`` writes one split per
 file, ``train`` (examples at the training lengths, lengths drawn uniformly
-as in training) and ``test`` (``--test-examples`` per test length), as JSON
-Lines or Parquet (``pip install 'lengthgen[export]'``), plus
-``metadata.json`` with the task, its version and parameters, the lengths
-and the seed.  A Hugging Face ``datasets`` user loads it with
-``load_dataset("json" or "parquet", data_files={"train": ..., "test": ...})``.
+as in training) and ``test-N`` for each test length N (``--test-examples``
+each), as JSON Lines or Parquet (``pip install 'lengthgen[export]'``), plus
+``metadata.json`` with the task, its version and parameters, the
+vocabulary, the lengths, the seed and the files.  A Hugging Face
+``datasets`` user loads it with ``load_dataset("json" or "parquet",
+data_files=metadata["files"])``.
 Examples are generated and written in chunks: memory stays flat whatever the
 size, and the same arguments give the same files.
 """
@@ -17,6 +18,7 @@ import ctypes
 import glob
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -36,7 +38,7 @@ from lengthgen.training.data import sample_length_groups
 FORMATS = ("jsonl", "parquet")
 CHUNK = 10_000
 MAX_EXAMPLES = 100_000_000
-EXPORT_FILES = {f"{split}.{fmt}" for split in ("train", "test") for fmt in FORMATS} | {"metadata.json"}
+EXPORT_FILE = re.compile(r"(train|test|test-\d+)\.(jsonl|parquet)|metadata\.json")  # "test": earlier exports
 
 
 def _records(task, batch, split: str, length: int) -> list[dict[str, Any]]:
@@ -47,8 +49,11 @@ def _records(task, batch, split: str, length: int) -> list[dict[str, Any]]:
     return out
 
 
-def split_chunks(bench: Benchmark, split: str, n: int, seed: int) -> Iterator[list[dict[str, Any]]]:
-    """Lists of records of one split, ``CHUNK`` examples at a time."""
+def split_chunks(
+    bench: Benchmark, split: str, n: int, seed: int, lengths: list[int] | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """Lists of records of one split, ``CHUNK`` examples at a time (``test``:
+    ``n`` per test length, of ``lengths`` when given)."""
     if split == "train":
         task = bench.make_task()
         rng = np.random.default_rng([seed, 0])
@@ -62,7 +67,7 @@ def split_chunks(bench: Benchmark, split: str, n: int, seed: int) -> Iterator[li
             yield [records[i] for i in rng.permutation(len(records))]  # no length order inside the file
         return
     task = bench.make_test_task()
-    for length in bench.test_lengths:
+    for length in bench.test_lengths if lengths is None else lengths:
         rng = np.random.default_rng([seed, 2, length])
         remaining = n
         while remaining > 0:
@@ -100,12 +105,13 @@ def export_benchmark(
 
 
 def _write_set(bench: Benchmark, folder: Path, fmt: str, train_examples: int, test_examples: int, seed: int) -> list:
-    names = []
-    for split, n in (("train", train_examples), ("test", test_examples)):
-        (_write_parquet if fmt == "parquet" else _write_jsonl)(
-            folder / f"{split}.{fmt}", split_chunks(bench, split, n, seed)
-        )
-        names.append(f"{split}.{fmt}")
+    write = _write_parquet if fmt == "parquet" else _write_jsonl
+    # one split per test length: a length is what a user compares, and each loads on its own
+    splits = {"train": ("train", train_examples, None)}
+    splits.update({f"test-{n}": ("test", test_examples, [n]) for n in bench.test_lengths})
+    for name, (split, n, lengths) in splits.items():
+        write(folder / f"{name}.{fmt}", split_chunks(bench, split, n, seed, lengths))
+    names = [f"{name}.{fmt}" for name in splits]
     task = bench.make_task()
     meta = {
         "benchmark": bench.name,
@@ -116,7 +122,8 @@ def _write_set(bench: Benchmark, folder: Path, fmt: str, train_examples: int, te
         "test_lengths": bench.test_lengths,
         "metric": bench.metric,
         "seed": seed,
-        "splits": {"train": train_examples, "test": test_examples * len(bench.test_lengths)},
+        "splits": {name: n for name, (_, n, _) in splits.items()},
+        "files": {name: f"{name}.{fmt}" for name in splits},
         "format": fmt,
         "fields": {"input": "list of tokens", "target": "list of tokens", "length": "task length", "split": "split"},
     }
@@ -132,7 +139,7 @@ def check_export_folder(out: Path) -> None:
     if not out.exists():
         return
     names = {p.name for p in out.iterdir()}
-    foreign = sorted(names - EXPORT_FILES)
+    foreign = sorted(n for n in names if not EXPORT_FILE.fullmatch(n))
     if not foreign and "metadata.json" in names:
         try:
             meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))

@@ -19,9 +19,11 @@ def test_jsonl_export_splits_and_metadata(tmp_path, capsys):
     )
     bench = load_benchmark(find_benchmark("sort"))
     train = [json.loads(line) for line in (tmp_path / "a" / "train.jsonl").read_text().splitlines()]
-    test = [json.loads(line) for line in (tmp_path / "a" / "test.jsonl").read_text().splitlines()]
+    for n in bench.test_lengths:  # one split per test length
+        rows = [json.loads(line) for line in (tmp_path / "a" / f"test-{n}.jsonl").read_text().splitlines()]
+        assert len(rows) == 7 and {r["length"] for r in rows} == {n}
+    test = [json.loads(line) for p in (tmp_path / "a").glob("test-*.jsonl") for line in p.read_text().splitlines()]
     assert len(train) == 50 and {r["length"] for r in train} <= set(bench.train_lengths)
-    assert len(test) == 7 * len(bench.test_lengths) and {r["length"] for r in test} == set(bench.test_lengths)
     assert all(sorted(r["input"], key=int) == r["target"] for r in train + test)  # exact ground truth
     meta = json.loads((tmp_path / "a" / "metadata.json").read_text())
     assert meta["task"]["name"] == "sort" and meta["task"]["version"] == 1 and meta["seed"] == 0
@@ -38,7 +40,8 @@ def test_jsonl_export_splits_and_metadata(tmp_path, capsys):
         )
         == 0
     )
-    for name in ("train.jsonl", "test.jsonl"):
+    assert meta["files"] == {"train": "train.jsonl", **{f"test-{n}": f"test-{n}.jsonl" for n in bench.test_lengths}}
+    for name in meta["files"].values():
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
@@ -55,7 +58,9 @@ def test_parquet_export(tmp_path):
     export.export_benchmark(bench, tmp_path, "parquet", train_examples=30, test_examples=3)
     table = pq.read_table(tmp_path / "train.parquet")
     assert table.num_rows == 30 and table.column_names == ["split", "length", "input", "target"]
-    assert pq.read_table(tmp_path / "test.parquet").num_rows == 3 * len(bench.test_lengths)
+    assert [pq.read_table(tmp_path / f"test-{n}.parquet").num_rows for n in bench.test_lengths] == [3] * len(
+        bench.test_lengths
+    )
 
 
 @pytest.mark.parametrize("bad", [["--train-examples", "-1"], ["--seed", "-2"], ["--format", "csv"]])
@@ -71,8 +76,9 @@ def _export(name: str, out, **kw):
 def _consistent(out) -> str:
     """The benchmark the folder's set belongs to, checking every file agrees with the metadata."""
     meta = json.loads((out / "metadata.json").read_text())
-    for split in ("train", "test"):
-        lines = (out / f"{split}.jsonl").read_text().splitlines()
+    assert sorted(p.name for p in out.iterdir()) == sorted([*meta["files"].values(), "metadata.json"])
+    for split, name in meta["files"].items():
+        lines = (out / name).read_text().splitlines()
         assert len(lines) == meta["splits"][split]
     vocab = set(meta["vocabulary"])
     assert all(set(json.loads(line)["input"]) <= vocab for line in (out / "train.jsonl").read_text().splitlines())
