@@ -90,6 +90,7 @@ LATE: tuple[Late, ...] = (
     Late("train", "offset_span", 0, "how far offsets reach (0: the longest evaluated sequence)"),
     Late("train", "pack_context", 0, "training rows packed with consecutive examples"),
     Late("train", "length_buckets", 0, "a batch run as groups of similar length, each padded to its own longest"),
+    Late("train", "pack_examples", False, "whole examples packed into rows, attention confined to each"),
 )
 
 LATE_OPTIONS: dict[str, Any] = {x.option: x.before for x in LATE if x.section == "model_options"}

@@ -95,6 +95,13 @@ def add_parser(sub) -> None:
         "--offset-span", type=int, help="position ids the offsets cover (default: the longest test sequence)"
     )
     p.add_argument(
+        "--pack-examples",
+        action="store_true",
+        default=None,
+        help="pack whole examples side by side into rows, attention confined to each: the padded batch's loss "
+        "with less padding (transformer, ut, hyper-ut)",
+    )
+    p.add_argument(
         "--pack-context",
         type=int,
         help="train on rows of this many tokens packed with consecutive examples from a random start (Zhou et al.)",
@@ -193,6 +200,7 @@ def config_from_args(args) -> RunConfig:
         "position_offset": args.position_offset,
         "offset_span": args.offset_span,
         "pack_context": args.pack_context,
+        "pack_examples": args.pack_examples,
         "track_rank": args.track_rank,
         "rank_every": args.rank_every,
     }

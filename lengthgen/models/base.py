@@ -116,6 +116,17 @@ class SequenceModel(nn.Module):
         pos = self.pe.sample_positions(rng, batch, length, row_lengths, training)
         return None if pos is None else torch.from_numpy(pos).to(self.embedding.weight.device)
 
+    @staticmethod
+    def confine(bias: torch.Tensor | None, segments: torch.Tensor | None) -> torch.Tensor | None:
+        """``bias`` with attention confined to each token's segment (packed
+        examples: ``segments`` [B, L], equal ids attend to each other under
+        the causal mask, every other pair gets -inf)."""
+        if segments is None:
+            return bias
+        apart = (segments.unsqueeze(-1) != segments.unsqueeze(-2)).unsqueeze(1)  # [B, 1, Lq, Lk]
+        confined = torch.zeros(apart.shape, device=segments.device).masked_fill(apart, float("-inf"))
+        return confined if bias is None else bias + confined
+
     def resolve_positions(self, tokens: torch.Tensor, positions: torch.Tensor | None, offset: int = 0) -> torch.Tensor:
         batch, length = tokens.shape
         if positions is None:

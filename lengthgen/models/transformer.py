@@ -150,13 +150,19 @@ class Transformer(SequenceModel):
     def lr_multipliers(self) -> dict[str, float]:
         return self._lr_multipliers
 
-    def forward(self, tokens: torch.Tensor, positions: torch.Tensor | None = None, cache: KVCache | None = None):
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        positions: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        segments: torch.Tensor | None = None,
+    ):
         offset = cache.length if cache is not None else 0
         positions = self.resolve_positions(tokens, positions, offset)
         k_pos = positions if cache is None or cache.positions is None else torch.cat([cache.positions, positions], 1)
         encoded = self.encoding_positions(tokens, positions, cache)
         h = self.embed(tokens, encoded)
-        bias = self.pe.bias(positions, k_pos)  # shared by all layers
+        bias = self.confine(self.pe.bias(positions, k_pos), segments)  # shared by all layers
         rotation = self.pe.rotation(encoded)  # likewise
         for i, block in enumerate(self.blocks):
             h = block(h, self.pe, positions, bias, None if cache is None else cache.layers[i], rotation)

@@ -98,12 +98,14 @@ class UniversalTransformer(SequenceModel):
         ``halting_start``."""
         self.fixed_phase = step < self.halting_start
 
-    def forward(self, tokens: torch.Tensor, positions: torch.Tensor | None = None, cache=None) -> ModelOutput:
+    def forward(
+        self, tokens: torch.Tensor, positions: torch.Tensor | None = None, cache=None, segments=None
+    ) -> ModelOutput:
         if cache is not None:
             raise LengthgenError(f"{type(self).__name__} decodes by recomputation; it has no KV cache")
         positions = self.resolve_positions(tokens, positions)
         h = self.embed(tokens, positions)
-        bias = self.pe.bias(positions, positions)
+        bias = self.confine(self.pe.bias(positions, positions), segments)
         rotation = self.pe.rotation(positions)  # shared by every step
         h0 = h
 

@@ -27,6 +27,7 @@ from lengthgen.evaluation.evaluate import check_fits, sequence_length, teacher_f
 from lengthgen.evaluation.metrics import wilson_interval
 from lengthgen.evaluation.thresholds import FIT_THRESHOLD
 from lengthgen.models.base import SequenceModel
+from lengthgen.models.positional import RANDOMIZED_KINDS, SEGMENT_KINDS
 from lengthgen.tasks.base import Task
 from lengthgen.training.buckets import length_groups
 from lengthgen.training.checkpoint import load_checkpoint, save_checkpoint
@@ -35,6 +36,7 @@ from lengthgen.training.positions import (
     OFFSET_MODES,
     check_offset_encoding,
     draw_offsets,
+    pack_examples,
     pack_rows,
     shifted_positions,
 )
@@ -83,6 +85,10 @@ class TrainConfig:
     # > 0: training rows are this many tokens cut from a stream of packed
     # examples (Zhou et al.'s packing and shifting); batch_size counts rows.
     pack_context: int = 0
+    # whole examples packed side by side into rows as wide as the longest,
+    # attention confined to each (lengthgen.training.positions.pack_examples):
+    # the same examples, loss and gradient as the padded batch, less padding
+    pack_examples: bool = False
     # > 1: each step's batch (the same examples, the same loss) is run as up
     # to this many groups of similar length, each padded only to its own
     # longest row (lengthgen.training.buckets): less compute spent on padding.
@@ -124,6 +130,11 @@ class TrainConfig:
             raise LengthgenError("training options 'pack_context' and 'train_examples' do not combine (yet)")
         if not 0 <= self.length_buckets <= 64:
             raise LengthgenError(f"training option 'length_buckets' must be in 0..64, got {self.length_buckets}")
+        if self.pack_examples and (self.pack_context or self.length_buckets > 1):
+            raise LengthgenError(
+                "training option 'pack_examples' removes the padding itself; it does not combine with "
+                "'pack_context' or 'length_buckets'"
+            )
         if self.length_buckets > 1 and self.pack_context:
             raise LengthgenError(
                 "training option 'length_buckets' has nothing to do with packed rows (pack_context): they hold no padding"
@@ -137,6 +148,8 @@ class StepBatch:
     mask: torch.Tensor  # [B, T] bool, where the loss is taken
     positions: torch.Tensor | None  # position ids (randomized encodings) or None for 0..T-1
     row_tokens: np.ndarray | None = None  # each row's non-pad tokens, where rows differ in length
+    segments: torch.Tensor | None = None  # packed examples: attention confined to equal ids
+    example: torch.Tensor | None = None  # packed examples: each token's example (-1: padding)
 
 
 @dataclass
@@ -282,6 +295,19 @@ class Trainer:
         that cannot work with this model or these lengths."""
         pe = getattr(model, "pe", None)
         check_offset_encoding(cfg.position_offset, bool(cfg.pack_context), getattr(pe, "kind", None))
+        if cfg.pack_examples:
+            kind = getattr(pe, "kind", None)
+            if kind in RANDOMIZED_KINDS or kind in SEGMENT_KINDS:
+                raise LengthgenError(
+                    f"training option 'pack_examples' gives each example positions from 0; pe {kind!r} draws or "
+                    "computes its own from the row, so it does not combine with packing"
+                )
+            if "segments" not in inspect.signature(model.forward).parameters:
+                raise LengthgenError(
+                    f"training option 'pack_examples' needs a model that confines attention to each packed example "
+                    f"(forward(tokens, positions, segments=...)); {type(model).__name__} has none: the transformer, "
+                    "ut and hyper-ut do"
+                )
         if getattr(pe, "abacus_offset", 0) and (cfg.position_offset != "none" or cfg.pack_context):
             raise LengthgenError(
                 "abacus_offset already shifts positions; use it or position_offset/pack_context, not both"
@@ -393,6 +419,9 @@ class Trainer:
         extra = {"training": True} if self._positions_know_training else {}
         totals = batch.input_lengths + batch.target_lengths + 2
         positions = self.model.sample_positions(self.rng, *lm.tokens.shape, totals, **extra)
+        if self.cfg.pack_examples:
+            # each example as the padded batch holds it: a shorter one keeps its <eos> as an input
+            return self._example_rows(lm, np.minimum(totals, lm.tokens.shape[1]))
         step = self._to_device(lm.tokens, lm.labels, lm.loss_mask, totals - 1, positions)
         # a shorter row's <eos> sits in its tokens as an input (its output takes no
         # loss, but it is a non-pad position the ponder cost counts): keep it
@@ -405,6 +434,25 @@ class Trainer:
         )
         real = np.full(len(rows.tokens), self.cfg.pack_context)
         return self._to_device(rows.tokens, rows.labels, rows.loss_mask, real, None)
+
+    def _example_rows(self, lm, lengths: np.ndarray) -> StepBatch:
+        rows = pack_examples(lm.tokens, lm.labels, lm.loss_mask, lengths)
+        positions = rows.positions
+        if self.cfg.position_offset != "none":  # each example shifted as it would be in its own row
+            offsets = draw_offsets(self.rng, self.cfg.position_offset, lengths, self.offset_span)
+            positions = positions + np.where(rows.example >= 0, offsets[np.maximum(rows.example, 0)], 0)
+            last = np.maximum.accumulate(np.where(rows.example >= 0, positions, 0), axis=1)
+            positions = np.where(rows.example >= 0, positions, last)  # padding repeats the row's last position
+        step = StepBatch(
+            tokens=torch.from_numpy(rows.tokens).to(self.device),
+            labels=torch.from_numpy(rows.labels).to(self.device),
+            mask=torch.from_numpy(rows.loss_mask).to(self.device),
+            positions=torch.from_numpy(positions).to(self.device),
+            segments=torch.from_numpy(rows.segments).to(self.device),
+            example=torch.from_numpy(rows.example).to(self.device),
+        )
+        step.row_tokens = (rows.segments > 0).sum(axis=1)
+        return step
 
     def _to_device(self, tokens, labels, mask, row_tokens: np.ndarray, positions) -> StepBatch:
         """Tensors on the device, with offset positions where training draws them
@@ -452,6 +500,7 @@ class Trainer:
                 index = torch.from_numpy(rows).to(batch.tokens.device)
                 pos = None if batch.positions is None else batch.positions[index, :width]
                 parts.append((batch.tokens[index, :width], batch.labels[index, :width], batch.mask[index, :width], pos))
+        segments = {} if batch.segments is None else {"segments": batch.segments}
         targets = batch.mask.sum()
         total = batch.tokens.new_zeros((), dtype=torch.float32)
         ponder_sum, ponder_count, ponder = None, 0, False
@@ -459,7 +508,7 @@ class Trainer:
         for tokens, labels, mask, positions in parts:
             self.state.tokens_seen += int(tokens.numel())
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
-                out = self.forward(tokens, positions)
+                out = self.forward(tokens, positions, **segments)
                 logits = out.logits.float()
                 loss_all = torch.nn.functional.cross_entropy(logits.transpose(1, 2), labels, reduction="none")
                 total = total + (loss_all * mask).sum()
@@ -470,7 +519,13 @@ class Trainer:
                     ponder_count += int(valid.sum())
                     ponder = True
             with torch.no_grad():
-                right_parts.append(((logits.argmax(-1) == labels) | ~mask).all(dim=1))
+                ok = (logits.argmax(-1) == labels) | ~mask
+                if batch.example is None:
+                    right_parts.append(ok.all(dim=1))
+                else:  # per packed example: wrong anywhere in its tokens is wrong
+                    owner = batch.example[batch.example >= 0]
+                    wrong = torch.zeros(int(owner.max()) + 1, dtype=torch.bool, device=ok.device)
+                    right_parts.append(~wrong.index_put_((owner,), ~ok[batch.example >= 0], accumulate=True))
         loss = total / targets
         if ponder:
             warmup = getattr(self.model, "ponder_warmup", 0)

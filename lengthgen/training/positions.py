@@ -161,3 +161,65 @@ def pack_rows(task: Task, rng: np.random.Generator, rows: int, context: int, len
         mask[r] = (predicted & complete)[1:]
         counted += len(np.unique(who[1:][mask[r]]))
     return PackedRows(tokens=tokens, labels=labels, loss_mask=mask, examples=counted)
+
+
+@dataclass
+class ExampleRows:
+    """Whole examples packed side by side, attention confined to each."""
+
+    tokens: np.ndarray  # [R, W] int64, PAD after the last example of a row
+    labels: np.ndarray  # [R, W]
+    loss_mask: np.ndarray  # [R, W] bool
+    positions: np.ndarray  # [R, W] each example's own positions from 0 (pads repeat the last)
+    segments: np.ndarray  # [R, W] 1, 2, ... per example in its row; 0 for padding
+    example: np.ndarray  # [R, W] the example's row in the padded batch (-1 for padding)
+
+
+def pack_examples(tokens: np.ndarray, labels: np.ndarray, mask: np.ndarray, lengths: np.ndarray) -> ExampleRows:
+    """The padded batch's examples (row ``i``: its first ``lengths[i]`` tokens)
+    packed first-fit decreasing into rows as wide as the longest example.
+
+    Each example keeps its tokens, labels, loss mask and positions from 0,
+    and with attention confined to its own segment (a causal mask within
+    it) every one of its outputs is the function of the same inputs as in
+    the padded batch, so loss and gradient are the padded batch's.
+
+    >>> t = np.array([[5, 6, 7, 8], [5, 9, 0, 0], [4, 0, 0, 0]])
+    >>> rows = pack_examples(t, t, t > 0, np.array([4, 2, 1]))
+    >>> rows.tokens.tolist(), rows.segments.tolist(), rows.positions.tolist()
+    ([[5, 6, 7, 8], [5, 9, 4, 0]], [[1, 1, 1, 1], [1, 1, 2, 0]], [[0, 1, 2, 3], [0, 1, 0, 0]])
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    width = int(lengths.max())
+    free: list[int] = []  # room left in each row
+    placed: list[list[int]] = []  # examples of each row, in placing order
+    for i in np.argsort(-lengths, kind="stable"):
+        n = int(lengths[i])
+        row = next((r for r, room in enumerate(free) if room >= n), None)
+        if row is None:
+            free.append(width)
+            placed.append([])
+            row = len(free) - 1
+        free[row] -= n
+        placed[row].append(int(i))
+    rows = len(placed)
+    out = ExampleRows(
+        tokens=np.zeros((rows, width), dtype=np.int64),
+        labels=np.zeros((rows, width), dtype=np.int64),
+        loss_mask=np.zeros((rows, width), dtype=bool),
+        positions=np.zeros((rows, width), dtype=np.int64),
+        segments=np.zeros((rows, width), dtype=np.int64),
+        example=np.full((rows, width), -1, dtype=np.int64),
+    )
+    for r, examples in enumerate(placed):
+        at = 0
+        for s, i in enumerate(examples, start=1):
+            n = int(lengths[i])
+            cols = slice(at, at + n)
+            out.tokens[r, cols], out.labels[r, cols], out.loss_mask[r, cols] = tokens[i, :n], labels[i, :n], mask[i, :n]
+            out.positions[r, cols] = np.arange(n)
+            out.segments[r, cols], out.example[r, cols] = s, i
+            at += n
+        if at:
+            out.positions[r, at:] = out.positions[r, at - 1]
+    return out
