@@ -53,7 +53,9 @@ def add_parser(sub) -> None:
     search = rsub.add_parser("search", help="search for the shortest RASP-L program solving a benchmark")
     search.add_argument("benchmark", help="a benchmark name (tasks/<name>.yaml) or file")
     search.add_argument("--max-ops", type=int, default=6, help="longest program searched (normal-form length)")
-    search.add_argument("--time-limit", type=float, default=600, help="seconds (default 600)")
+    search.add_argument(
+        "--time-limit", type=float, default=600, help="CPU-seconds of the search (default 600), whatever else runs"
+    )
     search.add_argument("--beam", type=int, default=2000, help="attention outputs kept per length (more: slower)")
     search.add_argument("--seed", type=int, default=0, help="seed of the sample inputs")
     search.add_argument("--save", metavar="FILE", help="add the result to this YAML file (e.g. rasp/SEARCH.yaml)")
@@ -174,7 +176,7 @@ def cmd_search(args) -> int:
     if args.save:
         check_search_file(args.save)  # fail now, not after the search
     print(
-        f"searching {benchmark.name} ({benchmark.task}) up to length {args.max_ops}, {args.time_limit:g} s",
+        f"searching {benchmark.name} ({benchmark.task}) up to length {args.max_ops}, {args.time_limit:g} CPU-s",
         file=sys.stderr,
     )
     result = search(

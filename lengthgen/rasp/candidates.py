@@ -6,6 +6,7 @@ sample and the operations they cost (shared by bottom-up enumeration in
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -51,3 +52,10 @@ def signature(arrays: list[np.ndarray]) -> bytes:
 
 def op_id(kind: str, expr: str) -> str:
     return f"{kind}:{hashlib.blake2b(expr.encode(), digest_size=8).hexdigest()}"
+
+
+def clock() -> float:
+    """The search's clock: this process's CPU time, so a time limit buys the
+    same search whatever else runs on the machine (a wall-clock limit under
+    two concurrent sweeps bought half of it)."""
+    return time.process_time()

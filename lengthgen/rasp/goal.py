@@ -31,12 +31,11 @@ bottom-up, or when the time runs out, and says which).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from lengthgen.rasp.candidates import Seq, op_id, signature
+from lengthgen.rasp.candidates import Seq, clock, op_id, signature
 from lengthgen.rasp.interpreter import COMPARE, aggregate, select_matrix
 
 TRUE_SELECT = "select(tokens, tokens, true)"
@@ -167,7 +166,7 @@ class GoalSearch:
             if not good.any(axis=1).all():
                 continue  # v never holds the target before some goal row
             for group in keys:
-                if time.monotonic() > deadline:
+                if clock() > deadline:
                     return sorted(found, key=lambda c: c[0])
                 k = group[0]
                 base = s.read_cost(k) | s.read_cost(v)

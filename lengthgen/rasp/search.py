@@ -37,14 +37,13 @@ thread that state through every call.
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from lengthgen.errors import LengthgenError
-from lengthgen.rasp.candidates import Sel, Seq, op_id, signature
+from lengthgen.rasp.candidates import Sel, Seq, clock, op_id, signature
 from lengthgen.rasp.check import check_program
 from lengthgen.rasp.codes import TokenCodes
 from lengthgen.rasp.compiler import compile_source
@@ -115,15 +114,15 @@ class SearchResult:
         if self.found:
             how = " by goal-directed synthesis" if self.found_by == "goal" else ""
             gap = "; shorter lengths not all searched (time limit)" if self.shorter_unsearched else ""
-            return f"{self.benchmark}: found a program of length {self.length}{how} ({self.seconds:.0f} s{gap})"
+            return f"{self.benchmark}: found a program of length {self.length}{how} ({self.seconds:.0f} CPU-s{gap})"
         if self.bound:
             return (
                 f"{self.benchmark}: no program of length <= {self.bound} in the search grammar fits the sample "
                 f"(a lower bound relative to the grammar and the sample{self.caveat()}; {self.candidates:,} "
-                f"candidates, {self.seconds:.0f} s)"
+                f"candidates, {self.seconds:.0f} CPU-s)"
             )
         why = "the beam pruned candidates" if self.pruned else "the search stopped"
-        return f"{self.benchmark}: none found up to length {self.max_ops}; no lower bound ({why}; {self.seconds:.0f} s)"
+        return f"{self.benchmark}: none found up to length {self.max_ops}; no lower bound ({why}; {self.seconds:.0f} CPU-s)"
 
     def as_dict(self) -> dict:
         return {
@@ -132,6 +131,8 @@ class SearchResult:
             "depth": self.depth,
             "program": self.program.splitlines() if self.program else None,
             "found_by": self.found_by,
+            # a goal-directed program returned before every shorter length was searched bottom-up
+            "shorter_unsearched": self.shorter_unsearched,
             # minimal only when nothing could have hidden a shorter program
             "minimal": bool(self.found and self.bound == (self.length or 0) - 1 and self.proven),
             "max_ops": self.max_ops,
@@ -139,7 +140,7 @@ class SearchResult:
             "pruned": self.pruned,
             "unsafe_merges": self.unsafe_merges,
             "truncated": self.truncated,
-            "seconds": round(self.seconds, 1),
+            "cpu_seconds": round(self.seconds, 1),
             "candidates": self.candidates,
             **self.settings,
         }
@@ -426,7 +427,7 @@ class Searcher:
         self.truncated = False
 
     def run(self, deadline: float, progress: Callable[[str], None] | None = None) -> SearchResult:
-        start = time.monotonic()
+        start = clock()
         result = SearchResult(self.task.name, self.max_ops, False)
         self.start()
         stopped = False
@@ -445,7 +446,7 @@ class Searcher:
                 if self._try_readouts(budget, deadline, result):
                     result.found_by = "bottom-up"
                     break
-                if time.monotonic() > deadline:
+                if clock() > deadline:
                     stopped = True
                     break
                 if not self.pruned:
@@ -464,7 +465,7 @@ class Searcher:
             result.depth = compile_source(pending[1], "<search>", self.codes).normal.depth
             result.found_by = "goal"
             result.shorter_unsearched = stopped and budget < pending[0]
-        result.seconds = time.monotonic() - start
+        result.seconds = clock() - start
         result.candidates = self.candidates
         result.exhaustive = not (result.found or stopped or self.pruned)
         result.pruned, result.unsafe_merges, result.truncated = self.pruned, self.unsafe_merges, self.truncated
@@ -486,7 +487,7 @@ class Searcher:
         (selectors of length ``budget - 1`` feed them)."""
         reads = [r for r in self._reads() if len(self.read_cost(r)) <= budget - 1]
         for keys in reads:
-            if time.monotonic() > deadline:
+            if clock() > deadline:
                 return
             for queries in reads:
                 # tried pairs are remembered by expression: the lists are rebuilt every length
@@ -500,7 +501,7 @@ class Searcher:
         fresh: list[Seq] = []
         all_reads = self._reads()
         for sel in list(self.sels.values()):
-            if time.monotonic() > deadline:
+            if clock() > deadline:
                 return
             if len(sel.ops) + 1 > budget:
                 continue
@@ -535,7 +536,7 @@ class Searcher:
             if key in self.tried_readout:
                 continue
             self.tried_readout.add(key)
-            if time.monotonic() > deadline:
+            if clock() > deadline:
                 return False
             if not self.determines(list(combo)):
                 continue
@@ -557,7 +558,7 @@ class Searcher:
         last aggregate the goal-directed stage proposes (lengthgen.rasp.goal)."""
         tried: set[str] = set()
         for length, pred, keys, query, values in goal.candidates(limit, deadline):
-            if time.monotonic() > deadline:
+            if clock() > deadline:
                 return None
             last = goal.materialise(pred, keys, query, values)
             if last.expr in tried or not self.determines([last]):
@@ -599,14 +600,14 @@ def search(
     if not 1 <= max_ops <= 12:
         raise LengthgenError(f"--max-ops must be in 1..12, got {max_ops}")
     if not 1 <= time_limit <= 86_400:
-        raise LengthgenError(f"--time-limit must be in 1..86400 seconds, got {time_limit}")
+        raise LengthgenError(f"--time-limit must be in 1..86400 CPU-seconds, got {time_limit}")
     if not 1 <= beam <= 1_000_000:
         raise LengthgenError(f"--beam must be in 1..1000000, got {beam}")
     top = min(sample_max, task.max_length() or sample_max)
     lengths = list(range(task.min_length, max(task.min_length, top) + 1))
     searcher = Searcher(task, max_ops, lengths, per_length, seed)
     searcher.beam = beam
-    result = searcher.run(time.monotonic() + time_limit, progress)
+    result = searcher.run(clock() + time_limit, progress)
     result.settings = {
         "grammar": GRAMMAR,
         "beam": beam,

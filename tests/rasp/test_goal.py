@@ -84,4 +84,5 @@ def test_the_search_says_how_it_found_a_program():
     assert not result.found and result.found_by is None
     result = SearchResult("mode", 6, True, length=6, program="x", found_by="goal", shorter_unsearched=True)
     assert "goal-directed" in result.summary() and "not all searched" in result.summary()
-    assert result.as_dict()["found_by"] == "goal" and result.as_dict()["minimal"] is False
+    record = result.as_dict()
+    assert record["found_by"] == "goal" and record["minimal"] is False and record["shorter_unsearched"] is True
