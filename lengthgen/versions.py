@@ -170,6 +170,12 @@ CHANGES: tuple[Change, ...] = (
         applies=_model_in(UNIVERSAL), lost=_old_positions,
     ),
     Change(
+        "model:ut", 3, "model_options", "mixture_bias_decay", ABSENT, True,
+        "Hyper-UT banks' biases exempt from weight decay like the UT's biases: earlier, as [banks, d_out] "
+        "matrices, they were decayed",
+        applies=_model_in(("hyper-ut",)),
+    ),
+    Change(
         "params:parity", 2, "params", "scratchpad", ABSENT, False,
         "parity's scratchpad variant (192fbfa): earlier parity targeted the answer only",
         applies=_task_is("parity"),

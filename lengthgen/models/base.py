@@ -185,6 +185,11 @@ class SequenceModel(nn.Module):
         """Per-parameter learning-rate multipliers (muP); empty means all 1."""
         return {}
 
+    def decay_exempt(self) -> set[str]:
+        """Parameters of two or more dimensions that get no weight decay all
+        the same (biases stored as a matrix); empty for most models."""
+        return set()
+
     # --- accounting --------------------------------------------------------
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -170,11 +170,22 @@ class HyperUT(UniversalTransformer):
     torch.Size([2, 5, 10])
     """
 
-    def __init__(self, vocab_size: int, banks: int = 4, input_conditioned: bool = False, **kwargs):
+    def __init__(
+        self,
+        vocab_size: int,
+        banks: int = 4,
+        input_conditioned: bool = False,
+        mixture_bias_decay: bool = False,
+        **kwargs,
+    ):
+        """``mixture_bias_decay``: weight decay on the banks' biases, which
+        are stored as ``[banks, d_out]`` matrices; off, they are regularised
+        like the UT's biases (none), so the two differ only in the banks."""
         if banks < 1:
             raise LengthgenError(f"banks must be >= 1, got {banks}")
         self.banks = banks
         self.input_conditioned = input_conditioned
+        self.mixture_bias_decay = mixture_bias_decay
         super().__init__(vocab_size, **kwargs)
         d = self.d_model
         self.hyper = nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Linear(d, banks))
@@ -183,6 +194,12 @@ class HyperUT(UniversalTransformer):
                 nn.init.normal_(m.weight, std=0.02)
                 nn.init.zeros_(m.bias)
         self.mixtures = [m for m in self.block.modules() if isinstance(m, MixtureLinear)]
+
+    def decay_exempt(self) -> set[str]:
+        if self.mixture_bias_decay:
+            return set()
+        names = {id(m.bias) for m in self.mixtures}
+        return {name for name, p in self.named_parameters() if id(p) in names}
 
     def make_block(self, d_model, n_heads, d_ff, dropout, modified):
         return Block(d_model, n_heads, d_ff, dropout, modified, linear=lambda i, o: MixtureLinear(i, o, self.banks))

@@ -171,9 +171,10 @@ def build_optimizer(model: SequenceModel, cfg: TrainConfig) -> torch.optim.Optim
     """AdamW; no weight decay on biases, norms, embeddings and scalar gains;
     per-parameter learning-rate multipliers from the model (muP)."""
     multipliers = model.lr_multipliers()
+    exempt = model.decay_exempt() if hasattr(model, "decay_exempt") else set()
     groups: dict[tuple[bool, float], list] = {}
     for name, p in model.named_parameters():
-        decay = p.dim() >= 2 and "embedding" not in name and "table" not in name
+        decay = p.dim() >= 2 and "embedding" not in name and "table" not in name and name not in exempt
         groups.setdefault((decay, multipliers.get(name, 1.0)), []).append(p)
     # muP (lr multiplier 1/m on hidden weights): weight decay times m, as the
     # mup package does, so lr x wd stays the same across widths

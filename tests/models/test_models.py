@@ -133,6 +133,43 @@ def test_hyper_ut_input_conditioning_changes_output():
     assert not torch.allclose(model(x).logits[:, -1], model(y).logits[:, -1])
 
 
+@pytest.mark.parametrize("conditioned", [True, False])
+def test_hyper_ut_generates_weights_per_input_only_when_conditioned(conditioned):
+    """The generated block weights themselves (the mixture coefficients of
+    every bank) differ between two inputs exactly when input-conditioned."""
+    model = tiny("hyper-ut", 12, input_conditioned=conditioned)
+    with torch.no_grad():
+        for m in model.hyper:
+            if isinstance(m, torch.nn.Linear):
+                m.weight.normal_(std=1.0)
+    two = torch.tensor([[4, 5, 1, 6], [7, 8, 1, 6]])
+    h0 = model.embed(two, model.resolve_positions(two, None))
+    model.before_step(0, h0, two)
+    coeffs = model.mixtures[0].coeffs
+    generated = coeffs.unsqueeze(-1).unsqueeze(-1) * model.mixtures[0].weight if coeffs.dim() == 2 else None
+    if conditioned:
+        assert coeffs.shape[0] == 2 and not torch.allclose(coeffs[0], coeffs[1])
+        assert not torch.allclose(generated[0].sum(0), generated[1].sum(0))
+    else:
+        assert coeffs.dim() == 1  # one mixture for the whole batch: a step-indexed choice of weights
+
+
+@pytest.mark.parametrize("decayed", [False, True])
+def test_hyper_ut_biases_are_regularised_like_the_uts(decayed):
+    from lengthgen.training.loop import TrainConfig, build_optimizer
+
+    def bias_decay(model):
+        decay_of = {
+            id(p): g["weight_decay"] for g in build_optimizer(model, TrainConfig()).param_groups for p in g["params"]
+        }
+        return {decay_of[id(p)] for name, p in model.named_parameters() if name.endswith("bias")}
+
+    ut = tiny("ut", 12)
+    hyper = tiny("hyper-ut", 12, mixture_bias_decay=decayed)
+    assert bias_decay(ut) == {0.0}
+    assert bias_decay(hyper) == ({0.0, TrainConfig().weight_decay} if decayed else {0.0})
+
+
 def test_alibi_slopes():
     assert torch.allclose(alibi_slopes(8), torch.tensor([2.0 ** -(i + 1) for i in range(8)]))
     assert len(alibi_slopes(6)) == 6
