@@ -15,6 +15,7 @@ from typing import Any
 
 from lengthgen.errors import LengthgenError
 from lengthgen.models.base import KVCache, ModelOutput, SequenceModel
+from lengthgen.models.looped import LoopedTransformer
 from lengthgen.models.lstm import LSTMModel
 from lengthgen.models.positional import PE_KINDS
 from lengthgen.models.transformer import Transformer
@@ -69,6 +70,9 @@ register_model(
 )
 register_model(ModelSpec("ut", UniversalTransformer, "Universal Transformer: one shared block with ACT halting"))
 register_model(ModelSpec("hyper-ut", HyperUT, "Hyper-UT: hypernetwork mixes weight banks per step, ACT depth"))
+register_model(
+    ModelSpec("looped", LoopedTransformer, "looped transformer: one shared block run T(n) times, input injected")
+)
 register_model(ModelSpec("lstm", LSTMModel, "LSTM baseline"))
 
 

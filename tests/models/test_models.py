@@ -21,6 +21,8 @@ def tiny(name, vocab, **extra):
         opts["max_steps"] = 3
     if name == "hyper-ut":
         opts["banks"] = 2
+    if name == "looped":
+        opts["max_loops"] = 8
     if name.startswith("transformer"):
         opts["n_layers"] = 2
     if extra.get("pe") in ("abacus", "abacus-rope"):
@@ -168,6 +170,26 @@ def test_hyper_ut_biases_are_regularised_like_the_uts(decayed):
     hyper = tiny("hyper-ut", 12, mixture_bias_decay=decayed)
     assert bias_decay(ut) == {0.0}
     assert bias_decay(hyper) == ({0.0, TrainConfig().weight_decay} if decayed else {0.0})
+
+
+def test_looped_rows_run_their_own_counts_as_if_alone():
+    model = tiny("looped", 12, steps_offset=1).double()
+    rows = torch.tensor([[4, 5, 6, 7, 1, 8], [4, 1, 8, 9, 9, 9]])  # 4 and 1 input tokens: 5 and 2 loops
+    assert model.loops(rows).tolist() == [5, 2]
+    together = model(rows).logits
+    for i in range(2):
+        torch.testing.assert_close(together[i], model(rows[i : i + 1]).logits[0])
+
+
+def test_looped_depth_grows_with_the_input_at_evaluation():
+    task = make_task("parity")
+    model = tiny("looped", task.vocab_size, steps_per_length=0.5)
+    used = []
+    for length in (4, 12):
+        batch = task.sample(np.random.default_rng(0), 3, length)
+        lm = to_lm_batch(batch)
+        used.append(model(torch.from_numpy(lm.tokens)).steps[:, 0].tolist())
+    assert used == [[2.0] * 3, [6.0] * 3]
 
 
 def test_alibi_slopes():

@@ -2,6 +2,8 @@
 side, attention confined to each; the same loss and gradient as the padded
 batch, for every model that can confine attention, with less padding."""
 
+import inspect
+
 import numpy as np
 import pytest
 import torch
@@ -44,6 +46,8 @@ def trainer(model_name: str, packed: bool, pe: str | None = None, offsets: str =
         options = {"d_model": 16, "n_heads": 2, "max_steps": 3}
     if model_name == "lstm":
         options = {"d_model": 16}
+    if model_name == "looped":
+        options = {"d_model": 16, "n_heads": 2, "max_loops": 4}
     if pe:
         options["pe"] = pe
     cfg = RunConfig(
@@ -63,7 +67,12 @@ def trainer(model_name: str, packed: bool, pe: str | None = None, offsets: str =
     return trainer_for(cfg, task, test_task, model, CPU, fingerprint="fp", progress=False)
 
 
-CONFINING = sorted(n for n in MODELS.names() if n != "lstm")
+def _confines(name: str) -> bool:
+    return "segments" in inspect.signature(MODELS.get(name).cls.forward).parameters
+
+
+CONFINING = sorted(n for n in MODELS.names() if _confines(n))
+REFUSING = sorted(n for n in MODELS.names() if not _confines(n))
 
 
 # every model that confines attention, and the transformer under each kind of encoding
@@ -119,7 +128,7 @@ def test_the_option_enters_the_identity_only_when_on():
 
 @pytest.mark.parametrize(
     "model_name, pe, fragment",
-    [("lstm", None, "confines attention"), ("transformer", "randomized", "pe 'randomized'")],
+    [(m, None, "confines attention") for m in REFUSING] + [("transformer", "randomized", "pe 'randomized'")],
 )
 def test_packing_is_refused_where_it_cannot_confine(model_name, pe, fragment):
     with pytest.raises(LengthgenError, match=fragment):
