@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -84,11 +85,23 @@ class RunConfig:
             return check_name(self.name)
         pe = self.model_options.get("pe")
         parts = (
-            [(self.benchmark or self.task).replace(":", "-"), self.model.replace(":", "-")]
+            [_name_part(self.benchmark or self.task), _name_part(self.model)]
             + ([pe] if pe else [])
             + [f"s{self.seed}", self.fingerprint()[:8]]
         )
         return check_name("-".join(parts))
+
+
+def _name_part(name: str) -> str:
+    """A task or model name as part of a file name: ``module:Class`` and
+    ``rasp:path/to/file.rasp`` keep their last readable piece.
+
+    >>> _name_part("rasp:tasks/my progs/first.rasp"), _name_part("pkg.mod:MyModel"), _name_part("count")
+    ('rasp-first', 'pkg.mod-MyModel', 'count')
+    """
+    if name.startswith("rasp:"):
+        name = "rasp-" + Path(name[len("rasp:") :]).stem
+    return re.sub(r"\.\.+", ".", re.sub(r"[^A-Za-z0-9._-]+", "-", name)).strip("-.") or "task"
 
 
 RUN_KEYS: dict[str, Any] = {

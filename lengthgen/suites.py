@@ -110,6 +110,15 @@ def benchmark_from_dict(data: dict[str, Any], source: str, default_name: str = "
     if "test_lengths" not in data and "test_multiples" not in data:
         raise LengthgenError(f"{source}: give 'test_lengths' or 'test_multiples' (or both)")
     task_name = data["task"]
+    if isinstance(task_name, str) and task_name.startswith("rasp:"):
+        # a RASP-L program's task (interpreted, no trust needed); a relative path is the benchmark file's
+        from lengthgen.plugins import ensure_task
+
+        program = Path(task_name[len("rasp:") :])
+        beside = Path(source).parent / program
+        if not program.is_absolute() and not program.is_file() and beside.is_file():
+            task_name = f"rasp:{beside}"
+        task_name = ensure_task(task_name)
     if task_name not in TASKS:
         hint = close_matches_hint(task_name, TASKS.names())
         raise LengthgenError(f"{source}: key 'task': unknown task {task_name!r}{hint}")

@@ -92,8 +92,12 @@ def task_rows(pattern: str = "*") -> list[dict]:
     by_task = programs_by_task()
     rows = []
     for name in TASKS.names(pattern):
-        task = make_task(name)
-        flags = shortcut_flags(baseline_table(task, default_lengths(task), n=200))
+        try:
+            task = make_task(name)
+            flags = shortcut_flags(baseline_table(task, default_lengths(task), n=200))
+        except LengthgenError as exc:  # a plugin or program task that no longer builds: named, not fatal
+            print(f"lengthgen: warning: task {name!r} skipped: {exc}", file=sys.stderr)
+            continue
         rows.append(
             {
                 "name": name,
@@ -182,6 +186,10 @@ def cmd_show(args) -> int:
     top = task.max_length()
     length = max(task.min_length, min(5, top if top is not None else 5))
     batch = task.sample(np.random.default_rng(0), 2, length)
+    if getattr(task, "source", None):  # a program-defined task: the program is the definition
+        print()
+        print("program:")
+        print("\n".join(f"  {line}" for line in task.source.rstrip().splitlines()))
     print()
     print(f"sampled examples (length {length}, seed 0):")
     for i in range(len(batch)):

@@ -92,6 +92,12 @@ def run_cell(cfg: RunConfig, threads: int | None = None, exits: bool = False) ->
         torch.set_num_threads(threads)
     start = time.perf_counter()
     try:
+        # a spawned worker starts with the built-in registries only: register what
+        # the parent resolved (module:Class, rasp:FILE; trust was checked there)
+        from lengthgen.plugins import ensure_model, ensure_task
+
+        ensure_task(cfg.task)
+        ensure_model(cfg.model)
         result = run_experiment(cfg, resume=True, progress=False, log=lambda m: None, reuse_complete=True)
         ckpt = Path(cfg.out) / f"{cfg.run_name()}.ckpt.pt"
         ckpt.unlink(missing_ok=True)  # the result is final; checkpoints only serve resumption
