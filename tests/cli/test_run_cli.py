@@ -299,3 +299,11 @@ def test_evaluation_shows_progress_when_asked(tmp_path, capsys):
     err = capsys.readouterr().err
     # one bar over every evaluated length (the fit lengths and 4, 5) at 40 examples each, naming the length
     assert "eval:" in err and "/200" in err and "length=" in err
+
+
+@pytest.mark.parametrize("model", sorted(__import__("lengthgen.models", fromlist=["MODELS"]).MODELS.names()))
+def test_every_model_passes_the_run_checks_at_its_defaults(model, capsys, tmp_path):
+    """The command line resolves every default option of every model (an
+    option whose default the generic checks refuse would fail here)."""
+    argv = ["run", "--task", "count", "--model", model, "--train-lengths", "1-3", "--test-lengths", "4"]
+    assert main([*argv, "--out", str(tmp_path), "--dry-run"]) == 0, capsys.readouterr().err
