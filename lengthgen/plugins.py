@@ -268,11 +268,10 @@ def ensure_model(name: str, allow_code: bool = True) -> None:
 
 def ensure_task(name: str, allow_code: bool = True) -> str:
     from lengthgen.tasks import TASKS
+    from lengthgen.tasks.base import TASK_RESOLVERS, resolve_task_name
 
-    if isinstance(name, str) and name.startswith("rasp:"):  # a RASP-L program's task: interpreted, not imported
-        from lengthgen.tasks.program import program_task_name
-
-        return program_task_name(name)
+    if isinstance(name, str) and name.startswith(tuple(TASK_RESOLVERS)):  # rasp:FILE: interpreted, not imported
+        return resolve_task_name(name)
     if name not in TASKS and not is_module_path(name):
         load_entry_points()
     if name in TASKS or not is_module_path(name):

@@ -111,15 +111,16 @@ def benchmark_from_dict(data: dict[str, Any], source: str, default_name: str = "
         raise LengthgenError(f"{source}: give 'test_lengths' or 'test_multiples' (or both)")
     task_name = data["task"]
     if isinstance(task_name, str) and task_name.startswith("rasp:"):
-        # a RASP-L program's task (interpreted, no trust needed); a relative path is the benchmark file's
-        from lengthgen.plugins import ensure_task
-
+        # a RASP-L program's task (interpreted, no trust needed; registered by
+        # whoever builds it, lengthgen.rasp.task); a relative path is the benchmark file's
         program = Path(task_name[len("rasp:") :])
         beside = Path(source).parent / program
         if not program.is_absolute() and not program.is_file() and beside.is_file():
-            task_name = f"rasp:{beside}"
-        task_name = ensure_task(task_name)
-    if task_name not in TASKS:
+            program = beside
+        if not program.is_file():
+            raise LengthgenError(f"{source}: key 'task': no such program file {str(program)!r}")
+        task_name = f"rasp:{program}"
+    elif task_name not in TASKS:
         hint = close_matches_hint(task_name, TASKS.names())
         raise LengthgenError(f"{source}: key 'task': unknown task {task_name!r}{hint}")
     params = data.get("params") or {}

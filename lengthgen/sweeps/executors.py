@@ -93,7 +93,7 @@ def run_cell(cfg: RunConfig, threads: int | None = None, exits: bool = False) ->
     start = time.perf_counter()
     try:
         # a spawned worker starts with the built-in registries only: register what
-        # the parent resolved (module:Class, rasp:FILE; trust was checked there)
+        # the parent resolved (module:Class; trust was checked there; rasp:FILE registers itself)
         from lengthgen.plugins import ensure_model, ensure_task
 
         ensure_task(cfg.task)

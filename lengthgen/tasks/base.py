@@ -279,13 +279,31 @@ def register_task(cls: type[Task]) -> type[Task]:
     return TASKS.register(cls.name)(cls)
 
 
+# Task names with a prefix that a higher unit resolves, registering the task
+# on demand: "rasp:FILE" is the task a RASP-L program defines.  Named by module
+# path, like an entry point, because that unit builds on this one.
+TASK_RESOLVERS: dict[str, str] = {"rasp:": "lengthgen.rasp.task:program_task_name"}
+
+
+def resolve_task_name(name: str) -> str:
+    """``name`` itself, or for a prefixed name the task its resolver registers."""
+    if isinstance(name, str) and name not in TASKS:
+        for prefix, target in TASK_RESOLVERS.items():
+            if name.startswith(prefix):
+                import importlib
+
+                module, function = target.split(":")
+                return getattr(importlib.import_module(module), function)(name)
+    return name
+
+
 def make_task(name: str, **params: Any) -> Task:
-    """Instantiate a registered task by name.
+    """Instantiate a registered task by name (``rasp:FILE`` registers itself).
 
     >>> make_task("parity").name
     'parity'
     """
-    return TASKS.get(name)(**params)
+    return TASKS.get(resolve_task_name(name))(**params)
 
 
 def iter_batches(task: Task, length: int, n: int, rng: np.random.Generator, batch_size: int):
