@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lengthgen.errors import LengthgenError
-from lengthgen.experiment import RunConfig, build
-from lengthgen.experiment import make_trainer as trainer_for
+from lengthgen.experiment import RunConfig
 from lengthgen.models import MODELS
 from lengthgen.training.buckets import length_groups
 from lengthgen.training.loop import TrainConfig
+from tests.training.small import small_trainer
 
 CPU = torch.device("cpu")
 
@@ -36,23 +36,7 @@ def test_groups_cover_every_row_once_and_never_pad_more(lengths, buckets):
 
 
 def trainer(model_name: str, buckets: int, pe: str | None = None):
-    options = {"d_model": 16} if model_name == "lstm" else {"d_model": 16, "n_heads": 2, "n_layers": 2}
-    if model_name in ("ut", "hyper-ut"):
-        options = {"d_model": 16, "n_heads": 2, "max_steps": 3}
-    if pe:
-        options["pe"] = pe
-    cfg = RunConfig(
-        task="copy-unique",
-        params={"alphabet": 16},
-        model=model_name,
-        model_options=options,
-        train_lengths=list(range(1, 13)),
-        test_lengths=[16],
-        seed=5,
-        train=TrainConfig(steps=4, batch_size=16, warmup=1, eval_every=4, eval_examples=8, length_buckets=buckets),
-    )
-    task, test_task, model = build(cfg)
-    return trainer_for(cfg, task, test_task, model, CPU, fingerprint="fp", progress=False)
+    return small_trainer(model_name, pe, length_buckets=buckets)
 
 
 @pytest.mark.parametrize("pe", [None, "learned", "alibi", "randomized"])

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lengthgen.errors import LengthgenError
-from lengthgen.experiment import RunConfig, build
-from lengthgen.experiment import make_trainer as trainer_for
+from lengthgen.experiment import RunConfig
 from lengthgen.models import MODELS
 from lengthgen.training.loop import TrainConfig
 from lengthgen.training.positions import pack_examples
+from tests.training.small import small_trainer
 
 CPU = torch.device("cpu")
 
@@ -41,30 +41,7 @@ def test_every_example_lands_whole_in_one_row(lengths):
 
 
 def trainer(model_name: str, packed: bool, pe: str | None = None, offsets: str = "none"):
-    options = {"d_model": 16, "n_heads": 2, "n_layers": 2}
-    if model_name in ("ut", "hyper-ut"):
-        options = {"d_model": 16, "n_heads": 2, "max_steps": 3}
-    if model_name == "lstm":
-        options = {"d_model": 16}
-    if model_name == "looped":
-        options = {"d_model": 16, "n_heads": 2, "max_loops": 4}
-    if pe:
-        options["pe"] = pe
-    cfg = RunConfig(
-        task="copy-unique",
-        params={"alphabet": 16},
-        model=model_name,
-        model_options=options,
-        train_lengths=list(range(1, 13)),
-        test_lengths=[16],
-        seed=5,
-        train=TrainConfig(
-            steps=4, batch_size=16, warmup=1, eval_every=4, eval_examples=8, pack_examples=packed,
-            position_offset=offsets,
-        ),
-    )  # fmt: skip
-    task, test_task, model = build(cfg)
-    return trainer_for(cfg, task, test_task, model, CPU, fingerprint="fp", progress=False)
+    return small_trainer(model_name, pe, pack_examples=packed, position_offset=offsets)
 
 
 def _confines(name: str) -> bool:
