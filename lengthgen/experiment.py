@@ -247,7 +247,7 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
         rng = np.random.default_rng([cfg.seed, 2, length] + ([] if is_test or not heldout else [1]))
         eval_task = test_task if is_test else task
         baselines = BaselineAccumulator(eval_task, length)
-        bar.set_postfix(length=length, refresh=False)
+        bar.set_postfix(length=length)  # refreshed: once per length, and the bar names it at once
 
         def seen(batch, baselines=baselines):
             baselines.add(batch)
