@@ -153,18 +153,23 @@ class GoalSearch:
             return []
         rows._views.clear()  # the candidates change between calls
         reads = [r for r in s._reads() if len(s.read_cost(r)) <= max_len - 2]
+        g = rows.target[:, None]
+        # a value sequence can carry the target only if its value set holds every target value:
+        # checked on value sets first, so a target no candidate holds (even-pairs' true/false)
+        # costs nothing more
+        wanted = frozenset(float(t) for t in np.unique(rows.target))
+        carriers = [v for v in reads if v.bounded and (v.vset is None or wanted <= v.vset)]
+        # and it must hold the target at or before every goal row
+        carriers = [v for v in carriers if (rows.valid & (rows.keys(v) == g)).any(axis=1).all()]
+        if not carriers:
+            return []
         keys = self._distinct(reads, rows.keys)
         pool = self._pool(reads, max_len)
-        g = rows.target[:, None]
         screen = rows.order[:SCREEN_ROWS]
         found = []
-        for v in reads:
-            if not v.bounded:
-                continue
+        for v in carriers:
             values = rows.keys(v)
             good, bad = rows.valid & (values == g), rows.valid & (values > g)
-            if not good.any(axis=1).all():
-                continue  # v never holds the target before some goal row
             for group in keys:
                 if clock() > deadline:
                     return sorted(found, key=lambda c: c[0])
