@@ -179,11 +179,13 @@ class GoalSearch:
                     continue
                 kv = rows.keys(k)
                 ordered, reps = query_cells(kv[screen], rows.valid[screen])
+                full = None  # every row's cells, built once per keys when a screen passes
                 for pred in ("==", "!=", "<", "<=", ">", ">="):
                     a = admissible(kv[screen], rows.valid[screen], reps, pred, good[screen], bad[screen])
                     if not a.any(axis=1).all():
                         continue
-                    full_ordered, full_reps = query_cells(kv, rows.valid)
+                    full = full or query_cells(kv, rows.valid)
+                    full_ordered, full_reps = full
                     a = admissible(kv, rows.valid, full_reps, pred, good, bad)
                     if not a.any(axis=1).all():
                         continue
