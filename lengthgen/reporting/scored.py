@@ -250,6 +250,15 @@ def render_scored(report: dict[str, Any]) -> str:
         f"scored: {report['scored_program']} with a program, {report['scored_none']} without "
         f"(a benchmark is scored with >= {report['min_fitted']} fitted seeds; values are means over fitted seeds)"
     )
+    if report["difference"] is not None:
+        # stated even when too few benchmarks are scored for the rule: a description, not a verdict
+        ci, p, near = report["ci"], report["p"], report["difference_near"]
+        lines.append(
+            f"primary: D = {report['difference']:+.3f} at {m:g}L"
+            + (f", one-sided p = {p:.3g}" if p is not None else "")
+            + (f", 95% CI [{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci is not None else "")
+            + (f"; D at L+{off} = {near:+.3f}" if near is not None else "")
+        )
     if report["graded_difference"] is not None:
         gp = report["graded_p"]
         lines.append(
