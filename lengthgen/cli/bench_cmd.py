@@ -151,6 +151,11 @@ def add_parser(sub) -> None:
     cj.add_argument(
         "--longer", help="with --scored: a sweep folder with a longer training range, to ask whether it helps"
     )
+    cj.add_argument(
+        "--all-seeds",
+        action="store_true",
+        help="with --scored: intention to treat, every seed counts with what it measured, fitted or not",
+    )
     cj.set_defaults(func=cmd_conjecture)
 
     bn = sub.add_parser("bins", help="accuracy in bins of test lengths over fitted seeds, beside published numbers")
@@ -325,11 +330,13 @@ def _scored_conjecture(args, runs, metric, programs) -> int:
 
     if args.suite or args.format != "text":
         raise LengthgenError("--scored prints text; --suite and --format json go with the default test")
-    report = scored_report(runs, programs, n_boot=args.bootstrap)
+    report = scored_report(runs, programs, n_boot=args.bootstrap, all_seeds=args.all_seeds)
     text = render_scored(report)
     if args.longer:
         long_runs = select_runs(load_results(args.longer), args.model, args.pe, metric)
-        change = longer_training(report["rows"], scored_rows(long_runs, programs))
+        change = longer_training(
+            report["rows"], scored_rows(long_runs, programs, all_seeds=args.all_seeds), report["min_fitted"]
+        )
         p = "-" if change["p"] is None else f"{change['p']:.3g}"
         text += (
             f"\nlonger training ({args.longer}): rose on {len(change['rose'])} of {len(change['benchmarks'])} "
@@ -359,8 +366,8 @@ def cmd_conjecture(args) -> int:
     runs = select_runs(load_results(args.folder), args.model, args.pe, metric)
     if args.scored:
         return _scored_conjecture(args, runs, metric, program_lengths())
-    if args.longer:
-        raise LengthgenError("--longer goes with --scored")
+    if args.longer or args.all_seeds:
+        raise LengthgenError(f"{'--longer' if args.longer else '--all-seeds'} goes with --scored")
     report = conjecture_report(runs, program_lengths(), args.permutations, args.bootstrap)
     judged = None
     if args.suite:

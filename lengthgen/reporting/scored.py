@@ -103,8 +103,11 @@ def one_sided_p(with_values: list[float], without: list[float]) -> float:
 
 
 def scored_rows(
-    runs: list[RunSummary], programs: dict[str, Any], multiple: float = 2.0, offset: int = 10
+    runs: list[RunSummary], programs: dict[str, Any], multiple: float = 2.0, offset: int = 10, all_seeds: bool = False
 ) -> list[Scored]:
+    """One row per benchmark.  ``all_seeds`` is the intention-to-treat
+    reading: every seed counts with what it measured, fitted or not (a task
+    that fails the fit gate stays in the test instead of leaving it)."""
     by_bench: dict[str, list[RunSummary]] = {}
     for run in runs:
         if run.benchmark in programs:
@@ -115,7 +118,7 @@ def scored_rows(
     for bench, seeds in sorted(by_bench.items()):
         row = Scored(bench, programs[bench][0] is not None, len(seeds), sum(1 for r in seeds if r.fitted))
         for run in seeds:
-            if not run.fitted:
+            if not run.fitted and not all_seeds:
                 continue
             far = metric_at(run, int(round(multiple * run.train_max)))
             near = metric_at(run, run.train_max + offset)
@@ -142,8 +145,11 @@ def scored_report(
     min_per_side: int = 4,
     n_boot: int = 2000,
     seed: int = 0,
+    all_seeds: bool = False,
 ) -> dict[str, Any]:
-    rows = scored_rows(runs, programs, multiple, offset)
+    rows = scored_rows(runs, programs, multiple, offset, all_seeds)
+    if all_seeds:
+        min_fitted = 0  # every benchmark with a seed is scored
     scored = [r for r in rows if r.scored(min_fitted)]
     prog = [r for r in scored if r.has_program]
     none = [r for r in scored if not r.has_program]
@@ -192,6 +198,7 @@ def scored_report(
         "graded_difference": d_graded,
         "graded_p": p_graded,
         "pairs": pairs,
+        "all_seeds": all_seeds,
     }
     report["verdict"] = verdict(report)
     return report
@@ -246,10 +253,16 @@ def render_scored(report: dict[str, Any]) -> str:
     ]
     headers = ["benchmark", "program", "fitted / seeds", "scored", f"L+{off} %", f"{m:g}L %", "graded %"]
     lines = [render_table(headers, table), ""]
-    lines.append(
-        f"scored: {report['scored_program']} with a program, {report['scored_none']} without "
-        f"(a benchmark is scored with >= {report['min_fitted']} fitted seeds; values are means over fitted seeds)"
-    )
+    if report.get("all_seeds"):
+        lines.append(
+            f"scored: {report['scored_program']} with a program, {report['scored_none']} without "
+            "(intention to treat: every seed counts with what it measured; values are means over all seeds)"
+        )
+    else:
+        lines.append(
+            f"scored: {report['scored_program']} with a program, {report['scored_none']} without "
+            f"(a benchmark is scored with >= {report['min_fitted']} fitted seeds; values are means over fitted seeds)"
+        )
     if report["difference"] is not None:
         # stated even when too few benchmarks are scored for the rule: a description, not a verdict
         ci, p, near = report["ci"], report["p"], report["difference_near"]

@@ -55,6 +55,23 @@ def test_unfitted_seeds_do_not_count_and_too_few_fitted_leave_a_benchmark_unscor
     assert one.fitted == 2 and one.at_multiple == [0.8, 0.8]
 
 
+def test_all_seeds_keeps_unfitted_seeds_with_what_they_measured():
+    # n0..n3 never fit (0.5 in range) and score 0.0 beyond it; the rule as designed cannot see them
+    results = [make_result(f"p{i}", "transformer", s, {10: 1.0, 20: 0.9, 25: 0.5}) for i in range(4) for s in range(3)]
+    results += [make_result(f"n{i}", "transformer", s, {10: 0.5, 20: 0.0, 25: 0.0}) for i in range(4) for s in range(3)]
+    results.append(make_result("p0", "transformer", 3, {10: 0.5, 20: 0.3, 25: 0.1}))  # one unfitted program seed
+    runs = summarize_runs(results)
+    fitted_only = scored_report(runs, PROGRAMS)
+    assert fitted_only["scored_none"] == 0 and fitted_only["verdict"].startswith("inconclusive")
+    itt = scored_report(runs, PROGRAMS, all_seeds=True)
+    rows = {r.benchmark: r for r in itt["rows"]}
+    assert rows["p0"].at_multiple == [0.9, 0.9, 0.9, 0.3] and rows["n0"].at_multiple == [0.0] * 3
+    assert (itt["scored_program"], itt["scored_none"]) == (4, 4)
+    assert itt["difference"] == pytest.approx((0.9 * 3 + 0.75) / 4)
+    assert itt["verdict"].startswith("supported"), itt["verdict"]
+    assert "intention to treat" in render_scored(itt)
+
+
 def test_missing_length_is_an_error():
     runs = summarize_runs([make_result("p0", "transformer", 0, {10: 1.0, 15: 0.9})])
     with pytest.raises(LengthgenError, match="no result at 2 x L = 20"):
