@@ -61,6 +61,21 @@ def add_parser(sub) -> None:
     search.add_argument("--save", metavar="FILE", help="add the result to this YAML file (e.g. rasp/SEARCH.yaml)")
     search.set_defaults(func=cmd_search)
 
+    gen = rsub.add_parser("generate", help="draw tasks from random RASP-L programs (and unrestricted controls)")
+    gen.add_argument("--out", required=True, help="a new or empty folder for the .rasp files and tasks.yaml")
+    gen.add_argument("--count", type=int, default=10, help="RASP-L tasks to draw (default: 10)")
+    gen.add_argument("--controls", type=int, default=0, help="negative controls to draw (default: 0)")
+    gen.add_argument("--seed", type=int, default=0, help="seed of the draw (default: 0)")
+    gen.add_argument("--lengths", default="3-10", help="normal-form lengths, spread evenly (default: 3-10)")
+    gen.add_argument(
+        "--search-seconds",
+        type=float,
+        default=0.0,
+        help="CPU-seconds of rasp search per task: a lower bound for programs, the check that no short RASP-L "
+        "program computes a control (default: 0, no search)",
+    )
+    gen.set_defaults(func=cmd_generate)
+
     repl = rsub.add_parser("repl", help="interactive authoring with traces")
     repl.add_argument("--task", help="task vocabulary for token literals")
     repl.add_argument("--load", help="start from this program file")
@@ -195,6 +210,43 @@ def cmd_search(args) -> int:
         save_search(args.save, benchmark.name, result.as_dict())
         print(f"saved to {args.save}", file=sys.stderr)
     return 0 if result.found else 1
+
+
+def cmd_generate(args) -> int:
+    from lengthgen.rasp.generate import check_out_folder, generate_tasks, write_manifest
+
+    if args.seed < 0:
+        raise LengthgenError(f"--seed must be >= 0, got {args.seed}")
+    if args.search_seconds < 0:
+        raise LengthgenError(f"--search-seconds must be >= 0, got {args.search_seconds}")
+    out = Path(args.out)
+    check_out_folder(out)
+    lengths = tuple(parse_lengths(args.lengths))
+    stats: dict[str, int] = {}
+    tasks = generate_tasks(
+        args.count,
+        args.seed,
+        lengths,
+        args.controls,
+        out,
+        search_seconds=args.search_seconds,
+        progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
+        stats=stats,
+    )
+    settings = {
+        "count": args.count,
+        "controls": args.controls,
+        "seed": args.seed,
+        "lengths": args.lengths,
+        "search_seconds": args.search_seconds,
+    }
+    manifest = write_manifest(out, tasks, settings, stats)
+    print(
+        f"{len(tasks)} tasks in {out} (manifest: {manifest}); use one as --task rasp:{out / tasks[0].name}.rasp"
+        if tasks
+        else f"no tasks drawn; manifest: {manifest}"
+    )
+    return 0
 
 
 def cmd_repl(args) -> int:

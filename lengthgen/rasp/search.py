@@ -62,7 +62,7 @@ MAX_READOUT_NODES = 20_000  # conditions tried per set of inputs (the readout se
 THREE_INPUT_OUTPUTS = 80  # three-input readouts over the cheapest outputs only (recorded as truncated)
 # the grammar a result is relative to (module docstring); bump when it changes
 GRAMMAR = (
-    "search-2: tokens, indices, 0, 1; unary +1 -1 0-x %2 ==c >0 >=0; pairwise + - == <; select x7 preds; "
+    "search-3: tokens, indices, 0, 1; unary +1 -1 0-x %2 ==c >0 >=0, means >0.5; pairwise + - == <; select x7 preds; "
     "max, mean, width; 3-way readout; goal-directed last aggregate (queries: candidates, their running max/mean)"
 )
 
@@ -251,6 +251,8 @@ class Searcher:
         else:
             out += [self.map1(seq, "x + 1", seq.kind), self.map1(seq, "x - 1", seq.kind)]
             out += [self.map1(seq, body, "token") for body in ("x == 0", "x == 1", "x > 0")]
+            if seq.kind == "number":  # a majority: more than half of the selected positions
+                out.append(self.map1(seq, "x > 0.5", "token"))
         return out
 
     def binary_maps(self, a: Seq, b: Seq) -> list[Seq]:

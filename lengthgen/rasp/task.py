@@ -9,6 +9,8 @@ its tokens in a header:
 
     # vocab: a b true false        (every token the program reads or writes)
     # inputs: a b                  (the input alphabet; default: the whole vocab)
+    # unrestricted: why            (optional: a negative control that breaks
+                                    RASP-L rules on purpose; run, never counted as RASP-L)
 
 Example (``rasp/examples/first-token.rasp`` style, a program that copies
 the first input token and stops): inputs ``b a a`` -> target ``b``.
@@ -41,7 +43,7 @@ class ProgramTask(Task):
     name = "rasp-program"
     family = "program"
     length_unit = "input tokens"
-    baselines = ("copy-input",)
+    baselines = ("copy-input", "first-input-token", "last-input-token", "input-mode-answer-token")
     params = {
         "program": Param("", "path of the .rasp file whose output defines the targets"),
         "program_hash": Param("", "content hash of the file (an edited program is another task)"),
@@ -85,8 +87,10 @@ class ProgramTask(Task):
         from lengthgen.rasp.compiler import compile_source
 
         self.codes = TokenCodes(self.vocab)
-        self.compiled = compile_source(self.source, str(path), self.codes)
-        if self.compiled.violations:
+        # a negative control breaks a RASP-L rule on purpose and says so in its header
+        self.unrestricted = "unrestricted" in header
+        self.compiled = compile_source(self.source, str(path), self.codes, strict=not self.unrestricted)
+        if self.compiled.violations and not self.unrestricted:
             raise LengthgenError(f"task rasp:{program}: not RASP-L: {self.compiled.violations[0]}")
 
     def build_tokens(self):

@@ -1,0 +1,153 @@
+"""Tasks drawn from random programs (lengthgen.rasp.generate): seeded,
+filtered, exact against the reference evaluator, controls outside RASP-L."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lengthgen.errors import LengthgenError
+from lengthgen.rasp.codes import TokenCodes
+from lengthgen.rasp.compiler import compile_source
+from lengthgen.rasp.errors import RaspError
+from lengthgen.rasp.generate import (
+    ARITHMETIC_RULE,
+    VOCAB,
+    Draw,
+    Sample,
+    best_baseline,
+    check_out_folder,
+    generate_tasks,
+    header,
+    reject_reason,
+)
+from lengthgen.rasp.task import ProgramTask
+
+CODES = TokenCodes(VOCAB)
+END = 'output = where(tokens == "<sep>", answer, full("<eos>"));\n'
+
+
+@pytest.fixture(scope="module")
+def drawn(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("generated")
+    stats: dict[str, int] = {}
+    tasks = generate_tasks(2, seed=3, lengths=(3, 5), controls=1, out=folder, baseline_lengths=(10, 20), stats=stats)
+    return folder, tasks, stats
+
+
+def test_the_same_seed_draws_the_same_tasks(drawn, tmp_path):
+    folder, tasks, _ = drawn
+    again = generate_tasks(2, seed=3, lengths=(3, 5), controls=1, out=tmp_path, baseline_lengths=(10, 20))
+    assert [t.source for t in again] == [t.source for t in tasks]
+    assert [t.name for t in again] == [t.name for t in tasks]
+    other = generate_tasks(1, seed=4, lengths=(3,), baseline_lengths=(10,))
+    assert other[0].source != tasks[0].source
+
+
+def test_groups_lengths_and_files(drawn):
+    folder, tasks, stats = drawn
+    assert [t.group for t in tasks] == ["program", "program", "control"]
+    assert [t.length for t in tasks[:2]] == [3, 5]  # a program lands on the length asked for
+    assert abs(tasks[2].length - 3) <= 1  # a control within one of it
+    for t in tasks:
+        assert (folder / f"{t.name}.rasp").read_text() == t.source
+        assert t.best_baseline["exact"] < 0.9
+    assert sum(stats.values()) > 0  # what each filter refused is counted
+
+
+def test_generated_targets_are_the_reference_evaluator_s(drawn):
+    folder, tasks, _ = drawn
+    for t in tasks:
+        task = ProgramTask(program=str(folder / f"{t.name}.rasp"))
+        assert task.unrestricted == (t.group == "control")
+        for length in (1, 7, 30):
+            batch = task.sample(np.random.default_rng(length), 12, length)
+            for i in range(len(batch)):
+                x, y = batch.example(i)
+                assert task.decode(y) == task.reference(task.decode(x)), (t.name, length)
+                assert len(task.decode(y)) == 1  # one answer token
+
+
+def test_controls_break_an_index_arithmetic_rule_and_programs_none(drawn):
+    _, tasks, _ = drawn
+    for t in tasks:
+        if t.group == "control":
+            assert ARITHMETIC_RULE in t.violation
+            with pytest.raises(RaspError):
+                compile_source(t.source, "<control>", CODES)  # rasp check's strict compile refuses it
+        else:
+            assert compile_source(t.source, "<program>", CODES).violations == []
+
+
+def compiled(body: str):
+    return compile_source(body + END, "<t>", CODES)
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ('answer = (tokens == "<sep>");\n', "constant"),
+        ("answer = aggregate(select(indices, (indices - 1), ==), tokens, 0, max);\n", "copies the last input token"),
+        ("answer = aggregate(select(indices, full(0), ==), tokens, 0, max);\n", "copies the first input token"),
+        (
+            "a1 = aggregate(select(indices, (indices - 1), ==), tokens, 0, max);\n"
+            "a2 = aggregate(select(indices, (indices - 2), ==), tokens, 0, max);\n"
+            "answer = (a1 == a2);\n",
+            "decided by the last 3 input tokens",
+        ),
+        ("answer = aggregate(select(tokens, tokens, true), tokens, 0, max);\n", "one answer in >= 90%"),
+        ("answer = (0 - aggregate(select(indices, full(0), ==), tokens, 0, max));\n", "answer outside 0-9"),
+    ],
+)
+def test_filters_reject(body, reason):
+    why = reject_reason(compiled(body), Sample(CODES))
+    assert why is not None and why.startswith(reason), why
+
+
+def test_a_balanced_non_local_task_passes_the_filters():
+    # is the first input token 1?  (neither constant, a copy, nor local)
+    body = "a1 = aggregate(select(indices, full(0), ==), tokens, 0, max);\nanswer = (a1 == 1);\n"
+    assert reject_reason(compiled(body), Sample(CODES)) is None
+
+
+def test_best_baseline_finds_the_shortcut(tmp_path):
+    path = tmp_path / "first.rasp"
+    path.write_text(header("program", {}) + "answer = aggregate(select(indices, full(0), ==), tokens, 0, max);\n" + END)
+    top = best_baseline(path, (10,))
+    assert top["name"] == "first-input-token" and top["exact"] == 1.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n_ops=st.integers(1, 4), unrestricted=st.booleans())
+def test_every_draw_compiles_or_is_refused_by_the_compiler(seed, n_ops, unrestricted):
+    body = Draw(np.random.default_rng(seed), unrestricted).program(n_ops)
+    try:
+        program = compile_source(body, "<draw>", CODES, strict=False)
+    except RaspError:
+        return  # refused with a located error, never another exception
+    assert program.interpreter().run(CODES.encode(["1", "0", "3", "<sep>"])).shape == (1, 4)
+
+
+def test_generate_command_writes_a_manifest_and_refuses_a_used_folder(tmp_path, capsys):
+    from lengthgen.cli.main import main
+
+    out = tmp_path / "gen"
+    assert main(["rasp", "generate", "--out", str(out), "--count", "1", "--lengths", "4", "--seed", "2"]) == 0
+    doc = yaml.safe_load((out / "tasks.yaml").read_text())
+    [record] = doc["tasks"]
+    assert (out / record["file"]).is_file() and record["group"] == "program" and record["length"] == 4
+    assert doc["settings"]["seed"] == 2 and "refused" in doc
+    with pytest.raises(LengthgenError, match="not an empty folder"):
+        check_out_folder(out)
+    assert main(["rasp", "generate", "--out", str(out), "--count", "1"]) != 0
+    assert "not an empty folder" in capsys.readouterr().err
+
+
+def test_bad_arguments_are_errors():
+    with pytest.raises(LengthgenError, match="2..12"):
+        generate_tasks(1, seed=0, lengths=(1,))
+    with pytest.raises(LengthgenError, match=">= 0"):
+        generate_tasks(-1, seed=0)
