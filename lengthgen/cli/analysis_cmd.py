@@ -1,6 +1,7 @@
 """Study analyses general enough to be commands: ``lengthgen time-to-fit``,
 ``lengthgen depth`` (adaptive-depth slopes), ``lengthgen curve`` (accuracy
-against a swept quantity) and ``lengthgen report`` (one shareable page)."""
+against a swept quantity), ``lengthgen generated`` (the generated-task
+study) and ``lengthgen report`` (one shareable page)."""
 
 from __future__ import annotations
 
@@ -45,6 +46,18 @@ def add_parser(sub) -> None:
     )
     cv.set_defaults(func=cmd_curve)
 
+    gn = sub.add_parser(
+        "generated", help="the generated-task study: success of RASP-L tasks vs controls, AUC of program length"
+    )
+    gn.add_argument("folder", help="a sweep folder of runs over generated tasks")
+    gn.add_argument("--tasks", required=True, help="the tasks' manifest (tasks.yaml of lengthgen rasp generate)")
+    gn.add_argument("--model", default="transformer", help="the model whose runs are judged (default: transformer)")
+    gn.add_argument("--multiple", type=float, default=2.0, help="test length as a multiple of L (default: 2)")
+    gn.add_argument("--min-fitted", type=int, default=2, help="fitted seeds a task needs to count (default: 2)")
+    gn.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples over tasks (default: 2000)")
+    gn.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
+    gn.set_defaults(func=cmd_generated)
+
     rp = sub.add_parser(
         "report", help="one self-contained HTML page: leaderboard, figures, verdicts, provenance of every cell"
     )
@@ -62,6 +75,21 @@ def cmd_report(args) -> int:
     page = html_report(", ".join(args.folders), load_folders(args.folders))
     write_text_atomic(Path(args.html), page)
     print(args.html)
+    return 0
+
+
+def cmd_generated(args) -> int:
+    from lengthgen.reporting.conjecture import select_runs
+    from lengthgen.reporting.generated import generated_report, load_manifest, render_generated
+
+    if not 1 <= args.bootstrap <= 1_000_000:
+        raise LengthgenError(f"--bootstrap must be in 1..1000000, got {args.bootstrap}")
+    if args.min_fitted < 1 or args.multiple <= 1:
+        raise LengthgenError("--min-fitted must be >= 1 and --multiple > 1")
+    manifest = load_manifest(args.tasks)
+    runs = select_runs(load_results(args.folder), args.model, None, "exact")
+    report = generated_report(runs, manifest, args.multiple, args.min_fitted, args.bootstrap)
+    emit(render_generated(report), args.output)
     return 0
 
 

@@ -41,10 +41,14 @@ class AccuracyCounts:
     tokens_correct: int = 0
     steps_sum: float = 0.0
     steps_count: int = 0
+    # the answer's tokens right, whatever the model did about stopping: exact
+    # scored again with the target length given (a wrong stop is not wrong content)
+    content: int = 0
 
     def add(self, other: AccuracyCounts) -> None:
         self.examples += other.examples
         self.exact += other.exact
+        self.content += other.content
         self.tokens += other.tokens
         self.tokens_correct += other.tokens_correct
         self.steps_sum += other.steps_sum
@@ -64,6 +68,7 @@ class AccuracyCounts:
             "token_ci": list(token_ci),
             "scored_tokens": self.tokens,
             "mean_steps": self.steps_sum / self.steps_count if self.steps_count else None,
+            "exact_given_length": self.content / self.examples if self.examples else 0.0,
         }
 
 
@@ -72,7 +77,10 @@ def score_predictions(pred: np.ndarray, batch: Batch, rows: np.ndarray, steps: n
 
     Exact: every target token right and ``<eos>`` right after.  Per-token:
     scored target positions right, where the answer ends at the first
-    ``<eos>`` (anything generated after it counts as wrong)."""
+    ``<eos>`` (anything generated after it counts as wrong).  Exact given
+    the length: the first ``target length`` generated tokens equal the
+    target, whatever came at the stop (so a wrong stop is told from wrong
+    content)."""
     counts = AccuracyCounts()
     for k, i in enumerate(rows):
         tlen = int(batch.target_lengths[i])
@@ -85,6 +93,7 @@ def score_predictions(pred: np.ndarray, batch: Batch, rows: np.ndarray, steps: n
             got[early[0] :] = -1
         correct = got == target
         ok = bool(correct.all()) and pred.shape[1] > tlen and pred[k, tlen] == EOS
+        counts.content += int((pred[k, :tlen] == target).all())
         counts.examples += 1
         counts.exact += int(ok)
         scored = batch.score_mask[i, :tlen]

@@ -118,3 +118,22 @@ def test_tokens_after_an_early_eos_count_as_wrong():
     assert early.tokens_correct == 1 and early.exact == 0  # the 7 after <eos> is not an answer token
     right = score_predictions(np.array([[5, 6, 7, EOS]]), batch, np.array([0]), None)
     assert right.tokens_correct == 3 and right.exact == 1
+
+
+def test_exact_given_length_tells_a_wrong_stop_from_wrong_content():
+    import numpy as np
+
+    from lengthgen.evaluation.evaluate import score_predictions
+    from lengthgen.tasks import EOS, Batch
+
+    batch = Batch.fixed(np.array([[3, 4], [3, 4], [3, 4]]), np.array([[5, 6], [5, 6], [5, 6]]))
+    pred = np.array(
+        [
+            [5, 6, EOS],  # right
+            [5, 6, 6],  # right content, no stop: a wrong stop
+            [5, 7, EOS],  # wrong content
+        ]
+    )
+    counts = score_predictions(pred, batch, np.arange(3), None)
+    assert counts.exact == 1 and counts.content == 2
+    assert counts.summary()["exact_given_length"] == 2 / 3

@@ -1,0 +1,102 @@
+"""The generated-task study's analysis (lengthgen.reporting.generated)."""
+
+import json
+
+import pytest
+import yaml
+
+from lengthgen.errors import LengthgenError
+from lengthgen.reporting.generated import auc, generated_report, load_manifest, outcomes, render_generated
+from lengthgen.reporting.runs import summarize_runs
+from tests.reporting.test_leaderboard import make_result
+
+
+def record(name, group, length, sensitivity=1.0, searched=None):
+    return {
+        "name": name,
+        "group": group,
+        "length": length,
+        "depth": 1 + length // 4,
+        "sensitivity_20": sensitivity,
+        "search": {"length": searched} if searched else None,
+    }
+
+
+def runs(spec, seeds=3):
+    """spec: {name: (in-range exact, exact at 2L, exact given the length at 2L)}"""
+    out = []
+    for name, (fit, far, given) in spec.items():
+        for seed in range(seeds):
+            result = make_result(name, "transformer", seed, {10: fit, 15: far, 20: far})
+            result["results"][-1]["exact_given_length"] = given
+            out.append(result)
+    return summarize_runs(out)
+
+
+def test_auc_ranks_successes_above_failures():
+    assert auc([3.0, 2.0], [1.0]) == 1.0 and auc([1.0], [2.0, 3.0]) == 0.0
+    assert auc([1.0, 2.0], [1.0, 2.0]) == 0.5
+    assert auc([], [1.0]) is None
+
+
+def test_short_programs_succeed_controls_fail_reads_supported():
+    manifest = {}
+    spec = {}
+    for i in range(24):  # programs: the short half succeeds
+        name = f"g{i}"
+        manifest[name] = record(name, "program", 3 + i % 8)
+        spec[name] = (1.0, 0.95 if i % 8 < 4 else 0.2, 0.3)
+    for i in range(10):
+        name = f"c{i}"
+        manifest[name] = record(name, "control", 3 + i % 8)
+        spec[name] = (1.0, 0.1, 0.1)
+    report = generated_report(runs(spec), manifest, n_boot=500)
+    assert (report["programs"], report["controls"]) == (24, 10)
+    assert report["rate_program"] == pytest.approx(12 / 24) and report["rate_control"] == 0.0
+    assert report["verdict"].startswith("supported"), report["verdict"]
+    assert report["aucs"]["program length (shorter)"]["auc"] == 1.0
+    assert report["failures"] == {"control: wrong content": 10, "program: wrong content": 12}
+    assert "AUC, program length (shorter): 1.00" in render_generated(report)
+
+
+def test_no_gap_is_refuted_and_too_few_fitted_is_inconclusive():
+    manifest = {f"g{i}": record(f"g{i}", "program", 4) for i in range(40)}
+    manifest |= {f"c{i}": record(f"c{i}", "control", 4) for i in range(30)}
+    same = {name: (1.0, 0.95 if int(name[1:]) % 2 else 0.1, 0.1) for name in manifest}
+    assert generated_report(runs(same), manifest, n_boot=500)["verdict"].startswith("refuted")
+    unfit = {name: (0.5 if name.startswith("c") else 1.0, 0.9, 0.9) for name in manifest}
+    verdict = generated_report(runs(unfit), manifest, n_boot=200)["verdict"]
+    assert verdict.startswith("inconclusive") and "0 fitted controls" in verdict
+
+
+def test_wrong_stop_is_told_from_wrong_content_and_search_shortens_the_length():
+    manifest = {"g1": record("g1", "program", 7, searched=3), "g2": record("g2", "program", 5)}
+    tasks = {t.name: t for t in outcomes(runs({"g1": (1.0, 0.2, 0.95), "g2": (1.0, 0.2, 0.3)}), manifest)}
+    assert tasks["g1"].failure == "wrong stop" and tasks["g2"].failure == "wrong content"
+    assert tasks["g1"].shortest == 3 and tasks["g2"].shortest == 5
+
+
+def test_unknown_tasks_and_bad_manifests_are_errors(tmp_path):
+    with pytest.raises(LengthgenError, match="none of these results"):
+        outcomes(runs({"other": (1.0, 1.0, 1.0)}), {"g1": record("g1", "program", 3)})
+    bad = tmp_path / "tasks.yaml"
+    bad.write_text("name: x\n")
+    with pytest.raises(LengthgenError, match="no 'tasks' list"):
+        load_manifest(tmp_path)
+
+
+def test_generated_command(tmp_path, capsys):
+    from lengthgen.cli.main import main
+
+    manifest = {f"g{i}": record(f"g{i}", "program", 3 + i) for i in range(3)}
+    (tmp_path / "tasks.yaml").write_text(yaml.safe_dump({"tasks": list(manifest.values())}))
+    folder = tmp_path / "runs"
+    folder.mkdir()
+    for i, name in enumerate(manifest):
+        for seed in range(2):
+            result = make_result(name, "transformer", seed, {10: 1.0, 20: 0.95 if i == 0 else 0.3})
+            (folder / f"{name}-{seed}.json").write_text(json.dumps(result))
+    assert main(["generated", str(folder), "--tasks", str(tmp_path / "tasks.yaml"), "--bootstrap", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "3 RASP-L, 0 controls" in out and "verdict: inconclusive" in out
+    assert "AUC, program length (shorter): 1.00" in out
