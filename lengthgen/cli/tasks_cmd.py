@@ -198,7 +198,21 @@ def cmd_show(args) -> int:
     print(
         f"vocabulary ({task.vocab_size} tokens): {' '.join(task.vocab[:24])}" + (" ..." if task.vocab_size > 24 else "")
     )
+    print(_baseline_line(task, length))
     return 0
+
+
+def _baseline_line(task, length: int) -> str:
+    """What a lazy model scores at the example length (the full table:
+    ``lengthgen tasks baselines``)."""
+    from lengthgen.evaluation.baselines import baseline_table
+
+    [row] = baseline_table(task, [length], n=200)
+    best = row["best"]["exact"]
+    return (
+        f"baselines at length {length} (exact, 200 examples): chance {row['chance']['exact']:.1%}, "
+        f"best {best['name']} {best['value']:.1%} (all of them: lengthgen tasks baselines {task.name})"
+    )
 
 
 SAMPLE_CHUNK = 10_000

@@ -31,6 +31,7 @@ def test_list_json(capsys):
 def test_show_every_task(capsys, name):
     code, out, _ = run(capsys, "tasks", "show", name)
     assert code == 0 and name in out and "->" in out
+    assert "baselines at length" in out and "chance" in out
 
 
 def test_sample_jsonl_matches_generator(capsys):
