@@ -91,6 +91,7 @@ LATE: tuple[Late, ...] = (
     Late("train", "pack_context", 0, "training rows packed with consecutive examples"),
     Late("train", "length_buckets", 0, "a batch run as groups of similar length, each padded to its own longest"),
     Late("train", "pack_examples", False, "whole examples packed into rows, attention confined to each"),
+    Late("train", "curriculum_on_fit", False, "training lengths opened one at a time, each when the last fits"),
 )
 
 LATE_OPTIONS: dict[str, Any] = {x.option: x.before for x in LATE if x.section == "model_options"}

@@ -61,6 +61,12 @@ def add_parser(sub) -> None:
         help="grow the allowed training lengths linearly over the first half of the steps",
     )
     p.add_argument(
+        "--curriculum-on-fit",
+        action="store_true",
+        default=None,
+        help="open the training lengths one at a time, the next when the current longest fits (a hop curriculum)",
+    )
+    p.add_argument(
         "--trust-config",
         action="store_true",
         help="let --config name Python code (model: package.module:Class); flags may always",
@@ -194,6 +200,7 @@ def config_from_args(args) -> RunConfig:
         "warmup": args.warmup,
         "eval_every": args.eval_every,
         "curriculum": args.curriculum,
+        "curriculum_on_fit": args.curriculum_on_fit,
         "stop_when_fitted": args.stop_when_fitted,
         "stop_confident": args.stop_confident,
         "stop_on_test_params": args.stop_on_test_params,

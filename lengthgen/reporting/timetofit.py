@@ -33,6 +33,7 @@ def with_training_tag(result: dict) -> dict:
     config = result["config"]
     train = config.get("train") or {}
     tag = f"{train.get('steps', '?')} steps" + (", curriculum" if train.get("curriculum") else "")
+    tag += ", curriculum on fit" if train.get("curriculum_on_fit") else ""
     tag += ", confident stop" if train.get("stop_confident") else ""
     variant = config.get("variant")
     return {**result, "config": {**config, "variant": f"{variant}, {tag}" if variant else tag}}

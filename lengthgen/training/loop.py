@@ -58,6 +58,10 @@ class TrainConfig:
     eval_examples: int = 128
     checkpoint_every: int = 250
     curriculum: bool = False
+    # training lengths open one at a time, the next when the current longest
+    # fits (teacher-forced exact >= FIT_THRESHOLD at an evaluation): a hop
+    # curriculum for c-pvr (0 hops, then 1, ...) that moves on only on fit
+    curriculum_on_fit: bool = False
     train_examples: int = 0  # > 0: a fixed training set of this many examples; 0: fresh batches every step
     track_rank: bool = False  # singular values of W_t - W_0 every rank_every steps
     rank_every: int = 0  # 0: at every evaluation (eval_every)
@@ -130,6 +134,11 @@ class TrainConfig:
             raise LengthgenError("training options 'pack_context' and 'train_examples' do not combine (yet)")
         if not 0 <= self.length_buckets <= 64:
             raise LengthgenError(f"training option 'length_buckets' must be in 0..64, got {self.length_buckets}")
+        if self.curriculum and self.curriculum_on_fit:
+            raise LengthgenError(
+                "training options 'curriculum' (lengths open linearly over the first half) and 'curriculum_on_fit' "
+                "(the next length opens when the current one fits) are two curricula; choose one"
+            )
         if self.pack_examples and (self.pack_context or self.length_buckets > 1):
             raise LengthgenError(
                 "training option 'pack_examples' removes the padding itself; it does not combine with "
@@ -165,6 +174,7 @@ class TrainState:
     fitted_streak: int = 0  # consecutive evaluations at or above the fit threshold
     stopped_early: bool = False
     tokens_seen: int = 0  # padded batch tokens through the model (the compute actually spent)
+    curriculum_level: int = 1  # curriculum_on_fit: how many training lengths are open
 
 
 def build_optimizer(model: SequenceModel, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -342,6 +352,7 @@ class Trainer:
             "rank_curve": self.state.rank_curve,
             "cpu_seconds": self.state.cpu_seconds,
             "fitted_streak": self.state.fitted_streak,
+            "curriculum_level": self.state.curriculum_level,
             "stopped_early": self.state.stopped_early,
             "tokens_seen": self.state.tokens_seen,
             "rank_initial": self.rank_tracker.initial if self.rank_tracker else {},
@@ -387,6 +398,7 @@ class Trainer:
             rank_curve=list(ckpt.get("rank_curve", [])),
             cpu_seconds=float(ckpt.get("cpu_seconds", 0.0)),
             fitted_streak=int(ckpt.get("fitted_streak", 0)),
+            curriculum_level=int(ckpt.get("curriculum_level", 1)),
             stopped_early=bool(ckpt.get("stopped_early", False)),
             tokens_seen=int(ckpt.get("tokens_seen", 0)),
         )
@@ -396,6 +408,8 @@ class Trainer:
 
     # --- one step ------------------------------------------------------------
     def lengths_for_step(self, step: int) -> list[int]:
+        if self.cfg.curriculum_on_fit:
+            return self.train_lengths[: self.state.curriculum_level]
         if not self.cfg.curriculum:
             return self.train_lengths
         # Curriculum: the allowed range grows linearly over the first half.
@@ -548,6 +562,11 @@ class Trainer:
         if self.probe_length is not None:
             long = self.probe_task.sample(rng, self.cfg.eval_examples, self.probe_length)
             result[f"exact@{self.probe_length}"] = teacher_forced_exact(self.model, long, rng, self.device)
+        if self.cfg.curriculum_on_fit:
+            level = self.lengths_for_step(self.state.step)[-1]
+            result["curriculum_length"] = level
+            current = self.task.sample(rng, self.cfg.eval_examples, level)
+            result["curriculum_exact"] = teacher_forced_exact(self.model, current, rng, self.device)
         if self.cfg.stop_on_test_params and self.probe_task is not self.task:
             gate = self.probe_task.sample(rng, self.cfg.eval_examples, self.train_lengths[-1])
             result["test_longest_exact"] = teacher_forced_exact(self.model, gate, rng, self.device)
@@ -610,6 +629,12 @@ class Trainer:
                     settled = step > getattr(self.model, "halting_start", 0)
                     fitted = settled and probe_floor(point) >= FIT_THRESHOLD
                     self.state.fitted_streak = self.state.fitted_streak + 1 if fitted else 0
+                    if (
+                        self.cfg.curriculum_on_fit
+                        and point["curriculum_exact"] >= FIT_THRESHOLD
+                        and self.state.curriculum_level < len(self.train_lengths)
+                    ):
+                        self.state.curriculum_level += 1
                     if self.cfg.stop_when_fitted and self.state.fitted_streak >= 2 and step < self.cfg.steps:
                         confident = confidently_fitted(self.state.curve, self.cfg.eval_examples)
                         self.state.stopped_early = confident or not self.cfg.stop_confident
