@@ -41,6 +41,11 @@ class Addition(Task):
         "index_hints": Param(False, "precede every digit with a position hint token"),
         "num_hints": Param(128, "size of the hint alphabet (bounds the longest length)", minimum=2),
         "unequal": Param(False, "draw the second operand's length uniformly in 1..n"),
+        # Cho et al.'s format for position coupling: with every number n + 1
+        # digits wide, the k-th digit of each number has the same significance,
+        # so a place index counted from each number's start (pe: abacus) is
+        # exactly their coupled position id, in forward order too
+        "padded": Param(False, "write every number with n + 1 digits (leading zeros)", late=True),
     }
 
     def build_tokens(self):
@@ -79,10 +84,11 @@ class Addition(Task):
         # One operand always has n digits, so the sum has n or n + 1.
         len_s = n + (s[:, n] > 0).astype(np.int64)
         hints = None
-        if self.index_hints:
+        if self.index_hints or self.padded:
             # Every number is written with n + 1 digits (leading zeros), so
             # the hint of the sum's top digit also appears in the input.
             len_a = len_b = len_s = np.full(batch_size, n + 1)
+        if self.index_hints:
             keys = rng.random((batch_size, self.num_hints))
             hints = np.sort(np.argpartition(keys, n, axis=1)[:, : n + 1], axis=1)
         inputs, in_len = self._join([(a, len_a), (b, len_b)], hints)
@@ -136,6 +142,9 @@ class Addition(Task):
                 digits = digits[::-1]
             values.append(int("".join(digits)))
         total = values[0] + values[1]
+        if self.padded and not self.index_hints:
+            out = list(str(total).zfill(len(operands[0])))  # as wide as the operands
+            return out[::-1] if self.reversed else out
         if not self.index_hints:
             out = list(str(total))
             return out[::-1] if self.reversed else out
