@@ -55,6 +55,7 @@ def add_parser(sub) -> None:
     gn.add_argument("--multiple", type=float, default=2.0, help="test length as a multiple of L (default: 2)")
     gn.add_argument("--min-fitted", type=int, default=2, help="fitted seeds a task needs to count (default: 2)")
     gn.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples over tasks (default: 2000)")
+    gn.add_argument("--plot", help="also draw success against program length, controls beside, to this file")
     gn.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
     gn.set_defaults(func=cmd_generated)
 
@@ -90,6 +91,10 @@ def cmd_generated(args) -> int:
     runs = select_runs(load_results(args.folder), args.model, None, "exact")
     report = generated_report(runs, manifest, args.multiple, args.min_fitted, args.bootstrap)
     emit(render_generated(report), args.output)
+    if args.plot:
+        from lengthgen.reporting.generated import plot_generated
+
+        print(f"wrote {plot_generated(report, args.plot)}", file=sys.stderr)
     return 0
 
 

@@ -282,3 +282,33 @@ def render_generated(report: dict[str, Any]) -> str:
         lines.append("failures: " + ", ".join(f"{k} {v}" for k, v in sorted(report["failures"].items())))
     lines.append(f"verdict: {report['verdict']}")
     return "\n".join(lines)
+
+
+def plot_generated(report: dict[str, Any], path: str) -> str:
+    """Score at the multiple against program length: RASP-L tasks and the
+    controls side by side (jittered), fitted tasks filled, the 90% success
+    line drawn (needs lengthgen[plot])."""
+    from lengthgen.reporting.plots import _pyplot
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    rng = np.random.default_rng(0)
+    mf = report["min_fitted"]
+    for group, shift, colour in (("program", -0.15, "tab:blue"), ("control", 0.15, "tab:red")):
+        tasks = [t for t in report["tasks"] if t.group == group and t.score is not None]
+        if not tasks:
+            continue
+        xs = np.array([t.shortest for t in tasks], dtype=float) + shift + rng.uniform(-0.08, 0.08, len(tasks))
+        ys = [100 * t.score for t in tasks]
+        filled = [t.fitted(mf) for t in tasks]
+        label = "RASP-L tasks" if group == "program" else "controls (index arithmetic)"
+        ax.scatter(xs, ys, c=[colour if f else "none" for f in filled], edgecolors=colour, s=28, label=label)
+    ax.axhline(100 * SUCCESS, color="grey", ls="--", label=f"success ({SUCCESS:.0%})")
+    ax.set_xlabel("program length (normal form; shortest known)")
+    ax.set_ylabel(f"exact at {report['multiple']:g}L (%), mean of fitted seeds")
+    ax.set_ylim(-3, 103)
+    ax.legend(fontsize=8, title=f"filled: fitted (>= {mf} seeds)", title_fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -96,7 +96,10 @@ def test_generated_command(tmp_path, capsys):
         for seed in range(2):
             result = make_result(name, "transformer", seed, {10: 1.0, 20: 0.95 if i == 0 else 0.3})
             (folder / f"{name}-{seed}.json").write_text(json.dumps(result))
-    assert main(["generated", str(folder), "--tasks", str(tmp_path / "tasks.yaml"), "--bootstrap", "100"]) == 0
+    args = ["generated", str(folder), "--tasks", str(tmp_path / "tasks.yaml"), "--bootstrap", "100"]
+    pytest.importorskip("matplotlib")
+    assert main([*args, "--plot", str(tmp_path / "g.png")]) == 0
+    assert (tmp_path / "g.png").stat().st_size > 1000
     out = capsys.readouterr().out
     assert "3 RASP-L, 0 controls" in out and "verdict: inconclusive" in out
     assert "AUC, program length (shorter): 1.00" in out
