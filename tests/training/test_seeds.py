@@ -8,6 +8,9 @@ from lengthgen.errors import LengthgenError
 from lengthgen.models import build_model
 from lengthgen.training.seeds import StackedSeeds
 
+# vmap has no CPU batching rule for fused attention and says so (measured in benchmarks/batched_seeds.py)
+pytestmark = pytest.mark.filterwarnings("ignore:There is a performance drop:UserWarning")
+
 
 def models(n=3, **options):
     out = []
