@@ -91,6 +91,9 @@ BASELINE_EXAMPLES = 400
 SENSITIVITY_LENGTH = 20
 SENSITIVITY_EXAMPLES = 200
 MAX_DRAWS = 20_000
+# random RASP-L programs whose answers a control must not share (a control
+# equal on the sample to a RASP-L draw is computed by a RASP-L program)
+POOL_DRAWS = 20_000
 
 
 @dataclass
@@ -190,7 +193,26 @@ class Draw:
             answer = f"({last} {self.pick(('== 0', '== 1', '> 0'))})"
         lines.append(f"answer = {answer};")
         lines.append('output = where(tokens == "<sep>", answer, full("<eos>"));')
-        return "\n".join(lines) + "\n"
+        return "\n".join(live_lines(lines)) + "\n"
+
+
+def live_lines(lines: list[str]) -> list[str]:
+    """The statements the output depends on: a dead one could carry the
+    only rule a control breaks while the answer never reads it.
+
+    >>> live_lines(["a1 = f(tokens);", "a2 = g(a1);", "answer = (a1 == 1);", "output = h(answer);"])
+    ['a1 = f(tokens);', 'answer = (a1 == 1);', 'output = h(answer);']
+    """
+    import re
+
+    needed = {"output"}
+    keep = []
+    for line in reversed(lines):
+        name = line.split("=", 1)[0].strip()
+        if name in needed:
+            keep.append(line)
+            needed |= set(re.findall(r"\b(a\d+|answer)\b", line.split("=", 1)[1]))
+    return keep[::-1]
 
 
 def header(group: str, extra: dict[str, str]) -> str:
@@ -272,6 +294,21 @@ def sensitivity(program: CompiledProgram, sample: Sample, rng: np.random.Generat
     return total
 
 
+def rasp_l_pool(codes: TokenCodes, sample: Sample, draws: int, seed: int) -> set[bytes]:
+    """Signatures of ``draws`` random RASP-L programs (1-5 attention
+    operations): the functions some short RASP-L program computes."""
+    rng = np.random.default_rng([seed, 7])
+    draw = Draw(rng)
+    pool: set[bytes] = set()
+    for _ in range(draws):
+        try:
+            program = compile_source(draw.program(int(rng.integers(1, 6))), "<pool>", codes)
+        except RaspError:
+            continue
+        pool.add(signature(program, sample))
+    return pool
+
+
 def signature(program: CompiledProgram, sample: Sample) -> bytes:
     h = hashlib.blake2b(digest_size=16)
     for x in sample.inputs:
@@ -305,6 +342,7 @@ def generate_tasks(
     search_seconds: float = 0.0,
     progress: Callable[[str], None] | None = None,
     stats: dict[str, int] | None = None,
+    pool_draws: int = POOL_DRAWS,
 ) -> list[GeneratedTask]:
     """``count`` RASP-L tasks spread evenly over normal-form ``lengths``, then
     ``controls`` unrestricted ones, seeded by ``seed``; written to ``out``
@@ -322,6 +360,7 @@ def generate_tasks(
     sample = Sample(codes)
     rng = np.random.default_rng(seed)
     seen: set[bytes] = set()
+    pool = rasp_l_pool(codes, sample, pool_draws, seed) if controls else set()
     tasks: list[GeneratedTask] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(out) if out is not None else Path(tmp)
@@ -330,7 +369,9 @@ def generate_tasks(
         plan += [("control", lengths[i % len(lengths)]) for i in range(controls)]
         for group, want in plan:
             try:
-                task = _draw_one(group, want, rng, codes, sample, seen, folder, baseline_lengths, search_seconds, stats)
+                task = _draw_one(
+                    group, want, rng, codes, sample, seen, pool, folder, baseline_lengths, search_seconds, stats
+                )
             except DrawFailed as exc:  # the other slots still get their tasks
                 _count(stats, f"slots left empty ({group}, length {want})")
                 if progress:
@@ -342,7 +383,9 @@ def generate_tasks(
     return tasks
 
 
-def _draw_one(group, want, rng, codes, sample, seen, folder, baseline_lengths, search_seconds, stats) -> GeneratedTask:
+def _draw_one(
+    group, want, rng, codes, sample, seen, pool, folder, baseline_lengths, search_seconds, stats
+) -> GeneratedTask:
     draw = Draw(rng, unrestricted=group == "control")
     # one attention operation is 2-3 normal-form operations (select,
     # aggregate, the blocks it reads): draw as many as can land on ``want``
@@ -376,6 +419,10 @@ def _draw_one(group, want, rng, codes, sample, seen, folder, baseline_lengths, s
         sig = signature(program, sample)
         if sig in seen:
             _count(stats, "equivalent to a task already drawn")
+            continue
+        if group == "control" and sig in pool:
+            # the cheap check of "no RASP-L program computes it", before the search
+            _count(stats, "control equivalent to a random RASP-L program")
             continue
         name = f"{'g' if group == 'program' else 'c'}{length:02d}-{sig.hex()[:8]}"
         extra = {"length": str(length), "depth": str(normal.depth)}

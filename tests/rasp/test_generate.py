@@ -34,13 +34,17 @@ END = 'output = where(tokens == "<sep>", answer, full("<eos>"));\n'
 def drawn(tmp_path_factory):
     folder = tmp_path_factory.mktemp("generated")
     stats: dict[str, int] = {}
-    tasks = generate_tasks(2, seed=3, lengths=(3, 5), controls=1, out=folder, baseline_lengths=(10, 20), stats=stats)
+    tasks = generate_tasks(
+        2, seed=3, lengths=(3, 5), controls=1, out=folder, baseline_lengths=(10, 20), stats=stats, pool_draws=300
+    )
     return folder, tasks, stats
 
 
 def test_the_same_seed_draws_the_same_tasks(drawn, tmp_path):
     folder, tasks, _ = drawn
-    again = generate_tasks(2, seed=3, lengths=(3, 5), controls=1, out=tmp_path, baseline_lengths=(10, 20))
+    again = generate_tasks(
+        2, seed=3, lengths=(3, 5), controls=1, out=tmp_path, baseline_lengths=(10, 20), pool_draws=300
+    )
     assert [t.source for t in again] == [t.source for t in tasks]
     assert [t.name for t in again] == [t.name for t in tasks]
     other = generate_tasks(1, seed=4, lengths=(3,), baseline_lengths=(10,))
