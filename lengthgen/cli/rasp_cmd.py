@@ -74,6 +74,12 @@ def add_parser(sub) -> None:
         help="CPU-seconds of rasp search per task: a lower bound for programs, the check that no short RASP-L "
         "program computes a control (default: 0, no search)",
     )
+    gen.add_argument(
+        "--pool-draws",
+        type=int,
+        default=20_000,
+        help="random RASP-L programs a control must differ from on the fixed sample (default: 20000)",
+    )
     gen.set_defaults(func=cmd_generate)
 
     repl = rsub.add_parser("repl", help="interactive authoring with traces")
@@ -217,6 +223,8 @@ def cmd_generate(args) -> int:
 
     if args.seed < 0:
         raise LengthgenError(f"--seed must be >= 0, got {args.seed}")
+    if args.pool_draws < 0:
+        raise LengthgenError(f"--pool-draws must be >= 0, got {args.pool_draws}")
     if args.search_seconds < 0:
         raise LengthgenError(f"--search-seconds must be >= 0, got {args.search_seconds}")
     out = Path(args.out)
@@ -232,6 +240,7 @@ def cmd_generate(args) -> int:
         search_seconds=args.search_seconds,
         progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
         stats=stats,
+        pool_draws=args.pool_draws,
     )
     settings = {
         "count": args.count,
@@ -239,6 +248,7 @@ def cmd_generate(args) -> int:
         "seed": args.seed,
         "lengths": args.lengths,
         "search_seconds": args.search_seconds,
+        "pool_draws": args.pool_draws,
     }
     manifest = write_manifest(out, tasks, settings, stats)
     print(
