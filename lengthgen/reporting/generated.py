@@ -94,8 +94,15 @@ def load_manifest(path: str | Path) -> dict[str, dict[str, Any]]:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise LengthgenError(f"--tasks {path}: cannot read the manifest ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        raise LengthgenError(f"--tasks {path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("tasks"), list):
         raise LengthgenError(f"--tasks {path}: not a manifest of lengthgen rasp generate (no 'tasks' list)")
+    need = ("name", "group", "length", "depth", "sensitivity_20")
+    for i, t in enumerate(doc["tasks"]):
+        missing = [k for k in need if not isinstance(t, dict) or k not in t]
+        if missing:
+            raise LengthgenError(f"--tasks {path}: task {i + 1} lacks {', '.join(missing)}")
     return {t["name"]: t for t in doc["tasks"]}
 
 

@@ -83,6 +83,12 @@ def test_unknown_tasks_and_bad_manifests_are_errors(tmp_path):
     bad.write_text("name: x\n")
     with pytest.raises(LengthgenError, match="no 'tasks' list"):
         load_manifest(tmp_path)
+    bad.write_text("tasks: [{name: g1}]\n")
+    with pytest.raises(LengthgenError, match="task 1 lacks group, length"):
+        load_manifest(bad)
+    bad.write_text("tasks: [\n")
+    with pytest.raises(LengthgenError, match="not valid YAML"):
+        load_manifest(bad)
 
 
 def test_generated_command(tmp_path, capsys):
