@@ -1,4 +1,4 @@
-"""``lengthgen rasp run|check|score|repl``."""
+"""``lengthgen rasp run|check|score|search|generate|compile|repl``."""
 
 from __future__ import annotations
 
@@ -81,6 +81,24 @@ def add_parser(sub) -> None:
         help="random RASP-L programs a control must differ from on the fixed sample (default: 20000)",
     )
     gen.set_defaults(func=cmd_generate)
+
+    comp = rsub.add_parser(
+        "compile", help="compile a program to transformer weights, report its size, check and evaluate the model"
+    )
+    comp.add_argument("file")
+    comp.add_argument("--task", help="default: the file's '# task:' header (a '# vocab:' program needs none)")
+    comp.add_argument("--param", action="append", default=[], metavar="K=V", help="a task parameter (repeatable)")
+    comp.add_argument("--vocab", help='the tokens of a program with no task, e.g. "0 1 2 3" (default: its # vocab:)')
+    comp.add_argument(
+        "--max-len",
+        type=int,
+        help="longest sequence (tokens) the model handles (default: the longest the task makes at --lengths)",
+    )
+    comp.add_argument("--lengths", default="1-20", help="task lengths to check and evaluate (default: 1-20)")
+    comp.add_argument("--n", type=int, default=20, help="examples per length (default: 20)")
+    comp.add_argument("--seed", type=int, default=0, help="seed of the sampled examples (default: 0)")
+    comp.add_argument("--no-check", action="store_true", help="only compile and report the size")
+    comp.set_defaults(func=cmd_compile)
 
     repl = rsub.add_parser("repl", help="interactive authoring with traces")
     repl.add_argument("--task", help="task vocabulary for token literals")
@@ -256,6 +274,67 @@ def cmd_generate(args) -> int:
         if tasks
         else f"no tasks drawn; manifest: {manifest}"
     )
+    return 0
+
+
+def cmd_compile(args) -> int:
+    from lengthgen.rasp.tomodel import agreement, compile_model, evaluate, longest_sequence
+
+    _exists(args.file)
+    lengths = parse_lengths(args.lengths, "--lengths")
+    if not 1 <= args.n <= 100_000:
+        raise LengthgenError(f"--n must be in 1..100000, got {args.n}")
+    header = header_of(Path(args.file).read_text(encoding="utf-8", errors="replace"))
+    task = None
+    if args.task or header.get("task"):
+        task = program_task(args.file, ensure_task(args.task) if args.task else None, parse_params(args.param))
+        program = compile_for_task(args.file, task)
+    elif args.vocab:
+        program = _compile(args.file, TokenCodes([*SPECIALS, *dict.fromkeys(args.vocab.split())]))
+    else:
+        program = _compile(args.file, _codes_for(args.file, None, args.param))
+    if args.max_len is None and task is None:
+        raise LengthgenError("a program without a task needs --max-len (the longest sequence it must handle)")
+    max_len = args.max_len if args.max_len is not None else longest_sequence(task, lengths)
+    compiled = compile_model(program, max_len)
+    size = compiled.size()
+    print(
+        f"{args.file}: {size['layers']} layers (program attention depth {size['attention depth']}), "
+        f"heads per layer {size['heads']}, residual width {size['width']}, MLP units per layer {size['mlp']}"
+    )
+    print(
+        f"parameters: {size['parameters']:,} ({size['nonzero']:,} nonzero); positions: {size['positions']}; "
+        f"sequences up to {max_len} tokens"
+    )
+    if compiled.growing:
+        print("weights that grow with the sequence length: " + "; ".join(compiled.growing))
+    else:
+        print("no weight grows with the sequence length: the same model serves every length")
+    if task is None or args.no_check:
+        return 0
+    rows = agreement(compiled, task, lengths, args.n, args.seed)
+    scores = evaluate(compiled, task, lengths, args.n, args.seed)
+    table = [
+        [a.length, a.n, a.tokens, a.disagreements, f"{exact:.1f}", f"{token:.1f}"]
+        for a, (_, exact, token) in zip(rows, scores)
+    ]
+    print(
+        tabulate(
+            table,
+            headers=["length", "n", "positions", "differ from interpreter", "exact % (evaluator)", "token %"],
+            tablefmt="github",
+        )
+    )
+    first = next((a for a in rows if a.disagreements), None)
+    if first is not None:
+        codes, want, got = first.example
+        print(
+            f"\nfirst disagreement (length {first.length}):\n  input:       {' '.join(fmt_token(c, program.codes) for c in codes)}\n"
+            f"  interpreter: {' '.join(fmt_token(v, program.codes) for v in want)}\n"
+            f"  model:       {' '.join(fmt_token(v, program.codes) for v in got)}"
+        )
+        return 1
+    print(f"\nthe compiled model agrees with the interpreter at every position of {sum(a.tokens for a in rows):,}")
     return 0
 
 

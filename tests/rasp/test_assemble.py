@@ -1,0 +1,191 @@
+"""The RASP-L compiler: programs become transformer weights that compute
+what the interpreter computes, at every position and every length up to
+the one compiled for."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from lengthgen.cli.main import main
+from lengthgen.rasp.assemble import CompileError, assemble, decode_values, growth, mean_support, to_model
+from lengthgen.rasp.check import compile_for_task, program_task
+from lengthgen.rasp.codes import TokenCodes
+from lengthgen.rasp.compiler import compile_file, compile_source
+from lengthgen.rasp.interpreter import Interpreter
+from lengthgen.rasp.library import library_dir, programs, task_programs
+from lengthgen.rasp.tomodel import agreement, compile_model, evaluate, longest_sequence
+from lengthgen.tasks.base import SPECIALS
+from tests.rasp.cases import CASES, GENERAL_CASES
+
+DIGITS = TokenCodes([*SPECIALS, *map(str, range(12))])
+MAX_LEN = 12
+
+
+def model_values(program, token_ids: np.ndarray, max_len: int = MAX_LEN) -> np.ndarray:
+    asm = assemble(program.output, program.codes, max_len, causal=program.causal)
+    with torch.no_grad():
+        hidden = to_model(asm)(torch.from_numpy(np.asarray(token_ids, dtype=np.int64))).hidden
+    return decode_values(asm, hidden)
+
+
+def ids(codes: TokenCodes, text: str) -> np.ndarray:
+    return np.array([[codes.vocab.index(t) for t in text.split()]])
+
+
+@pytest.mark.parametrize("name,source,inputs,expected", CASES, ids=[c[0] for c in CASES])
+def test_every_case_compiles_to_a_model_that_computes_it(name, source, inputs, expected):
+    program = compile_source(source, codes=DIGITS, strict=False)
+    got = model_values(program, ids(DIGITS, inputs))[0]
+    assert np.allclose(got, expected), f"compiled model: {got}"
+
+
+@pytest.mark.parametrize("name,source,inputs,expected", CASES, ids=[c[0] for c in CASES])
+def test_every_case_agrees_with_the_interpreter_on_random_inputs(name, source, inputs, expected):
+    """Token for token at every position, lengths 1..MAX_LEN, inputs over
+    the whole vocabulary (specials included)."""
+    program = compile_source(source, codes=DIGITS, strict=False)
+    asm = assemble(program.output, program.codes, MAX_LEN)
+    model = to_model(asm)
+    rng = np.random.default_rng(0)
+    for length in (1, 2, 5, MAX_LEN):
+        tokens = rng.integers(0, len(DIGITS.vocab), size=(40, length))
+        want = Interpreter(program.output).run(DIGITS.id_to_code[tokens])
+        with torch.no_grad():
+            got = decode_values(asm, model(torch.from_numpy(tokens)).hidden)
+        assert np.array_equal(got, want), f"length {length}: {tokens[(got != want).any(1)][0]}"
+
+
+@pytest.mark.parametrize("name,inputs,expected", GENERAL_CASES, ids=[c[0] for c in GENERAL_CASES])
+def test_general_library_programs_compile(name, inputs, expected):
+    program = compile_file(library_dir() / f"{name}.rasp", DIGITS)
+    assert np.allclose(model_values(program, ids(DIGITS, inputs))[0], expected)
+
+
+TRACR_PORTS = [
+    # tracr's own examples (lib.make_reverse, make_hist, make_sort_unique,
+    # make_frac_prevs), written as non-causal RASP where tracr's is
+    ("# mode: rasp\nlength = selector_width(select(tokens, tokens, true));\n"
+     "output = aggregate(select(indices, length - indices - 1, ==), tokens);", "1 2 3", [3, 2, 1]),
+    ("# mode: rasp\noutput = selector_width(select(tokens, tokens, ==));", "1 2 2 3 3 3", [1, 2, 2, 3, 3, 3]),
+    ("# mode: rasp\nsmaller = selector_width(select(tokens, tokens, <));\n"
+     "output = aggregate(select(smaller, indices, ==), tokens);", "3 1 2", [1, 2, 3]),
+    ("# mode: rasp\noutput = aggregate(select(tokens, tokens, true), tokens == 1);", "1 0 1 1", [0.75] * 4),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("source,inputs,expected", TRACR_PORTS, ids=["reverse", "hist", "sort_unique", "frac_prevs"])
+def test_tracr_ports_compile_to_tracr_outputs(source, inputs, expected):
+    """Non-causal programs compile to a model without the causal mask."""
+    program = compile_source(source, codes=DIGITS, strict=False)
+    assert not program.causal
+    assert np.allclose(model_values(program, ids(DIGITS, inputs))[0], expected)
+
+
+TASK_PROGRAMS = [e.name for e in task_programs()]
+
+
+def valid_lengths(task, lengths) -> list[int]:
+    def ok(n: int) -> bool:
+        try:
+            task.check_length(n)
+        except Exception:
+            return False
+        return True
+
+    return [n for n in lengths if ok(n)]
+
+
+@pytest.mark.parametrize("name", TASK_PROGRAMS)
+def test_library_programs_agree_with_the_interpreter_and_the_evaluator_scores_them(name):
+    """Every library program with a task compiles; the model agrees with the
+    interpreter at every position and the suite's evaluator scores it 100%
+    (lengths 1-6 here; 1-50 in the slow test)."""
+    path = library_dir() / f"{name}.rasp"
+    task = program_task(path)
+    program = compile_for_task(path, task)
+    lengths = valid_lengths(task, range(1, 5))
+    compiled = compile_model(program, longest_sequence(task, lengths), with_growth=False)
+    assert all(a.disagreements == 0 for a in agreement(compiled, task, lengths, 8))
+    assert all(exact == 100.0 for _, exact, _ in evaluate(compiled, task, lengths[-1:], 8))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", TASK_PROGRAMS)
+def test_library_programs_agree_at_lengths_1_to_50(name):
+    path = library_dir() / f"{name}.rasp"
+    task = program_task(path)
+    program = compile_for_task(path, task)
+    lengths = valid_lengths(task, range(1, 51))
+    compiled = compile_model(program, longest_sequence(task, lengths), with_growth=False)
+    bad = [a for a in agreement(compiled, task, lengths, 10) if a.disagreements]
+    assert not bad, f"first disagreement at length {bad[0].length}: {bad[0].example}"
+
+
+def test_every_library_program_compiles():
+    for entry in programs():
+        codes = DIGITS
+        if entry.task:
+            codes = TokenCodes(program_task(entry.path).vocab)
+        program = compile_file(entry.path, codes)
+        assert assemble(program.output, codes, 16).n_layers >= 1
+
+
+def test_depth_is_the_attention_chain_when_maps_fold():
+    """Maps of one sequence are linear in its one-hot and cost no layer:
+    sort is one attention layer, copy-unique two."""
+    sort = compile_model(compile_for_task(library_dir() / "sort.rasp", program_task(library_dir() / "sort.rasp")), 20)
+    assert sort.size()["layers"] == 1 == sort.program.stats.attention_depth
+    path = library_dir() / "copy-unique.rasp"
+    copy = compile_model(compile_for_task(path, program_task(path)), 20)
+    assert copy.size()["layers"] == 2 and copy.size()["heads"] == [2, 1]
+
+
+def test_growth_names_the_operations_whose_weights_grow_with_length():
+    histogram = compile_file(library_dir() / "histogram.rasp", DIGITS)
+    assert any("width" in op for op in growth(histogram.output, DIGITS, 10))
+    sort = compile_file(library_dir() / "sort.rasp", DIGITS)
+    assert growth(sort.output, DIGITS, 10) == []  # one model for every length
+    shift = compile_source("output = shift_by(1, tokens, 0);", codes=DIGITS)
+    assert "indices" in growth(shift.output, DIGITS, 10)
+
+
+def test_a_mean_of_non_integers_is_refused_with_its_location():
+    source = "half = tokens / 2;\noutput = aggregate(select(tokens, tokens, true), half);"
+    program = compile_source(source, codes=DIGITS, strict=False)
+    with pytest.raises(CompileError, match=r"line 2:\d+: .*non-integer"):
+        assemble(program.output, DIGITS, 8)
+
+
+def test_open_vocabulary_is_refused():
+    program = compile_source("output = tokens + 1;")
+    with pytest.raises(CompileError, match="vocabulary"):
+        assemble(program.output, program.codes, 8)
+
+
+def test_mean_support_holds_every_mean():
+    rng = np.random.default_rng(1)
+    support = set(mean_support([0.0, 1.0, 3.0], 6, -1.0).tolist())
+    for _ in range(200):
+        keys = rng.choice([0.0, 1.0, 3.0], size=rng.integers(1, 7))
+        assert keys.sum() / len(keys) in support
+
+
+def test_sequences_longer_than_compiled_for_are_an_error():
+    path = library_dir() / "copy-unique.rasp"
+    task = program_task(path)
+    compiled = compile_model(compile_for_task(path, task), 6, with_growth=False)
+    with pytest.raises(Exception, match="max-len|max_positions"):
+        agreement(compiled, task, [8], 2)
+
+
+def test_cli_compile_reports_size_and_agreement(capsys):
+    assert main(["rasp", "compile", str(library_dir() / "sort.rasp"), "--lengths", "1-4", "--n", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "1 layers (program attention depth 1)" in out
+    assert "no weight grows" in out and "agrees with the interpreter" in out
+    assert main(["rasp", "compile", str(library_dir() / "histogram.rasp"), "--vocab", "0 1 2", "--max-len", "9"]) == 0
+    assert "grow with the sequence length" in capsys.readouterr().out
+    assert main(["rasp", "compile", str(library_dir() / "histogram.rasp"), "--vocab", "0 1"]) == 2
+    assert "--max-len" in capsys.readouterr().err
