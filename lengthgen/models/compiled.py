@@ -74,19 +74,36 @@ class CompiledTransformer(SequenceModel):
         return KVCache(self.n_layers)
 
     def compact(self) -> None:
-        """Record which residual dimensions each sublayer reads and writes
-        (the nonzero rows and columns of its weights): a written model is
-        mostly zeros, and skipping them is exact."""
-        self.reads, self.writes, self.mlp_reads, self.mlp_writes = [], [], [], []
-        for layer in range(self.n_layers):
-            read = (self.wq[layer] != 0).any(-1) | (self.wk[layer] != 0).any(-1) | (self.wv[layer] != 0).any(-1)
-            self.reads.append(torch.nonzero(read.any(0)).flatten())
-            self.writes.append(torch.nonzero((self.wo[layer] != 0).any(0).any(0)).flatten())
-            self.mlp_reads.append(torch.nonzero((self.w1[layer] != 0).any(1)).flatten())
-            self.mlp_writes.append(torch.nonzero((self.w2[layer] != 0).any(0)).flatten())
+        """Keep, per sublayer, the residual dimensions it reads and writes
+        (the nonzero rows and columns of its weights) and its weights cut
+        to them: a written model is mostly zeros, and skipping them is
+        exact.  Call again after changing the weights."""
+        self.cut = []
+        with torch.no_grad():
+            for layer in range(self.n_layers):
+                wq, wk, wv, wo = self.wq[layer], self.wk[layer], self.wv[layer], self.wo[layer]
+                read = torch.nonzero(((wq != 0).any(-1) | (wk != 0).any(-1) | (wv != 0).any(-1)).any(0)).flatten()
+                write = torch.nonzero((wo != 0).any(0).any(0)).flatten()
+                w1, w2 = self.w1[layer], self.w2[layer]
+                mlp_read = torch.nonzero((w1 != 0).any(1)).flatten()
+                mlp_write = torch.nonzero((w2 != 0).any(0)).flatten()
+                self.cut.append(
+                    (
+                        read,
+                        write,
+                        wq[:, read].clone(),
+                        wk[:, read].clone(),
+                        wv[:, read].clone(),
+                        wo[:, :, write].clone(),
+                        mlp_read,
+                        mlp_write,
+                        w1[mlp_read].clone(),
+                        w2[:, mlp_write].clone(),
+                    )
+                )
 
     def forward(self, tokens: torch.Tensor, positions: torch.Tensor | None = None, cache: KVCache | None = None):
-        if not hasattr(self, "reads"):
+        if not hasattr(self, "cut"):
             self.compact()
         offset = cache.length if cache is not None else 0
         positions = self.resolve_positions(tokens, positions, offset)
@@ -99,12 +116,12 @@ class CompiledTransformer(SequenceModel):
             > torch.arange(offset, total, device=tokens.device)[:, None]
         )
         for layer in range(self.n_layers):
-            rows, cols = self.reads[layer], self.writes[layer]
+            rows, cols, wq, wk, wv, wo, mlp_rows, mlp_cols, w1, w2 = self.cut[layer]
             if len(rows) and len(cols):
                 x = h[..., rows]
-                q = torch.einsum("bld,hde->bhle", x, self.wq[layer][:, rows])
-                k = torch.einsum("bld,hde->bhle", x, self.wk[layer][:, rows])
-                v = torch.einsum("bld,hde->bhle", x, self.wv[layer][:, rows])
+                q = torch.einsum("bld,hde->bhle", x, wq)
+                k = torch.einsum("bld,hde->bhle", x, wk)
+                v = torch.einsum("bld,hde->bhle", x, wv)
                 if cache is not None:
                     k, v, _ = cache.layers[layer].extend(k, v, None)
                 scores = q @ k.transpose(-1, -2)
@@ -113,11 +130,9 @@ class CompiledTransformer(SequenceModel):
                 sink = torch.einsum("bhle,he->bhl", q, self.sink_k[layer]).unsqueeze(-1)
                 weights = torch.softmax(torch.cat([sink, scores], dim=-1), dim=-1)
                 mixed = weights[..., 1:] @ v + weights[..., :1] * self.sink_v[layer][None, :, None, :]
-                h = h.index_add(-1, cols, torch.einsum("bhle,hed->bld", mixed, self.wo[layer][:, :, cols]))
-            rows, cols = self.mlp_reads[layer], self.mlp_writes[layer]
-            if len(rows) and len(cols):
-                hidden = torch.relu(h[..., rows] @ self.w1[layer][rows])
-                h = h.index_add(-1, cols, hidden @ self.w2[layer][:, cols])
+                h = h.index_add(-1, cols, torch.einsum("bhle,hed->bld", mixed, wo))
+            if len(mlp_rows) and len(mlp_cols):
+                h = h.index_add(-1, mlp_cols, torch.relu(h[..., mlp_rows] @ w1) @ w2)
         if cache is not None:
             cache.positions = positions if cache.positions is None else torch.cat([cache.positions, positions], 1)
         return ModelOutput(h @ self.head.weight.T, hidden=h)
