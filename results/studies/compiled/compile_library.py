@@ -117,8 +117,31 @@ def main() -> None:
         "CPU-s",
     ]
     table = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
-    Path(args.out).write_text(table + "\n", encoding="utf-8")
-    print(table)
+    length = [r[1] for r in rows]
+    sizes = {
+        "layers": [r[3] for r in rows],
+        "heads (all layers)": [sum(map(int, r[4].split("/"))) for r in rows],
+        "nonzero parameters": [int(r[7].replace(",", "")) for r in rows],
+        "residual width": [r[5] for r in rows],
+    }
+    lines = [f"- {name}: {spearman(length, values):+.2f}" for name, values in sizes.items()]
+    note = f"\nSpearman rank correlation with the normal-form length over {len(rows)} programs:\n" + "\n".join(lines)
+    Path(args.out).write_text(table + "\n" + note + "\n", encoding="utf-8")
+    print(table + "\n" + note)
+
+
+def spearman(a: list, b: list) -> float:
+    """Rank correlation, ties given their mean rank."""
+
+    def ranks(x: list) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        out = np.empty(len(x))
+        for value in np.unique(x):
+            where = np.flatnonzero(x == value)
+            out[where] = np.mean(np.flatnonzero(np.sort(x) == value))
+        return out
+
+    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
 
 
 if __name__ == "__main__":
