@@ -46,6 +46,7 @@ import numpy as np
 from lengthgen.errors import LengthgenError
 from lengthgen.rasp.codes import TokenCodes
 from lengthgen.rasp.graph import Node, reachable
+from lengthgen.rasp.reference import COMPARE  # one scalar meaning of each predicate
 
 # logit spacing: a neglected key is at least GAP below the one that wins
 GAP = 50.0
@@ -628,18 +629,6 @@ def conjunction(sel: Node) -> list[tuple[Node, bool]] | None:
         left, right = conjunction(sel.args[0]), conjunction(sel.args[1])
         return None if left is None or right is None else left + right
     return None
-
-
-COMPARE = {
-    "==": lambda k, q: k == q,
-    "!=": lambda k, q: k != q,
-    "<": lambda k, q: k < q,
-    "<=": lambda k, q: k <= q,
-    ">": lambda k, q: k > q,
-    ">=": lambda k, q: k >= q,
-    "true": lambda k, q: True,
-    "false": lambda k, q: False,
-}
 
 
 def predicate(pred: str, negated: bool) -> Callable:
