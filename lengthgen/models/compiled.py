@@ -36,9 +36,13 @@ class CompiledTransformer(SequenceModel):
         max_positions: int,
         pe: str = "learned",
         causal: bool = True,
+        length_bound: bool = True,
     ):
         """``heads[l]`` = (heads, query-key width, value width) of layer l;
-        ``mlp_widths[l]`` its hidden units (0: no MLP)."""
+        ``mlp_widths[l]`` its hidden units (0: no MLP).  ``length_bound``:
+        some weights were written for sequences of up to ``max_positions``
+        tokens (counts, means, positions), so longer ones are refused
+        rather than silently miscounted."""
         if len(heads) != len(mlp_widths):
             raise LengthgenError("heads and mlp_widths need one entry per layer")
         if pe not in ("learned", "none"):
@@ -47,6 +51,7 @@ class CompiledTransformer(SequenceModel):
         self.n_heads = max([h for h, _, _ in heads] + [1])
         self.norm_out = nn.Identity()  # values sit in fixed dimensions: nothing is normalised
         self.causal = causal
+        self.length_bound = length_bound
         self.layer_shapes = list(heads)
         self.wq, self.wk, self.wv, self.wo = (nn.ParameterList() for _ in range(4))
         self.sink_k, self.sink_v = nn.ParameterList(), nn.ParameterList()
@@ -110,6 +115,11 @@ class CompiledTransformer(SequenceModel):
         h = self.embed(tokens, positions)
         length = tokens.shape[1]
         total = offset + length
+        if self.length_bound and total > self.pe.max_positions:
+            raise LengthgenError(
+                f"a sequence of {total} tokens: this model was compiled for up to {self.pe.max_positions} "
+                "(counts and positions past that are not represented); compile it with a larger --max-len"
+            )
         # query i (at offset + i) sees keys up to itself
         future = (
             torch.arange(total, device=tokens.device)[None, :]

@@ -139,6 +139,9 @@ class Assembly:
     vocab_size: int
     max_positions: int
     uses_positions: bool
+    # whether any weight depends on max_positions (positions, counts, means):
+    # if not, the model is right at every length
+    length_bound: bool
     causal: bool
     ops: list[tuple[str, str, int]]  # (operation, sublayer kind, size) for the report
 
@@ -184,6 +187,7 @@ class Assembler:
         self.token_embedding = [(t, 0, 1.0) for t in range(len(codes.vocab))]
         self.position_embedding: list = []
         self.uses_positions = False
+        self.length_bound = False
         self.ops: list[tuple[str, str, int]] = []
         self.fused: dict[int, list[Node]] = {}
         self.output = output
@@ -448,6 +452,7 @@ class Assembler:
                 "to read them back from"
             )
         support = mean_support(keys, self.max_len, default)
+        self.length_bound = True
         head, inputs = self.selector_head(sel, label, None, values)
         time = self.attention_time(values, *inputs)
         head.layer = time // 2
@@ -465,6 +470,7 @@ class Assembler:
         time = self.attention_time(*inputs)
         head.layer = time // 2
         widths = np.arange(self.max_len + 1, dtype=np.float64)
+        self.length_bound = True
         share = self.new_number(np.sort(1.0 / (widths + 1.0)), time)  # the sink's share, 1/(w+1)
         head.n_v = 1
         head.sink_v[0] = 1.0
@@ -577,6 +583,7 @@ class Assembler:
             vocab_size=len(self.codes.vocab),
             max_positions=self.max_len,
             uses_positions=self.uses_positions,
+            length_bound=self.length_bound or self.uses_positions,
             causal=self.causal,
             ops=self.ops,
         )
@@ -682,6 +689,7 @@ def to_model(asm: Assembly):
         max_positions=asm.max_positions,
         pe="learned" if asm.uses_positions else "none",
         causal=asm.causal,
+        length_bound=asm.length_bound,
     )
 
     def put(tensor: torch.Tensor, entries: list, prefix: tuple = ()) -> None:

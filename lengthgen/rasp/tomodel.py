@@ -84,7 +84,7 @@ def agreement(compiled: CompiledModel, task: Task, lengths: list[int], n: int, s
     rows = []
     for length in lengths:
         lm = to_lm_batch(task.sample(np.random.default_rng([seed, length]), n, length))
-        if lm.tokens.shape[1] > compiled.assembly.max_positions:
+        if compiled.assembly.length_bound and lm.tokens.shape[1] > compiled.assembly.max_positions:
             raise LengthgenError(
                 f"length {length} makes sequences of {lm.tokens.shape[1]} tokens; the model was compiled for "
                 f"{compiled.assembly.max_positions} (raise --max-len)"

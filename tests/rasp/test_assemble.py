@@ -180,6 +180,20 @@ def test_sequences_longer_than_compiled_for_are_an_error():
         agreement(compiled, task, [8], 2)
 
 
+def test_a_model_whose_weights_do_not_grow_serves_every_length_and_others_refuse_longer_sequences():
+    sort_path = library_dir() / "sort.rasp"
+    task = program_task(sort_path)
+    sort = compile_model(compile_for_task(sort_path, task), 8, with_growth=False)
+    assert not sort.assembly.length_bound
+    assert all(a.disagreements == 0 for a in agreement(sort, task, [40], 4))  # 82 tokens, compiled for 8
+    assert evaluate(sort, task, [40], 4)[0][1] == 100.0
+    histogram = compile_file(library_dir() / "histogram.rasp", DIGITS)
+    asm = assemble(histogram.output, DIGITS, 10)
+    assert asm.length_bound
+    with pytest.raises(Exception, match="compiled for up to 10"):
+        to_model(asm)(torch.zeros(1, 11, dtype=torch.long))
+
+
 def test_cli_compile_reports_size_and_agreement(capsys):
     assert main(["rasp", "compile", str(library_dir() / "sort.rasp"), "--lengths", "1-4", "--n", "4"]) == 0
     out = capsys.readouterr().out
