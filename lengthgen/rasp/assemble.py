@@ -83,6 +83,10 @@ class Block:
     dim: int = -1
     support: np.ndarray | None = None
     time: int = 0  # sublayer that writes it: 0 embedding, 2l+1 attention of layer l, 2l+2 its MLP
+    # a categorical block read off a number (number, its support, the value
+    # at each support point): a later MLP may read the number instead and
+    # save the layer this block cost (see Assembler.gated)
+    origin: tuple | None = None
 
     @property
     def numeric(self) -> bool:
@@ -301,8 +305,17 @@ class Assembler:
             if not dims:
                 raise CompileError(f"{label}: no value of its input gives a finite result")
             self.ops.append((label, "linear", len(dims)))
-            return Block(dims=dims, time=found.time)
+            origin = None
+            if found.origin is not None:
+                number, xs, ys = found.origin
+                mapped = evaluate(node, {src.uid: ys}, len(ys))
+                keep = np.isfinite(mapped)
+                origin = (number, xs[keep], mapped[keep])
+            return Block(dims=dims, time=found.time, origin=origin)
         blocks = [self.cat(x) for x in sources]
+        gated = self.gated(node, sources, blocks, label)
+        if gated is not None:
+            return gated
         rows = float(np.prod([len(b.dims) for b in blocks]))
         if rows > MAX_NEURONS:
             if node.op == "where":
@@ -314,6 +327,61 @@ class Assembler:
         if node.op == "where" and rows > FUSE_ROWS:
             return self.where_mlp(node, label)
         return self.tabulate(blocks, flat, out, label)
+
+    def gated(self, node: Node, sources: list[Node], blocks: list[Block], label: str) -> Block | None:
+        """f of a categorical block read off a number (a count's one-hot,
+        say) and of other categorical blocks, computed from the number
+        itself in the MLP after it: one staircase over the number per
+        combination of the other values, each gated by the indicators of its
+        combination (a gate that is off subtracts more than any ramp can
+        reach).  This saves the layer the one-hot cost.  None when it does
+        not apply or saves nothing."""
+        read_off = [i for i, b in enumerate(blocks) if b.origin is not None]
+        if len(read_off) != 1:
+            return None
+        i = read_off[0]
+        number, xs, values = blocks[i].origin
+        others = [b for j, b in enumerate(blocks) if j != i]
+        other_nodes = [x for j, x in enumerate(sources) if j != i]
+        time = self.mlp_time(number, *others)
+        combos = list(itertools.product(*[b.values() for b in others]))
+        if time >= self.mlp_time(*blocks) or len(combos) > FUSE_ROWS:
+            return None
+        tables = []
+        for combo in combos:
+            env = {sources[i].uid: values}
+            env.update({x.uid: np.full(len(xs), float(v)) for x, v in zip(other_nodes, combo)})
+            ys = evaluate(node, env, len(xs))
+            keep = np.isfinite(ys)
+            if keep.any():
+                tables.append((combo, xs[keep], ys[keep]))
+        if not tables:
+            raise CompileError(f"{label}: no combination of its inputs' values gives a finite result")
+        block = self.new_block(sorted({float(y) for _, _, ys in tables for y in ys}), time, label)
+        spec = self.mlp(time, label)
+        k = len(others)
+        span = float(xs[-1] - xs[0])
+        for combo, cx, cy in tables:
+            gate = [(b, v) for b, v in zip(others, combo)]
+            base = spec.unit()
+            for b, v in gate:
+                spec.w1 += read(b, v, base)
+            spec.w1.append((0, base, -(k - 1.0)))
+            spec.w2.append((base, at(block, float(cy[0])), 1.0))
+            for j in np.flatnonzero(cy[1:] != cy[:-1]) + 1:
+                lo, hi = cx[j - 1], cx[j]
+                slope, mid = 2.0 / (hi - lo), (lo + hi) / 2
+                off = slope * span + 2.0  # more than a ramp reaches anywhere on the support
+                up, down = spec.unit(), spec.unit()
+                for unit, bias in ((up, 1.0 - slope * mid), (down, -slope * mid)):
+                    spec.w1.append((number.dim, unit, slope))
+                    for b, v in gate:
+                        spec.w1 += read(b, v, unit, off)
+                    spec.w1.append((0, unit, bias - off * k))
+                new, old = at(block, float(cy[j])), at(block, float(cy[j - 1]))
+                spec.w2 += [(up, new, 1.0), (up, old, -1.0), (down, new, -1.0), (down, old, 1.0)]
+        self.ops.append((label, "mlp", spec.n))
+        return block
 
     def tabulate(self, blocks: list[Block], flat: list[np.ndarray], out: np.ndarray, label: str) -> Block:
         """f given on every combination of the inputs' values: a staircase
@@ -336,7 +404,9 @@ class Assembler:
         keep = np.isfinite(ys)
         if not keep.any():
             raise CompileError(f"{label}: no value of its input gives a finite result")
-        return self.staircase(xs[keep], ys[keep], [(source.dim, 1.0)], self.mlp_time(source), label)
+        block = self.staircase(xs[keep], ys[keep], [(source.dim, 1.0)], self.mlp_time(source), label)
+        block.origin = (source, xs[keep], ys[keep])
+        return block
 
     def staircase(self, xs: np.ndarray, ys: np.ndarray, inputs: list, time: int, label: str) -> Block:
         """An MLP reading x = sum(weight * h[dim] for dim, weight in inputs),
