@@ -34,7 +34,7 @@ from lengthgen.evaluation.outcomes import (
     outcome_block,
 )
 from lengthgen.evaluation.thresholds import thresholds_dict
-from lengthgen.models import build_model
+from lengthgen.models import MODELS, build_model
 from lengthgen.models.positional import RANDOMIZED_KINDS, SEGMENT_KINDS
 from lengthgen.results import cell_lock, claim_result_path, environment, write_json_atomic
 from lengthgen.runconfig import (  # noqa: F401  (the names scripts and plugins import from here)
@@ -223,7 +223,8 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
     elif ckpt_path.exists():
         ckpt_path.unlink()
     started = time.perf_counter()
-    state = trainer.run()
+    # a written model (a compiled program) is evaluated as it is: no step
+    state = trainer.run() if MODELS.get(cfg.model).trainable else trainer.state
     train_wall = time.perf_counter() - started
 
     eval_started = time.perf_counter()

@@ -252,8 +252,12 @@ def register_user_task(spec: str) -> str:
 def ensure_model(name: str, allow_code: bool = True) -> None:
     """Make ``name`` resolvable: registered already, or a module path that
     may be imported (``allow_code``)."""
-    from lengthgen.models import MODELS
+    from lengthgen.models import MODEL_PROVIDERS, MODELS
 
+    if name in MODEL_PROVIDERS and name not in MODELS:
+        import importlib
+
+        importlib.import_module(MODEL_PROVIDERS[name])
     if name not in MODELS and not is_module_path(name):
         load_entry_points()  # a worker process has not loaded the installed plugins yet
     if name in MODELS or not is_module_path(name):

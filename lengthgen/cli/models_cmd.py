@@ -19,11 +19,17 @@ def add_parser(sub) -> None:
 
 
 def cmd_list(args) -> int:
-    from lengthgen.models import MODELS, build_model
+    from lengthgen.models import MODEL_PROVIDERS, MODELS, build_model
+    from lengthgen.plugins import ensure_model
 
+    for name in MODEL_PROVIDERS:
+        ensure_model(name)
     rows = []
     for name in MODELS:
         spec = MODELS.get(name)
+        if not spec.trainable:  # written for a program: no default size
+            rows.append([name, spec.description, "-", "-"])
+            continue
         model = build_model(name, REFERENCE_VOCAB)
         rows.append([name, spec.description, f"{model.num_parameters():,}", f"{model.flops_per_token(32) / 1e6:.2f}"])
     headers = ["name", "description", f"parameters (vocab {REFERENCE_VOCAB})", "MFLOPs/token @32"]

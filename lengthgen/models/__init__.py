@@ -9,7 +9,7 @@ constructor's signature, so a typo is a clear error, not a silent default.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,13 +30,22 @@ class ModelSpec:
     description: str
     fixed: dict[str, Any] = field(default_factory=dict)
     signature_of: type | None = None  # a wrapped user module: its own constructor defines the options
+    # options derived from the others when a run is configured (a compiled
+    # model's program hash), so that they enter the run's identity
+    complete: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # False for a model whose weights are written, not learned (a run
+    # evaluates it without a training step)
+    trainable: bool = True
 
     def options(self) -> dict[str, Any]:
         """Constructor options a user may set, with their defaults."""
         out: dict[str, Any] = {}
         if self.signature_of is not None:
             for name, param in inspect.signature(self.signature_of.__init__).parameters.items():
-                if name in ("self", "vocab_size") or param.kind in (param.VAR_KEYWORD, param.VAR_POSITIONAL):
+                if name in ("self", "vocab_size", "vocabulary") or param.kind in (
+                    param.VAR_KEYWORD,
+                    param.VAR_POSITIONAL,
+                ):
                     continue
                 out[name] = None if param.default is param.empty else param.default
             return out
@@ -53,10 +62,18 @@ class ModelSpec:
 
 
 MODELS: Registry[ModelSpec] = Registry("model")
+# models registered by a module above this package when first named (the
+# compiled RASP-L model needs lengthgen.rasp, which builds on models)
+MODEL_PROVIDERS: dict[str, str] = {"compiled": "lengthgen.rasp.tomodel"}
 
 
 def register_model(spec: ModelSpec) -> ModelSpec:
     return MODELS.register(spec.name)(spec)
+
+
+def trainable_models() -> list[str]:
+    """Registered models that learn (the ones tests train and sweeps compare)."""
+    return [n for n in MODELS.names() if MODELS.get(n).trainable]
 
 
 register_model(ModelSpec("transformer", Transformer, "decoder-only causal transformer (pre-norm)"))
@@ -146,6 +163,8 @@ def resolve_model_options(name: str, options: dict[str, Any]) -> dict[str, Any]:
             hint = close_matches_hint(key, list(allowed))
             raise LengthgenError(f"model {name!r} has no option {key!r}{hint}; options: {', '.join(allowed)}")
         resolved[key] = _check_value(name, key, value, allowed[key])
+    if spec.complete is not None:
+        resolved = spec.complete(resolved)
     return resolved
 
 
@@ -213,16 +232,20 @@ def build_model(name: str, vocab_size: int, vocabulary: Sequence[str] | None = N
     for key in ("segment_tokens", "segment_ends"):
         if resolved.get(key):
             resolved[key] = token_ids(resolved[key], vocabulary, key)
+    if "vocabulary" in inspect.signature(spec.cls.__init__).parameters:
+        resolved["vocabulary"] = None if vocabulary is None else tuple(vocabulary)
     return spec.cls(vocab_size, **resolved, **spec.fixed)
 
 
 __all__ = [
     "MODELS",
+    "MODEL_PROVIDERS",
     "KVCache",
     "ModelOutput",
     "ModelSpec",
     "SequenceModel",
     "build_model",
     "register_model",
+    "trainable_models",
     "resolve_model_options",
 ]

@@ -739,28 +739,39 @@ def growth(output: Node, codes: TokenCodes, max_len: int) -> list[str]:
     return [a[0] for a, b in zip(small, large) if a != b]
 
 
-def to_model(asm: Assembly):
-    """The :class:`~lengthgen.models.compiled.CompiledTransformer` with the
-    assembly's weights."""
-    import torch
-
-    from lengthgen.models.compiled import CompiledTransformer
-
+def model_arguments(asm: Assembly) -> dict:
+    """Constructor arguments of the
+    :class:`~lengthgen.models.compiled.CompiledTransformer` an assembly fills."""
     shapes, widths = [], []
     for layer in range(asm.n_layers):
         heads = asm.layer_heads(layer)
         shapes.append((len(heads), max([h.n_qk for h in heads] + [1]), max([h.n_v for h in heads] + [1])))
         widths.append(sum(m.n for m in asm.layer_mlps(layer)))
-    model = CompiledTransformer(
-        asm.vocab_size,
-        asm.width,
-        shapes,
-        widths,
-        max_positions=asm.max_positions,
-        pe="learned" if asm.uses_positions else "none",
-        causal=asm.causal,
-        length_bound=asm.length_bound,
-    )
+    return {
+        "vocab_size": asm.vocab_size,
+        "d_model": asm.width,
+        "heads": shapes,
+        "mlp_widths": widths,
+        "max_positions": asm.max_positions,
+        "pe": "learned" if asm.uses_positions else "none",
+        "causal": asm.causal,
+        "length_bound": asm.length_bound,
+    }
+
+
+def to_model(asm: Assembly):
+    """The :class:`~lengthgen.models.compiled.CompiledTransformer` with the
+    assembly's weights."""
+    from lengthgen.models.compiled import CompiledTransformer
+
+    model = CompiledTransformer(**model_arguments(asm))
+    fill(model, asm)
+    return model
+
+
+def fill(model, asm: Assembly) -> None:
+    """Write the assembly's weights into a model built from :func:`model_arguments`."""
+    import torch
 
     def put(tensor: torch.Tensor, entries: list, prefix: tuple = ()) -> None:
         if not entries:
@@ -789,7 +800,6 @@ def to_model(asm: Assembly):
                 put(model.w2[layer], [(offset + u, d, v) for u, d, v in mlp.w2])
                 offset += mlp.n
     model.compact()
-    return model
 
 
 def decode_values(asm: Assembly, hidden) -> np.ndarray:

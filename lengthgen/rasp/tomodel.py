@@ -4,16 +4,21 @@ with the suite's own evaluator (greedy decoding, exact match per length)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.evaluate import evaluate_length
+from lengthgen.models import MODELS, ModelSpec, register_model
 from lengthgen.models.compiled import CompiledTransformer
-from lengthgen.rasp.assemble import Assembly, assemble, decode_values, growth, to_model
-from lengthgen.rasp.compiler import CompiledProgram
+from lengthgen.rasp.assemble import Assembly, assemble, decode_values, fill, growth, model_arguments, to_model
+from lengthgen.rasp.codes import TokenCodes
+from lengthgen.rasp.compiler import CompiledProgram, compile_file
 from lengthgen.tasks import Task
 from lengthgen.training.data import to_lm_batch
 
@@ -111,3 +116,64 @@ def evaluate(compiled: CompiledModel, task: Task, lengths: list[int], n: int, se
         )
         out.append((length, 100 * counts.exact / counts.examples, 100 * counts.tokens_correct / max(1, counts.tokens)))
     return out
+
+
+class ProgramModel(CompiledTransformer):
+    """The model ``compiled`` of ``lengthgen run`` and suites: a RASP-L
+    program compiled for the run's task vocabulary, evaluated as it is
+    written (a run trains it for no step; its record says 0 steps).
+
+    ``program``: the ``.rasp`` file; ``max_positions``: the longest
+    sequence it is written for; ``program_sha256`` is filled in when the run
+    is configured, so that the program's text is part of the run's identity
+    (an edited program is a new run, never a resumed one)."""
+
+    trainable = False
+
+    def __init__(
+        self,
+        vocab_size: int,
+        program: str = "",
+        max_positions: int = 256,
+        program_sha256: str = "",
+        vocabulary: tuple | None = None,
+    ):
+        if not program:
+            raise LengthgenError("model 'compiled' needs its program: --model-opt program=FILE.rasp")
+        if vocabulary is None:
+            raise LengthgenError("model 'compiled' is compiled for a task's vocabulary; none was given")
+        if program_sha256 and program_sha256 != program_hash(program):
+            raise LengthgenError(f"{program} changed since this run was configured (its sha256 differs)")
+        compiled = compile_file(program, TokenCodes(vocabulary))
+        asm = assemble(compiled.output, compiled.codes, max_positions, causal=compiled.causal)
+        arguments = model_arguments(asm)
+        if arguments.pop("vocab_size") != vocab_size:
+            raise LengthgenError(f"{program}: compiled for {asm.vocab_size} tokens, the task has {vocab_size}")
+        super().__init__(vocab_size, **arguments)
+        fill(self, asm)
+
+
+def program_hash(path: str) -> str:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as exc:
+        raise LengthgenError(f"model 'compiled': cannot read program {path} ({exc.strerror or exc})") from None
+
+
+def _complete(options: dict[str, Any]) -> dict[str, Any]:
+    if options.get("program") and not options.get("program_sha256"):
+        options = {**options, "program_sha256": program_hash(options["program"])}
+    return options
+
+
+if "compiled" not in MODELS:
+    register_model(
+        ModelSpec(
+            "compiled",
+            ProgramModel,
+            "a RASP-L program compiled to transformer weights (--model-opt program=FILE; not trained)",
+            signature_of=ProgramModel,
+            complete=_complete,
+            trainable=False,
+        )
+    )

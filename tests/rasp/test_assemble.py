@@ -203,3 +203,41 @@ def test_cli_compile_reports_size_and_agreement(capsys):
     assert "grow with the sequence length" in capsys.readouterr().out
     assert main(["rasp", "compile", str(library_dir() / "histogram.rasp"), "--vocab", "0 1"]) == 2
     assert "--max-len" in capsys.readouterr().err
+
+
+def test_a_compiled_program_runs_as_model_compiled_and_gets_a_leaderboard_row(tmp_path, capsys):
+    """`lengthgen run --model compiled`: no training step, the suite's
+    evaluation and record, a leaderboard row beside trained models; the
+    program's text is part of the run's identity."""
+    import json
+    import shutil
+
+    from lengthgen.models import MODELS, build_model
+
+    program = tmp_path / "sort.rasp"
+    shutil.copy(library_dir() / "sort.rasp", program)
+    args = ["run", "--benchmark", "sort", "--model", "compiled", "--model-opt", f"program={program}"]
+    args += ["--test-lengths", "20,40", "--eval-examples", "20", "--out", str(tmp_path / "runs")]
+    assert main(args) == 0
+    (result_path,) = (tmp_path / "runs").glob("*.json")
+    result = json.loads(result_path.read_text())
+    assert result["training"]["steps"] == 0 and result["model"]["name"] == "compiled"
+    assert all(row["exact"] == 1.0 for row in result["results"])
+    assert result["config"]["model_options"]["program_sha256"]
+    capsys.readouterr()
+    assert main(["leaderboard", str(tmp_path / "runs")]) == 0
+    assert "| compiled " in capsys.readouterr().out
+    # an edited program is another run, and a model built for the old text refuses the new one
+    old = result["config"]["model_options"]
+    program.write_text(program.read_text() + "\n# edited\n")
+    assert main(args) == 0
+    assert len(list((tmp_path / "runs").glob("*.json"))) == 2
+    with pytest.raises(Exception, match="changed since"):
+        vocab = program_task(library_dir() / "sort.rasp").vocab
+        build_model("compiled", len(vocab), vocab, **old)
+    assert not MODELS.get("compiled").trainable
+
+
+def test_model_compiled_needs_a_program(capsys):
+    assert main(["run", "--benchmark", "sort", "--model", "compiled", "--out", "/tmp/lengthgen-never"]) == 2
+    assert "program=FILE" in capsys.readouterr().err

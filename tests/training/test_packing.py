@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from lengthgen.errors import LengthgenError
 from lengthgen.experiment import RunConfig
-from lengthgen.models import MODELS
+from lengthgen.models import MODELS, trainable_models
 from lengthgen.training.loop import TrainConfig
 from lengthgen.training.positions import pack_examples
 from tests.training.small import small_trainer
@@ -48,8 +48,8 @@ def _confines(name: str) -> bool:
     return "segments" in inspect.signature(MODELS.get(name).cls.forward).parameters
 
 
-CONFINING = sorted(n for n in MODELS.names() if _confines(n))
-REFUSING = sorted(n for n in MODELS.names() if not _confines(n))
+CONFINING = sorted(n for n in trainable_models() if _confines(n))
+REFUSING = sorted(n for n in trainable_models() if not _confines(n))
 
 
 # every model that confines attention, and the transformer under each kind of encoding
