@@ -63,24 +63,36 @@ def test_general_library_programs_compile(name, inputs, expected):
     assert np.allclose(model_values(program, ids(DIGITS, inputs))[0], expected)
 
 
-TRACR_PORTS = [
-    # tracr's own examples (lib.make_reverse, make_hist, make_sort_unique,
-    # make_frac_prevs), written as non-causal RASP where tracr's is
-    ("# mode: rasp\nlength = selector_width(select(tokens, tokens, true));\n"
-     "output = aggregate(select(indices, length - indices - 1, ==), tokens);", "1 2 3", [3, 2, 1]),
-    ("# mode: rasp\noutput = selector_width(select(tokens, tokens, ==));", "1 2 2 3 3 3", [1, 2, 2, 3, 3, 3]),
-    ("# mode: rasp\nsmaller = selector_width(select(tokens, tokens, <));\n"
-     "output = aggregate(select(smaller, indices, ==), tokens);", "3 1 2", [1, 2, 3]),
-    ("# mode: rasp\noutput = aggregate(select(tokens, tokens, true), tokens == 1);", "1 0 1 1", [0.75] * 4),
+LETTERS = TokenCodes([*SPECIALS, *"abcdefghloH()", "1", "2", "3", "4"])
+LENGTH = "length = selector_width(select(tokens, tokens, true));\n"
+FRAC = 'opens = aggregate(select(indices, indices, <=), tokens == "(");\n'
+FRAC += 'closes = aggregate(select(indices, indices, <=), tokens == ")");\n'
+# tracr's lib.py programs (make_length, make_reverse, make_hist,
+# make_sort_unique, make_frac_prevs, make_pair_balance) written in RASP, on
+# the inputs of tracr's own docstring examples, with the outputs those
+# docstrings give
+TRACR_EXAMPLES = [
+    ("length", LENGTH + "output = length;", "a b c d e f g", [7] * 7),
+    ("reverse", LENGTH + "output = aggregate(select(indices, length - indices - 1, ==), tokens);", "H e l l o",
+     "o l l e H"),
+    ("hist", "output = selector_width(select(tokens, tokens, ==));", "a b a c", [2, 1, 2, 1]),
+    ("sort_unique", "smaller = selector_width(select(tokens, tokens, <));\n"
+     "output = aggregate(select(smaller, indices, ==), tokens);", "2 4 3 1", [1, 2, 3, 4]),
+    ("frac_prevs", 'output = aggregate(select(indices, indices, <=), tokens == "l");', "h e l l o",
+     [0, 0, 1 / 3, 1 / 2, 2 / 5]),
+    ("pair_balance", FRAC + "output = opens - closes;", "a ( ) b ( c ) )", [0, 1 / 2, 0, 0, 1 / 5, 1 / 6, 0, -1 / 8]),
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("source,inputs,expected", TRACR_PORTS, ids=["reverse", "hist", "sort_unique", "frac_prevs"])
-def test_tracr_ports_compile_to_tracr_outputs(source, inputs, expected):
-    """Non-causal programs compile to a model without the causal mask."""
-    program = compile_source(source, codes=DIGITS, strict=False)
+@pytest.mark.parametrize("name,source,inputs,expected", TRACR_EXAMPLES, ids=[t[0] for t in TRACR_EXAMPLES])
+def test_tracr_programs_compile_to_the_outputs_tracr_documents(name, source, inputs, expected):
+    """Non-causal (``# mode: rasp``), as tracr evaluates them: the compiled
+    model drops the causal mask."""
+    program = compile_source("# mode: rasp\n" + source, codes=LETTERS, strict=False)
     assert not program.causal
-    assert np.allclose(model_values(program, ids(DIGITS, inputs))[0], expected)
+    if isinstance(expected, str):
+        expected = LETTERS.encode(expected.split()).tolist()
+    assert np.allclose(model_values(program, ids(LETTERS, inputs)), expected)
 
 
 TASK_PROGRAMS = [e.name for e in task_programs()]
