@@ -359,7 +359,6 @@ def generate_tasks(
     codes = TokenCodes(VOCAB)
     sample = Sample(codes)
     rng = np.random.default_rng(seed)
-    seen: set[bytes] = set()
     pool = rasp_l_pool(codes, sample, pool_draws, seed) if controls else set()
     tasks: list[GeneratedTask] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -367,11 +366,10 @@ def generate_tasks(
         folder.mkdir(parents=True, exist_ok=True)
         plan = [("program", lengths[i % len(lengths)]) for i in range(count)]
         plan += [("control", lengths[i % len(lengths)]) for i in range(controls)]
+        drawer = Drawer(rng, codes, sample, pool, folder, baseline_lengths, search_seconds, stats)
         for group, want in plan:
             try:
-                task = _draw_one(
-                    group, want, rng, codes, sample, seen, pool, folder, baseline_lengths, search_seconds, stats
-                )
+                task = drawer.draw(group, want)
             except DrawFailed as exc:  # the other slots still get their tasks
                 _count(stats, f"slots left empty ({group}, length {want})")
                 if progress:
@@ -383,71 +381,93 @@ def generate_tasks(
     return tasks
 
 
-def _draw_one(
-    group, want, rng, codes, sample, seen, pool, folder, baseline_lengths, search_seconds, stats
-) -> GeneratedTask:
-    draw = Draw(rng, unrestricted=group == "control")
-    # one attention operation is 2-3 normal-form operations (select,
-    # aggregate, the blocks it reads): draw as many as can land on ``want``
-    fewest, most = max(1, -(-want // 3)), max(1, -(-want // 2))
-    for _ in range(MAX_DRAWS):
-        n_ops = int(rng.integers(fewest, most + 1))
-        body = draw.program(n_ops)
-        try:
-            program = compile_source(body, "<generated>", codes, strict=False)
-        except RaspError:
-            _count(stats, "does not compile")
-            continue
-        violation = str(program.violations[0]).splitlines()[0] if program.violations else ""
-        if (group == "program") == bool(violation):
-            _count(stats, "breaks a RASP-L rule" if violation else "obeys every RASP-L rule (control)")
-            continue  # a RASP-L draw must obey the rules; a control must break one
-        if group == "control" and not all(ARITHMETIC_RULE in str(v) for v in program.violations):
-            # only index arithmetic: a mean over symbols, say, has a RASP-L rewrite
-            _count(stats, "breaks a rule other than index arithmetic (control)")
-            continue
-        normal = program.normal
-        length = normal.length
-        # controls within one of it, so that both groups spread over the same lengths
-        if length != want and (group == "program" or abs(length - want) > 1):
-            _count(stats, "another length")
-            continue
-        why = reject_reason(program, sample)
-        if why is not None:
-            _count(stats, why)
-            continue
-        sig = signature(program, sample)
-        if sig in seen:
-            _count(stats, "equivalent to a task already drawn")
-            continue
-        if group == "control" and sig in pool:
-            # the cheap check of "no RASP-L program computes it", before the search
-            _count(stats, "control equivalent to a random RASP-L program")
-            continue
-        name = f"{'g' if group == 'program' else 'c'}{length:02d}-{sig.hex()[:8]}"
-        extra = {"length": str(length), "depth": str(normal.depth)}
-        source = header(group, extra) + body
-        path = folder / f"{name}.rasp"
-        path.write_text(source, encoding="utf-8")
-        top = best_baseline(path, baseline_lengths)
-        if top["exact"] >= 1 - BASELINE_MARGIN:
-            path.unlink()
-            _count(stats, "a cheap baseline within 10 points")
-            continue
-        found = {}
-        if group == "control" and search_seconds > 0:
-            found = _search(path, length, search_seconds)
-            if found.get("found"):
+@dataclass
+class Drawer:
+    """What every slot's draw shares: the generator, the vocabulary and
+    fixed sample, the signatures already taken, the RASP-L pool controls
+    must differ from, where files go, and the filters' counts."""
+
+    rng: np.random.Generator
+    codes: TokenCodes
+    sample: Sample
+    pool: set
+    folder: Path
+    baseline_lengths: tuple[int, ...]
+    search_seconds: float
+    stats: dict[str, int]
+    seen: set = field(default_factory=set)
+
+    def draw(self, group: str, want: int) -> GeneratedTask:
+        """One task of ``group`` ("program" or "control") at normal-form length ``want``."""
+        rng, codes, sample, seen, pool = self.rng, self.codes, self.sample, self.seen, self.pool
+        folder, baseline_lengths, search_seconds, stats = (
+            self.folder,
+            self.baseline_lengths,
+            self.search_seconds,
+            self.stats,
+        )
+        draw = Draw(rng, unrestricted=group == "control")
+        # one attention operation is 2-3 normal-form operations (select,
+        # aggregate, the blocks it reads): draw as many as can land on ``want``
+        fewest, most = max(1, -(-want // 3)), max(1, -(-want // 2))
+        for _ in range(MAX_DRAWS):
+            n_ops = int(rng.integers(fewest, most + 1))
+            body = draw.program(n_ops)
+            try:
+                program = compile_source(body, "<generated>", codes, strict=False)
+            except RaspError:
+                _count(stats, "does not compile")
+                continue
+            violation = str(program.violations[0]).splitlines()[0] if program.violations else ""
+            if (group == "program") == bool(violation):
+                _count(stats, "breaks a RASP-L rule" if violation else "obeys every RASP-L rule (control)")
+                continue  # a RASP-L draw must obey the rules; a control must break one
+            if group == "control" and not all(ARITHMETIC_RULE in str(v) for v in program.violations):
+                # only index arithmetic: a mean over symbols, say, has a RASP-L rewrite
+                _count(stats, "breaks a rule other than index arithmetic (control)")
+                continue
+            normal = program.normal
+            length = normal.length
+            # controls within one of it, so that both groups spread over the same lengths
+            if length != want and (group == "program" or abs(length - want) > 1):
+                _count(stats, "another length")
+                continue
+            why = reject_reason(program, sample)
+            if why is not None:
+                _count(stats, why)
+                continue
+            sig = signature(program, sample)
+            if sig in seen:
+                _count(stats, "equivalent to a task already drawn")
+                continue
+            if group == "control" and sig in pool:
+                # the cheap check of "no RASP-L program computes it", before the search
+                _count(stats, "control equivalent to a random RASP-L program")
+                continue
+            name = f"{'g' if group == 'program' else 'c'}{length:02d}-{sig.hex()[:8]}"
+            extra = {"length": str(length), "depth": str(normal.depth)}
+            source = header(group, extra) + body
+            path = folder / f"{name}.rasp"
+            path.write_text(source, encoding="utf-8")
+            top = best_baseline(path, baseline_lengths)
+            if top["exact"] >= 1 - BASELINE_MARGIN:
                 path.unlink()
-                _count(stats, "control solved by a searched RASP-L program")
-                continue  # a RASP-L program computes it after all: not a control
-        elif group == "program" and search_seconds > 0 and length > 1:
-            found = _search(path, length - 1, search_seconds)
-        seen.add(sig)
-        sens = sensitivity(program, sample, np.random.default_rng([int.from_bytes(sig[:4], "little"), 1]))
-        return GeneratedTask(name, group, source, length, normal.depth, n_ops, sens, violation, found, top)
-    refused = ", ".join(f"{k}: {v:,}" for k, v in sorted(stats.items(), key=lambda kv: -kv[1])[:4])
-    raise DrawFailed(f"no {group} task of length {want} passed the filters in {MAX_DRAWS:,} draws ({refused})")
+                _count(stats, "a cheap baseline within 10 points")
+                continue
+            found = {}
+            if group == "control" and search_seconds > 0:
+                found = _search(path, length, search_seconds)
+                if found.get("found"):
+                    path.unlink()
+                    _count(stats, "control solved by a searched RASP-L program")
+                    continue  # a RASP-L program computes it after all: not a control
+            elif group == "program" and search_seconds > 0 and length > 1:
+                found = _search(path, length - 1, search_seconds)
+            seen.add(sig)
+            sens = sensitivity(program, sample, np.random.default_rng([int.from_bytes(sig[:4], "little"), 1]))
+            return GeneratedTask(name, group, source, length, normal.depth, n_ops, sens, violation, found, top)
+        refused = ", ".join(f"{k}: {v:,}" for k, v in sorted(stats.items(), key=lambda kv: -kv[1])[:4])
+        raise DrawFailed(f"no {group} task of length {want} passed the filters in {MAX_DRAWS:,} draws ({refused})")
 
 
 class DrawFailed(LengthgenError):
