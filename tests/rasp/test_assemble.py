@@ -217,6 +217,16 @@ def test_cli_compile_reports_size_and_agreement(capsys):
     assert "--max-len" in capsys.readouterr().err
 
 
+def test_cli_compiles_programs_outside_rasp_l_with_a_note(tmp_path, capsys):
+    """Index arithmetic (a generated control's kind) is refused by rasp check
+    but compiles: its weights are what the construction needs."""
+    path = tmp_path / "control.rasp"
+    path.write_text("# vocab: 0 1 2\noutput = aggregate(select(indices, indices % 3, ==), tokens, 0, max);\n")
+    assert main(["rasp", "compile", str(path), "--max-len", "12"]) == 0
+    captured = capsys.readouterr()
+    assert "not RASP-L" in captured.err and "1 layers" in captured.out
+
+
 def test_a_compiled_program_runs_as_model_compiled_and_gets_a_leaderboard_row(tmp_path, capsys):
     """`lengthgen run --model compiled`: no training step, the suite's
     evaluation and record, a leaderboard row beside trained models; the
