@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from lengthgen.errors import LengthgenError
 from lengthgen.experiment import RunConfig
-from lengthgen.models import MODELS
+from lengthgen.models import trainable_models
 from lengthgen.training.buckets import length_groups
 from lengthgen.training.loop import TrainConfig
 from tests.training.small import small_trainer
@@ -40,7 +40,7 @@ def trainer(model_name: str, buckets: int, pe: str | None = None):
 
 
 @pytest.mark.parametrize("pe", [None, "learned", "alibi", "randomized"])
-@pytest.mark.parametrize("model_name", sorted(MODELS.names()))
+@pytest.mark.parametrize("model_name", sorted(trainable_models()))
 def test_bucketed_loss_and_gradient_equal_the_padded_ones(model_name, pe):
     if pe is not None and model_name == "lstm":
         pytest.skip("the LSTM reads no positions")
