@@ -92,6 +92,8 @@ LATE: tuple[Late, ...] = (
     Late("train", "length_buckets", 0, "a batch run as groups of similar length, each padded to its own longest"),
     Late("train", "pack_examples", False, "whole examples packed into rows, attention confined to each"),
     Late("train", "curriculum_on_fit", False, "training lengths opened one at a time, each when the last fits"),
+    Late("train", "init_from", "", "training starts from another run's checkpoint"),
+    Late("train", "init_from_sha256", "", "the sha256 of the init_from checkpoint"),
 )
 
 LATE_OPTIONS: dict[str, Any] = {x.option: x.before for x in LATE if x.section == "model_options"}

@@ -67,6 +67,12 @@ def add_parser(sub) -> None:
         help="open the training lengths one at a time, the next when the current longest fits (a hop curriculum)",
     )
     p.add_argument(
+        "--init-from",
+        metavar="CKPT",
+        help="start from the weights of another run's checkpoint (RUN.ckpt.pt, kept by running it with "
+        "--keep-checkpoint); the same architecture",
+    )
+    p.add_argument(
         "--trust-config",
         action="store_true",
         help="let --config name Python code (model: package.module:Class); flags may always",
@@ -201,6 +207,7 @@ def config_from_args(args) -> RunConfig:
         "eval_every": args.eval_every,
         "curriculum": args.curriculum,
         "curriculum_on_fit": args.curriculum_on_fit,
+        "init_from": args.init_from,
         "stop_when_fitted": args.stop_when_fitted,
         "stop_confident": args.stop_confident,
         "stop_on_test_params": args.stop_on_test_params,

@@ -62,6 +62,12 @@ class TrainConfig:
     # fits (teacher-forced exact >= FIT_THRESHOLD at an evaluation): a hop
     # curriculum for c-pvr (0 hops, then 1, ...) that moves on only on fit
     curriculum_on_fit: bool = False
+    # start from another run's weights (its .ckpt.pt): a two-phase design
+    # such as training with a scratchpad target, then without it; the file's
+    # sha256 is filled in when the run is configured and names the weights
+    # in the run's identity
+    init_from: str = ""
+    init_from_sha256: str = ""
     train_examples: int = 0  # > 0: a fixed training set of this many examples; 0: fresh batches every step
     track_rank: bool = False  # singular values of W_t - W_0 every rank_every steps
     rank_every: int = 0  # 0: at every evaluation (eval_every)
@@ -148,6 +154,24 @@ class TrainConfig:
             raise LengthgenError(
                 "training option 'length_buckets' has nothing to do with packed rows (pack_context): they hold no padding"
             )
+        if self.init_from_sha256 and not self.init_from:
+            raise LengthgenError("training option 'init_from_sha256' names the file given by 'init_from'; set that")
+        if self.init_from:
+            digest = file_sha256(self.init_from)
+            if self.init_from_sha256 and self.init_from_sha256 != digest:
+                raise LengthgenError(
+                    f"{self.init_from}: the checkpoint changed since this run was configured (its sha256 differs)"
+                )
+            self.init_from_sha256 = digest
+
+
+def file_sha256(path: str | Path) -> str:
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as exc:
+        raise LengthgenError(f"training option 'init_from': cannot read {path} ({exc.strerror or exc})") from None
 
 
 @dataclass
@@ -288,6 +312,8 @@ class Trainer:
                 f"training batches of {cfg.batch_size} sequences of {longest} tokens need over 16 GiB of attention "
                 "scores; lower the batch size or the training lengths"
             )
+        if cfg.init_from:
+            self.load_initial_weights(cfg.init_from)
         self.rng = np.random.default_rng([seed, 0])
         self.state = TrainState()
         self.autocast = device.type == "cuda"
@@ -366,6 +392,21 @@ class Trainer:
     def save(self) -> None:
         if self.checkpoint_path is not None:
             save_checkpoint(self.checkpoint_path, self.checkpoint_state())
+
+    def load_initial_weights(self, path: str | Path) -> None:
+        """The model's weights from another run's checkpoint (the optimizer,
+        schedule and step start afresh); a resumed run then loads its own."""
+        ckpt = load_checkpoint(path)
+        weights = ckpt.get("model") if isinstance(ckpt, dict) else None
+        if not isinstance(weights, dict):
+            raise LengthgenError(f"{path}: no model weights in it (init_from reads a run's .ckpt.pt)")
+        try:
+            self.model.load_state_dict(weights)
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[0][:160]
+            raise LengthgenError(
+                f"{path}: its weights do not fit this model ({first}); init_from needs the same architecture"
+            ) from None
 
     def try_resume(self) -> bool:
         """Restore from the checkpoint if one exists for this exact config."""

@@ -301,7 +301,9 @@ def test_evaluation_shows_progress_when_asked(tmp_path, capsys):
     assert "eval:" in err and "/200" in err and "length=" in err
 
 
-@pytest.mark.parametrize("model", sorted(__import__("lengthgen.models", fromlist=["trainable_models"]).trainable_models()))
+@pytest.mark.parametrize(
+    "model", sorted(__import__("lengthgen.models", fromlist=["trainable_models"]).trainable_models())
+)
 def test_every_model_passes_the_run_checks_at_its_defaults(model, capsys, tmp_path):
     """The command line resolves every default option of every model (an
     option whose default the generic checks refuse would fail here)."""
