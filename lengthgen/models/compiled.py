@@ -26,7 +26,6 @@ from lengthgen.models.base import KVCache, ModelOutput, SequenceModel
 
 class CompiledTransformer(SequenceModel):
     supports_cache = True
-    trainable = False
 
     def __init__(
         self,

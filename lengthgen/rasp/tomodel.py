@@ -128,8 +128,6 @@ class ProgramModel(CompiledTransformer):
     is configured, so that the program's text is part of the run's identity
     (an edited program is a new run, never a resumed one)."""
 
-    trainable = False
-
     def __init__(
         self,
         vocab_size: int,
