@@ -86,8 +86,8 @@ class Mode(Task):
         # Rejection sampling, vectorised: redraw only the rows with a tie.
         while len(todo):
             draw = rng.integers(0, self.alphabet, size=(len(todo), length))
-            counts = np.zeros((len(todo), self.alphabet), dtype=np.int64)
-            np.add.at(counts, (np.repeat(np.arange(len(todo)), length), draw.ravel()), 1)
+            cells = (np.arange(len(todo))[:, None] * self.alphabet + draw).ravel()
+            counts = np.bincount(cells, minlength=len(todo) * self.alphabet).reshape(len(todo), self.alphabet)
             top = counts.max(axis=1)
             unique = (counts == top[:, None]).sum(axis=1) == 1
             out[todo[unique]] = draw[unique]

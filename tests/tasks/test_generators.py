@@ -150,6 +150,43 @@ def test_concat_batches_pads():
     check_reference(task, merged)
 
 
+def test_concat_batches_keeps_every_part_and_pads_the_rest():
+    task = make_task("addition", reversed=True)
+    rng = np.random.default_rng(1)
+    parts = [task.sample(rng, n, length) for n, length in [(3, 2), (1, 7), (4, 4)]]
+    merged = concat_batches(parts)
+    assert merged.inputs.shape == (8, max(p.inputs.shape[1] for p in parts))
+    row = 0
+    for part in parts:
+        rows = slice(row, row + len(part))
+        for name in ("inputs", "targets", "score_mask"):
+            got, want = getattr(merged, name)[rows], getattr(part, name)
+            assert (got[:, : want.shape[1]] == want).all()
+            assert (got[:, want.shape[1] :] == (False if name == "score_mask" else PAD)).all()
+        row = rows.stop
+    check_well_formed(task, merged, 8)
+
+
+def test_mode_redraws_only_tied_rows():
+    """The rejection sampler's stream: a tied row is drawn again, whole, in the next round."""
+    task = make_task("mode", alphabet=3)
+    batch = task.sample(np.random.default_rng(5), 50, 4)
+    rng = np.random.default_rng(5)
+    want = [None] * 50
+    todo = list(range(50))
+    while todo:
+        draw = rng.integers(0, 3, size=(len(todo), 4))
+        left = []
+        for i, row in zip(todo, draw):
+            counts = np.bincount(row, minlength=3)
+            if (counts == counts.max()).sum() == 1:
+                want[i] = row
+            else:
+                left.append(i)
+        todo = left
+    assert (batch.inputs == np.array(want) + len(SPECIALS)).all()
+
+
 def test_mode_label_is_unique_most_frequent():
     task = make_task("mode", alphabet=3)
     batch = task.sample(np.random.default_rng(0), 200, 6)
