@@ -142,6 +142,18 @@ def git_revision() -> str | None:
         return None
 
 
+def cpu_name() -> str:
+    """The processor's model name (``/proc/cpuinfo`` where there is one)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def environment(device: torch.device) -> dict[str, Any]:
     import torch
 
@@ -153,6 +165,11 @@ def environment(device: torch.device) -> dict[str, Any]:
         "platform": platform.platform(),
         "device": str(device),
         "torch_threads": torch.get_num_threads(),
+        # the host's CPU and the kernels torch picked for it: float rounding
+        # differs between them, so a run reproduces bit for bit only on the same
+        # kind of host (README, Reproducibility)
+        "cpu": cpu_name(),
+        "cpu_kernels": torch.backends.cpu.get_cpu_capability(),
         "git": git_revision(),
     }
     if device.type == "cuda":

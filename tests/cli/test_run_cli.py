@@ -60,6 +60,9 @@ def test_run_writes_complete_result(capsys, tmp_path):
     assert (
         result["environment"]["torch"] and result["environment"]["numpy"] and result["environment"]["device"] == "cpu"
     )
+    # what decides float rounding, so that a result from another host is told apart
+    env = result["environment"]
+    assert isinstance(env["cpu"], str) and env["cpu"] and isinstance(env["cpu_kernels"], str) and env["cpu_kernels"]
     # every training length of a short range is evaluated, then the test lengths
     assert [r["length"] for r in result["results"]] == [1, 2, 3, 4, 6, 8]
     assert [r["in_train_range"] for r in result["results"]] == [True] * 4 + [False] * 2
