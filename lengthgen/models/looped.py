@@ -14,10 +14,18 @@ counts: a row's state stops changing once it has run its own.
 
 Choices the paper leaves to its tasks, fixed here: ``n`` counts input
 tokens only; the state starts at zero (the first iteration sees the input
-alone); NoPE by default (the paper's setting); no KV cache.  Since ``T``
-depends on the whole prompt, an output inside the prompt can depend on
-later prompt tokens; every target comes after ``<sep>``, when the prompt is
-complete, so no target is read before it is predicted.
+alone); NoPE by default (the paper's setting).  Since ``T`` depends on the
+whole prompt, an output inside the prompt can depend on later prompt
+tokens; every target comes after ``<sep>``, when the prompt is complete, so
+no target is read before it is predicted.
+
+KV-cached decoding keeps one cache per iteration and layer: under the causal
+mask the state of iteration ``t`` at a position reads only earlier
+positions' states of iteration ``t``, which do not change when tokens are
+appended, so a new token runs its ``T`` iterations against the cached keys
+and values and gets what recomputing the whole sequence gives.  ``T`` is
+fixed by the prompt, so every prompt must hold its ``<sep>`` (generated
+tokens after it do not change ``n``).
 """
 
 from __future__ import annotations
@@ -28,9 +36,24 @@ import torch
 from torch import nn
 
 from lengthgen.errors import LengthgenError
-from lengthgen.models.base import ModelOutput, SequenceModel, init_weights
+from lengthgen.models.base import KVCache, LayerCache, ModelOutput, SequenceModel, init_weights
 from lengthgen.models.transformer import Block, block_flops
 from lengthgen.tasks.base import SEP
+
+
+class LoopCache(KVCache):
+    """A :class:`KVCache` with one layer cache per iteration and layer, and
+    each row's iteration count, fixed when the prompt is encoded."""
+
+    def __init__(self, n_layers: int) -> None:
+        super().__init__(0)
+        self.n_layers = n_layers
+        self.loops: torch.Tensor | None = None
+
+    def layer(self, iteration: int, index: int) -> LayerCache:
+        while len(self.layers) < (iteration + 1) * self.n_layers:
+            self.layers.append(LayerCache())
+        return self.layers[iteration * self.n_layers + index]
 
 
 class LoopedTransformer(SequenceModel):
@@ -43,6 +66,8 @@ class LoopedTransformer(SequenceModel):
     >>> model(tokens).steps[:, 0].tolist()
     [4.0, 2.0]
     """
+
+    supports_cache = True
 
     def __init__(
         self,
@@ -76,24 +101,43 @@ class LoopedTransformer(SequenceModel):
         steps = torch.ceil(n.double() * self.steps_per_length).long() + self.steps_offset
         return steps.clamp(1, self.max_loops)
 
-    def forward(self, tokens: torch.Tensor, positions: torch.Tensor | None = None, cache=None) -> ModelOutput:
-        if cache is not None:
-            raise LengthgenError("the looped transformer decodes by recomputation; it has no KV cache")
-        positions = self.resolve_positions(tokens, positions)
-        encoded = self.encoding_positions(tokens, positions, None)
+    def forward(
+        self, tokens: torch.Tensor, positions: torch.Tensor | None = None, cache: LoopCache | None = None
+    ) -> ModelOutput:
+        offset = cache.length if cache is not None else 0
+        positions = self.resolve_positions(tokens, positions, offset)
+        k_pos = positions if cache is None or cache.positions is None else torch.cat([cache.positions, positions], 1)
+        encoded = self.encoding_positions(tokens, positions, cache)
         x = self.embed(tokens, encoded)
-        bias = self.pe.bias(positions, positions)
+        bias = self.pe.bias(positions, k_pos)
         rotation = self.pe.rotation(encoded)
-        loops = self.loops(tokens)
+        loops = self._loops_for(tokens, cache)
         h = torch.zeros_like(x)
         for t in range(int(loops.max())):
             state = h + x  # input injection
-            for block in self.blocks:
-                state = block(state, self.pe, positions, bias, None, rotation)
+            for i, block in enumerate(self.blocks):
+                state = block(state, self.pe, positions, bias, None if cache is None else cache.layer(t, i), rotation)
             # a row that has run its own count keeps its state
             h = torch.where((t < loops).view(-1, 1, 1), state, h)
+        if cache is not None:
+            cache.positions = k_pos
         steps = loops.to(x.dtype).unsqueeze(1).expand(tokens.shape)
         return self.readout(h, steps=steps)
+
+    def _loops_for(self, tokens: torch.Tensor, cache: LoopCache | None) -> torch.Tensor:
+        if cache is None:
+            return self.loops(tokens)
+        if cache.loops is None:  # the prompt: the count is fixed here for the whole decode
+            if not bool((tokens == SEP).any(dim=1).all()):
+                raise LengthgenError(
+                    "cached decoding of the looped transformer needs <sep> in every prompt (its depth is a rule "
+                    "of the input before <sep>); decode without the cache (use_cache=False)"
+                )
+            cache.loops = self.loops(tokens)
+        return cache.loops
+
+    def new_cache(self) -> LoopCache:
+        return LoopCache(len(self.blocks))
 
     def flops_per_token(self, context: int, steps: float | None = None) -> float:
         loops = (

@@ -181,6 +181,29 @@ def test_looped_rows_run_their_own_counts_as_if_alone():
         torch.testing.assert_close(together[i], model(rows[i : i + 1]).logits[0])
 
 
+@pytest.mark.parametrize("pe", [k for k in PE_KINDS if k not in ("abacus", "abacus-rope")])
+def test_looped_kv_cache_decoding_matches_recomputation(pe):
+    model = tiny("looped", 30, pe=pe, steps_offset=1).double().eval()
+    prompts = torch.randint(3, 30, (5, 7))
+    prompts[torch.arange(5), torch.tensor([6, 3, 1, 5, 2])] = 1  # <sep>: inputs of 6, 3, 1, 5, 2 tokens
+    assert model.loops(prompts).tolist() == [7, 4, 2, 6, 3]
+    positions = model.sample_positions(np.random.default_rng(1), 5, 7 + 10)
+    cached, cached_steps = greedy_decode(model, prompts, 10, positions, use_cache=True)
+    full, full_steps = greedy_decode(model, prompts, 10, positions, use_cache=False)
+    assert torch.equal(cached, full) and torch.equal(cached_steps, full_steps)
+    # logits, not only their argmax: one cached step against the recomputed sequence
+    cache = model.new_cache()
+    model(prompts, None, cache)
+    step = model(cached[:, :1], None, cache).logits[:, -1]
+    torch.testing.assert_close(step, model(torch.cat([prompts, cached[:, :1]], 1)).logits[:, -1])
+
+
+def test_looped_cache_refuses_a_prompt_without_sep():
+    model = tiny("looped", 30)
+    with pytest.raises(LengthgenError, match="<sep> in every prompt"):
+        model(torch.randint(3, 30, (2, 5)), None, model.new_cache())
+
+
 def test_looped_depth_grows_with_the_input_at_evaluation():
     task = make_task("parity")
     model = tiny("looped", task.vocab_size, steps_per_length=0.5)
