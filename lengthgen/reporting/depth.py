@@ -10,11 +10,13 @@ model, not lengths within a run.
 
 from __future__ import annotations
 
+import math
 import statistics
 from typing import Any
 
 import numpy as np
 
+from lengthgen.evaluation.tdist import t_quantile
 from lengthgen.reporting.loading import benchmark_of, column_of
 
 
@@ -110,16 +112,21 @@ def slope_table(report: dict[str, dict[str, Any]], first: str = "model") -> tupl
 
 def per_length(results: list[dict[str, Any]], metric: str = "exact") -> dict[tuple[str, str], list[dict[str, Any]]]:
     """Per (benchmark, model column), one row per evaluated length: the metric's mean over
-    seeds with a 95% interval (t over seeds, never narrower than Wilson over
-    the pooled examples), the seeds fitted in range, the mean ACT steps where
-    the model has them, and the row's chance and best cheap predictor.
+    every seed, fitted or not, with a 95% interval (t over seeds, never
+    narrower than Wilson over the pooled examples), beside its mean over the
+    fitted seeds only (a selection: both are shown so that neither is read
+    alone); the seeds fitted in range; the mean ACT steps where the model has
+    them, with a t interval over seeds; the row's chance and best cheap
+    predictor.
 
     >>> base = {"chance": {"exact": 0.1}, "all": {"majority": {"exact": 0.2}}}
     >>> rows = [{"length": 2, "n": 100, "exact": 0.5, "mean_steps": 2.0, "baseline": base}]
     >>> runs = [{"seed": 0, "config": {"task": "c-pvr", "model": "ut"}, "results": rows, "fit": {"fitted": True}}]
+    >>> unfitted = [{"length": 2, "n": 100, "exact": 0.1, "mean_steps": 3.0, "baseline": base}]
+    >>> runs.append({"seed": 1, "config": {"task": "c-pvr", "model": "ut"}, "results": unfitted, "fit": {"fitted": False}})
     >>> table = per_length(runs)
-    >>> [(r["length"], r["mean"], r["seeds"], r["fitted"], r["steps"]) for r in table["c-pvr", "ut"]]
-    [(2, 0.5, 1, 1, 2.0)]
+    >>> [(r["length"], round(r["mean"], 2), r["mean_fitted"], r["seeds"], r["fitted"], r["steps"]) for r in table["c-pvr", "ut"]]
+    [(2, 0.3, 0.5, 2, 1, 2.5)]
     >>> table["c-pvr", "ut"][0]["chance"], table["c-pvr", "ut"][0]["baseline"]
     (0.1, ('majority', 0.2))
     """
@@ -138,9 +145,11 @@ def per_length(results: list[dict[str, Any]], metric: str = "exact") -> dict[tup
             if not row.get("test", True) and row["length"] in tested:
                 continue  # a held-out benchmark's training-symbol row at a tested length: the test row speaks
             cell = cells.setdefault(key, {}).setdefault(
-                row["length"], {"values": [], "n": 0, "steps": [], "baseline": None}
+                row["length"], {"values": [], "fitted_values": [], "n": 0, "steps": [], "baseline": None}
             )
             cell["values"].append(float(row[metric]))
+            if _fitted(result):
+                cell["fitted_values"].append(float(row[metric]))
             cell["n"] += int(row.get("n", 0))
             if isinstance(row.get("mean_steps"), (int, float)):
                 cell["steps"].append(float(row["mean_steps"]))
@@ -157,13 +166,24 @@ def per_length(results: list[dict[str, Any]], metric: str = "exact") -> dict[tup
                     "mean": mean,
                     "ci": (lo, hi),
                     "seeds": len(cell["values"]),
+                    "mean_fitted": statistics.fmean(cell["fitted_values"]) if cell["fitted_values"] else None,
                     "fitted": fitted[key],  # seeds of this column that fitted their training range
                     "steps": statistics.fmean(cell["steps"]) if cell["steps"] else None,
+                    "steps_ci": _t_interval(cell["steps"]),
                     "chance": None if base is None else base[0],
                     "baseline": None if base is None else (base[1], base[2]),
                 }
             )
     return table
+
+
+def _t_interval(values: list[float]) -> tuple[float, float] | None:
+    """95% t interval of a mean over seeds; None with fewer than two."""
+    if len(values) < 2:
+        return None
+    half = t_quantile(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    mean = statistics.fmean(values)
+    return mean - half, mean + half
 
 
 def depth_tables(results: list[dict[str, Any]], bootstrap: int = 2000, metric: str = "exact") -> str:
@@ -177,6 +197,9 @@ def depth_tables(results: list[dict[str, Any]], bootstrap: int = 2000, metric: s
     for (bench, column), table in per_length(results, metric).items():
         for row in table:
             base = "-" if row["baseline"] is None else f"{100 * row['baseline'][1]:.1f} ({row['baseline'][0]})"
+            steps = "-" if row["steps"] is None else f"{row['steps']:.2f}"
+            if row["steps_ci"] is not None:
+                steps += f" [{row['steps_ci'][0]:.2f}, {row['steps_ci'][1]:.2f}]"
             rows.append(
                 [
                     bench,
@@ -184,12 +207,14 @@ def depth_tables(results: list[dict[str, Any]], bootstrap: int = 2000, metric: s
                     f"{row['fitted']}/{row['seeds']}",
                     row["length"],
                     f"{100 * row['mean']:.1f} [{100 * row['ci'][0]:.1f}, {100 * row['ci'][1]:.1f}]",
+                    "-" if row["mean_fitted"] is None else f"{100 * row['mean_fitted']:.1f}",
                     row["seeds"],
-                    "-" if row["steps"] is None else f"{row['steps']:.2f}",
+                    steps,
                     "-" if row["chance"] is None else f"{100 * row['chance']:.1f}",
                     base,
                 ]
             )
-    head = ["benchmark", "model", "fitted", "length", f"{metric} % [95% CI]", "seeds", "steps", "chance %"]
+    head = ["benchmark", "model", "fitted", "length", f"{metric} % all seeds [95% CI]", "fitted seeds %"]
+    head += ["seeds", "steps [95% CI]", "chance %"]
     parts.append(render_table(head + ["best baseline %"], rows, "github"))
     return "\n".join(parts)

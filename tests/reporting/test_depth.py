@@ -88,3 +88,20 @@ def test_plot_depth_draws_steps_per_seed_in_the_accuracy_panel_colours(tmp_path,
     plain = [r for r in results if r["config"]["model"] == "transformer"]
     plots.plot_depth(plain, tmp_path / "plain.png")
     assert drawn[1].axes[1].texts[0].get_text() == "no model reports steps"
+
+
+def test_per_length_counts_every_seed_beside_the_fitted_ones():
+    runs = [run("ut", s, {4: 2.0 + s}) for s in range(3)]
+    none_fitted = [run("ut", s, {4: 2.0}, fitted=False) for s in range(2)]
+    for r in runs + none_fitted:
+        r["config"]["task"] = "c-pvr"
+        r["results"][0].update(n=100, in_train_range=False)
+    for r, exact, fitted in zip(runs, (0.9, 0.7, 0.2), (True, True, False)):
+        r["results"][0]["exact"] = exact
+        r["fit"]["fitted"] = fitted
+    (row,) = next(iter(per_length(runs).values()))
+    assert abs(row["mean"] - 0.6) < 1e-9  # unfitted seeds counted
+    assert abs(row["mean_fitted"] - 0.8) < 1e-9 and row["fitted"] == 2 and row["seeds"] == 3
+    lo, hi = row["steps_ci"]
+    assert lo < row["steps"] == 3.0 < hi
+    assert next(iter(per_length(none_fitted).values()))[0]["mean_fitted"] is None
