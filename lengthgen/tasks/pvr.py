@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lengthgen.errors import LengthgenError
-from lengthgen.tasks.base import OFFSET, Batch, Param, Task, distinct_rows, register_task
+from lengthgen.tasks.base import OFFSET, PAD, Batch, Param, Task, distinct_rows, register_task
 
 
 @register_task
@@ -128,6 +128,14 @@ class CPVR(Task):
     variant tests whether the missing signal for the intermediate lookup,
     not the lookup itself, is what blocks composition.
 
+    ``mixed`` chooses the target per example: the chain (a share
+    ``chain_share`` of the examples, the input led by ``?``) or the answer
+    alone (led by ``!``); ``chain_share: 0`` in a benchmark's ``test_params``
+    tests the answer alone.  Why: a linear probe of an answer-only model
+    found the first lookup (``c0``'s pointer) never learned
+    (results/studies/adaptive/probe-one-hop.md); the chain examples reward
+    it directly while the answer-only ones ask for the composition.
+
     Example (length 2, 4 cells):
     ``> > c2 p1 v3 c0 p2 v0 c3 p3 v1 c1 p0 v2`` -> cell 0 -> cell 2 -> cell 1 -> ``v2``;
     with ``show_chain`` the target is ``c2 c1 v2``.
@@ -159,6 +167,10 @@ class CPVR(Task):
             0, "each batch draws its number of cells from min_cells..cells (0: always cells)", minimum=0, late=True
         ),
         "show_chain": Param(False, "target the ids of the cells visited, then the value (a scratchpad)", late=True),
+        "mixed": Param(
+            False, "each input starts with '?' (the chain is its target) or '!' (the answer only)", late=True
+        ),
+        "chain_share": Param(0.5, "with mixed: the share of examples whose target is the chain", late=True),
     }
 
     def validate(self):
@@ -182,6 +194,10 @@ class CPVR(Task):
             raise LengthgenError("c-pvr: min_cells needs version 2's cell ids (cell_ids=true)")
         if self.show_chain and not self.cell_ids:
             raise LengthgenError("c-pvr: show_chain writes the visited cells' ids (cell_ids=true)")
+        if self.mixed and (self.show_chain or not self.cell_ids):
+            raise LengthgenError("c-pvr: mixed chooses the target per example (cell_ids=true, show_chain=false)")
+        if not 0.0 <= self.chain_share <= 1.0:
+            raise LengthgenError(f"c-pvr: chain_share must be in 0..1, got {self.chain_share}")
 
     def build_tokens(self):
         n = self.cells
@@ -192,6 +208,8 @@ class CPVR(Task):
             tokens = [str(d) for d in range(10)] + [f"@{k}" for k in range(n)]
         if self.show_hops:
             tokens += [">"] if self.hop_marks else [f"#{k}" for k in range(1, n)]
+        if self.mixed:
+            tokens += ["?", "!"]
         return tokens
 
     def max_length(self):
@@ -241,10 +259,34 @@ class CPVR(Task):
                 np.full((batch_size, h), self.id(">")) if self.hop_marks else np.full((batch_size, 1), self.id(f"#{h}"))
             )
             cells = np.concatenate([count, cells], axis=1)
+        if self.mixed:  # drawn only then: the default stream is unchanged
+            return self._mixed(rng, cells, chain, label)
         return Batch.fixed(cells, label if label.ndim == 2 else label[:, None])
+
+    def _mixed(self, rng, cells, chain, value) -> Batch:
+        """Each row's target the chain (input led by '?') or the answer alone ('!')."""
+        n, h = len(cells), chain.shape[1] - 1
+        shown = rng.random(n) < self.chain_share
+        lead = np.where(shown, self.id("?"), self.id("!"))[:, None]
+        targets = np.full((n, h + 1), PAD, dtype=np.int64)
+        targets[:, :h] = chain[:, 1:] + self.id("c0")
+        targets[np.arange(n), np.where(shown, h, 0)] = value
+        targets[~shown, 1:] = PAD
+        lengths = np.where(shown, h + 1, 1)
+        inputs = np.concatenate([lead, cells], axis=1)
+        return Batch(
+            inputs=inputs,
+            targets=targets,
+            input_lengths=np.full(n, inputs.shape[1], dtype=np.int64),
+            target_lengths=lengths.astype(np.int64),
+            score_mask=np.arange(h + 1)[None, :] < lengths[:, None],
+        )
 
     def reference(self, inputs):
         inputs = list(inputs)
+        show_chain = self.show_chain
+        if self.mixed:
+            show_chain, inputs = inputs[0] == "?", inputs[1:]
         hops = None
         if self.show_hops and self.hop_marks:
             hops = inputs.count(">")
@@ -269,7 +311,7 @@ class CPVR(Task):
             for _ in range(hops):
                 cell = pointer[cell]
                 visited.append(f"c{cell}")
-        return [*visited, value[cell]] if self.show_chain else [value[cell]]
+        return [*visited, value[cell]] if show_chain else [value[cell]]
 
     def extra_baselines(self):
         if not self.cell_ids or self.show_hops:

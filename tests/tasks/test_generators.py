@@ -150,6 +150,32 @@ def test_concat_batches_pads():
     check_reference(task, merged)
 
 
+@pytest.mark.parametrize("hops", [0, 1, 3])
+def test_c_pvr_mixed_targets_follow_the_leading_token(hops):
+    task = make_task("c-pvr", cells=6, layout="pvc", mixed=True, chain_share=0.5)
+    chain = make_task("c-pvr", cells=6, layout="pvc", show_chain=True)
+    batch = task.sample(np.random.default_rng(hops), 200, hops)
+    same = chain.sample(np.random.default_rng(hops), 200, hops)  # the same draws before the choice
+    assert np.array_equal(batch.inputs[:, 1:], same.inputs)
+    shown = batch.inputs[:, 0] == task.id("?")
+    assert ((batch.inputs[:, 0] == task.id("?")) | (batch.inputs[:, 0] == task.id("!"))).all()
+    assert 0.3 < shown.mean() < 0.7
+    assert np.array_equal(batch.target_lengths, np.where(shown, hops + 1, 1))
+    assert np.array_equal(batch.targets[shown], same.targets[shown])  # '?': the chain, then the value
+    assert np.array_equal(batch.targets[~shown, 0], same.targets[~shown, -1])  # '!': the value alone
+    check_well_formed(task, batch, 200)
+    check_reference(task, batch)
+    answers = make_task("c-pvr", cells=6, layout="pvc", mixed=True, chain_share=0.0)
+    assert (answers.sample(np.random.default_rng(0), 50, hops).inputs[:, 0] == answers.id("!")).all()
+
+
+def test_c_pvr_mixed_is_refused_where_it_means_nothing():
+    with pytest.raises(LengthgenError, match="mixed"):
+        make_task("c-pvr", mixed=True, show_chain=True)
+    with pytest.raises(LengthgenError, match="chain_share"):
+        make_task("c-pvr", mixed=True, chain_share=1.5)
+
+
 def test_concat_batches_keeps_every_part_and_pads_the_rest():
     task = make_task("addition", reversed=True)
     rng = np.random.default_rng(1)
