@@ -10,13 +10,12 @@ model, not lengths within a run.
 
 from __future__ import annotations
 
-import math
 import statistics
 from typing import Any
 
 import numpy as np
 
-from lengthgen.evaluation.tdist import t_quantile
+from lengthgen.reporting.curves import mean_ci
 from lengthgen.reporting.loading import benchmark_of, column_of
 
 
@@ -181,8 +180,7 @@ def _t_interval(values: list[float]) -> tuple[float, float] | None:
     """95% t interval of a mean over seeds; None with fewer than two."""
     if len(values) < 2:
         return None
-    half = t_quantile(len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
-    mean = statistics.fmean(values)
+    mean, half = mean_ci(values)
     return mean - half, mean + half
 
 
