@@ -269,9 +269,9 @@ class CPVR(Task):
         shown = rng.random(n) < self.chain_share
         lead = np.where(shown, self.id("?"), self.id("!"))[:, None]
         targets = np.full((n, h + 1), PAD, dtype=np.int64)
-        targets[:, :h] = chain[:, 1:] + self.id("c0")
-        targets[np.arange(n), np.where(shown, h, 0)] = value
-        targets[~shown, 1:] = PAD
+        targets[shown, :h] = chain[shown, 1:] + self.id("c0")
+        targets[shown, h] = value[shown]
+        targets[~shown, 0] = value[~shown]
         lengths = np.where(shown, h + 1, 1)
         inputs = np.concatenate([lead, cells], axis=1)
         return Batch(
