@@ -45,7 +45,8 @@ def labels(task, batch) -> np.ndarray:
     out = []
     for i in range(len(batch)):
         x, y = (task.decode(part) for part in batch.example(i))
-        cells = [t for t in x if t != ">"]
+        # '>' separates cells; '?'/'!' lead a mixed-target input (-17) and are not cells
+        cells = [t for t in x if t not in (">", "?", "!")]
         triples = {}
         for k in range(0, len(cells), 3):
             p, v, c = cells[k : k + 3]  # layout pvc: pointer, value, id
