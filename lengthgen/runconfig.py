@@ -29,7 +29,7 @@ from lengthgen.plugins import add_plugin_paths_from, ensure_model, ensure_task
 from lengthgen.results import check_name
 from lengthgen.suites import METRICS, load_benchmark
 from lengthgen.tasks import make_task
-from lengthgen.training.loop import TrainConfig
+from lengthgen.training.loop import TrainConfig, packing_obstacle
 from lengthgen.versions import identity as identity_at
 from lengthgen.versions import unreproducible, upgrade
 
@@ -135,6 +135,7 @@ def _train_types() -> dict[str, Any]:
     for f in fields(TrainConfig):
         kind = type(f.default)
         out[f.name] = (int, float) if kind is float else kind
+    out["pack_examples"] = (bool, str)  # true, false or "auto" (resolved by validate)
     return out
 
 
@@ -327,9 +328,25 @@ def validate(cfg: RunConfig) -> None:
     given = set(cfg.model_options)
     cfg.model_options = resolve_model_options(cfg.model, cfg.model_options)
     _mark(cfg, [f"model_options.{k}" for k in cfg.model_options if k not in given], f"model {cfg.model}'s default")
+    resolve_packing(cfg)
     cfg.train.validate()
     resolve_device(cfg.device)
     cfg.run_name()
+
+
+def resolve_packing(cfg: RunConfig) -> None:
+    """``pack_examples: auto`` becomes true where whole examples can be
+    packed (the model confines attention, the encoding takes positions from
+    0, no other padding removal) and false elsewhere, so that the run's
+    identity names the layout it trained with."""
+    if cfg.train.pack_examples != "auto":
+        return
+    spec = MODELS.get(cfg.model)
+    pe = cfg.model_options.get("pe")
+    obstacle = packing_obstacle(pe, spec.cls, cfg.train.pack_context, cfg.train.length_buckets)
+    cfg.train.pack_examples = obstacle is None
+    why = "packed" if obstacle is None else f"padded: {obstacle}"
+    cfg.sources["train.pack_examples"] = f"{cfg.sources.get('train.pack_examples', 'auto')} (auto: {why})"
 
 
 def resolve_device(spec: str) -> torch.device:

@@ -179,7 +179,11 @@ SUITE_KEYS: dict[str, Any] = {
     "predictions": dict,
     # folders for module:Class models and tasks (honoured with --trust-config)
     "plugin_path": (str, list),
+    # the suite format: 1 (absent) keeps every training default as it was;
+    # 2 trains with pack_examples: auto unless the suite says otherwise
+    "format": int,
 }
+SUITE_FORMATS = (1, 2)
 PREDICTIONS = ("extrapolates", "fails")
 
 

@@ -25,6 +25,15 @@ def add_parser(sub) -> None:
     tf.add_argument("folders", nargs="+", help="sweep folders read as one (a recipe's seeds may span sweeps)")
     tf.add_argument("--format", default="github", choices=("github", "csv"), help="table format (default: github)")
     tf.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
+    tf.add_argument(
+        "--compare",
+        metavar="OPTION",
+        help="compare the two values a sweep's vary gave OPTION, pair by pair: fit rate (Fisher exact), "
+        "exact beyond the range and CPU-seconds to fit (bootstrap intervals)",
+    )
+    tf.add_argument(
+        "--margin", type=float, default=0.10, help="with --compare: extrapolation 'indistinguishable' within +-this"
+    )
     tf.set_defaults(func=cmd_time_to_fit)
 
     dp = sub.add_parser("depth", help="adaptive depth: ACT steps against length, with fit, chance and baselines")
@@ -101,6 +110,12 @@ def cmd_generated(args) -> int:
 def cmd_time_to_fit(args) -> int:
     from lengthgen.reporting.timetofit import time_to_fit_report
 
+    if args.compare:
+        from lengthgen.reporting.arms import compare_arms, render_arms
+
+        report = compare_arms(load_folders(args.folders), args.compare, margin=args.margin)
+        emit(render_arms(report, args.format), args.output)
+        return 0
     emit(time_to_fit_report(args.folders, args.format), args.output)
     return 0
 

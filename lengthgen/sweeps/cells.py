@@ -16,7 +16,7 @@ from lengthgen.models import MODELS, build_model
 from lengthgen.plugins import add_plugin_paths_from, ensure_model
 from lengthgen.registry import close_matches_hint, filter_names
 from lengthgen.reporting.loading import read_result
-from lengthgen.suites import Suite, multiples_to_lengths
+from lengthgen.suites import SUITE_FORMATS, Suite, multiples_to_lengths
 from lengthgen.tasks import make_task
 from lengthgen.training.loop import TrainConfig
 from lengthgen.versions import unreproducible
@@ -124,6 +124,21 @@ def suite_test_lengths(multiples: list, cfg: RunConfig, source: str) -> list[int
     return lengths
 
 
+def suite_training(settings: dict[str, Any], source: str) -> dict[str, Any]:
+    """The suite's training options with its format's defaults: format 2
+    packs whole examples wherever the model and encoding allow it (the
+    padding-free study, results/studies/padding-free: the same fit rate and
+    extrapolation, fitted about 1.5x sooner); format 1 trains as suites
+    always did, so that the cells of existing suites keep their identity."""
+    fmt = settings.get("format", 1)
+    if fmt not in SUITE_FORMATS:
+        raise LengthgenError(f"{source}: key 'format' must be one of {', '.join(map(str, SUITE_FORMATS))}, got {fmt!r}")
+    training = dict(settings.get("training") or {})
+    if fmt >= 2 and "pack_examples" not in training and "pack_examples" not in (settings.get("vary") or {}):
+        training["pack_examples"] = "auto"
+    return training
+
+
 def expand(
     suite: Suite,
     out_dir: str | Path,
@@ -156,7 +171,7 @@ def expand(
             )
         if not isinstance(opts, dict):
             raise LengthgenError(f"{source}: model_config.{name} expects a mapping of options")
-    training = settings.get("training") or {}
+    training = suite_training(settings, source)
     variants = variants_of(settings.get("vary") or {}, source)
     evaluation = settings.get("evaluation") or {}
     check_keys(evaluation, {"examples": int, "batch_size": int}, f"{source}: evaluation")

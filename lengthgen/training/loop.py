@@ -45,6 +45,30 @@ from lengthgen.training.schedule import warmup_cosine
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+def packing_obstacle(pe_kind: str | None, model_cls: type | None, pack_context: int, length_buckets: int) -> str | None:
+    """Why whole examples cannot be packed into rows for this run (None: they
+    can).  ``None`` for ``pe_kind`` or ``model_cls`` skips that check.
+
+    >>> packing_obstacle("rope", None, 0, 0) is None
+    True
+    >>> packing_obstacle("randomized", None, 0, 0)[:40]
+    'it gives each example positions from 0; '
+    """
+    if pack_context or length_buckets > 1:
+        return "it removes the padding itself; it does not combine with 'pack_context' or 'length_buckets'"
+    if pe_kind in RANDOMIZED_KINDS or pe_kind in SEGMENT_KINDS:
+        return (
+            f"it gives each example positions from 0; pe {pe_kind!r} draws or computes its own from the row, "
+            "so it does not combine with packing"
+        )
+    if model_cls is not None and "segments" not in inspect.signature(model_cls.forward).parameters:
+        return (
+            "it needs a model that confines attention to each packed example (forward(tokens, positions, "
+            f"segments=...)); {model_cls.__name__} has none: the transformer, ut and hyper-ut do"
+        )
+    return None
+
+
 @dataclass
 class TrainConfig:
     steps: int = 2000
@@ -98,6 +122,8 @@ class TrainConfig:
     # whole examples packed side by side into rows as wide as the longest,
     # attention confined to each (lengthgen.training.positions.pack_examples):
     # the same examples, loss and gradient as the padded batch, less padding
+    # (a suite may say "auto": packed wherever packing_obstacle finds none,
+    # resolved to true or false before the run's identity is taken)
     pack_examples: bool = False
     # > 1: each step's batch (the same examples, the same loss) is run as up
     # to this many groups of similar length, each padded only to its own
@@ -145,11 +171,14 @@ class TrainConfig:
                 "training options 'curriculum' (lengths open linearly over the first half) and 'curriculum_on_fit' "
                 "(the next length opens when the current one fits) are two curricula; choose one"
             )
-        if self.pack_examples and (self.pack_context or self.length_buckets > 1):
+        if self.pack_examples not in (True, False):  # "auto" is resolved when a run is configured
             raise LengthgenError(
-                "training option 'pack_examples' removes the padding itself; it does not combine with "
-                "'pack_context' or 'length_buckets'"
+                f"training option 'pack_examples' must be true, false or auto, got {self.pack_examples!r}"
             )
+        if self.pack_examples:
+            obstacle = packing_obstacle(None, None, self.pack_context, self.length_buckets)
+            if obstacle:
+                raise LengthgenError(f"training option 'pack_examples': {obstacle}")
         if self.length_buckets > 1 and self.pack_context:
             raise LengthgenError(
                 "training option 'length_buckets' has nothing to do with packed rows (pack_context): they hold no padding"
@@ -333,18 +362,9 @@ class Trainer:
         pe = getattr(model, "pe", None)
         check_offset_encoding(cfg.position_offset, bool(cfg.pack_context), getattr(pe, "kind", None))
         if cfg.pack_examples:
-            kind = getattr(pe, "kind", None)
-            if kind in RANDOMIZED_KINDS or kind in SEGMENT_KINDS:
-                raise LengthgenError(
-                    f"training option 'pack_examples' gives each example positions from 0; pe {kind!r} draws or "
-                    "computes its own from the row, so it does not combine with packing"
-                )
-            if "segments" not in inspect.signature(model.forward).parameters:
-                raise LengthgenError(
-                    f"training option 'pack_examples' needs a model that confines attention to each packed example "
-                    f"(forward(tokens, positions, segments=...)); {type(model).__name__} has none: the transformer, "
-                    "ut and hyper-ut do"
-                )
+            obstacle = packing_obstacle(getattr(pe, "kind", None), type(model), 0, 0)
+            if obstacle:
+                raise LengthgenError(f"training option 'pack_examples': {obstacle}")
         if getattr(pe, "abacus_offset", 0) and (cfg.position_offset != "none" or cfg.pack_context):
             raise LengthgenError(
                 "abacus_offset already shifts positions; use it or position_offset/pack_context, not both"

@@ -334,3 +334,31 @@ def test_a_suite_too_large_to_expand_is_refused_before_building_it(tmp_path):
         expand(load_suite(suite_file), tmp_path)
     assert time.perf_counter() - start < 10  # refused from the counts, not after building 160,000 configurations
     assert len(expand(load_suite(suite_file), tmp_path, seeds=[0, 1])) == 2 * 8 * 2  # filtered, it runs
+
+
+def test_format_2_packs_where_the_model_can_and_format_1_never(tiny_suite, tmp_path):
+    """Suite format 2's default is pack_examples: auto, resolved per cell before
+    its identity: the transformer packs, the LSTM (no segments) pads with the
+    padded cell's fingerprint; format 1 keeps every existing cell's identity."""
+    old = {c.label: c.config.fingerprint() for c in expand(load_suite(tiny_suite), tmp_path)}
+    assert all(not c.config.train.pack_examples for c in expand(load_suite(tiny_suite), tmp_path))
+    tiny_suite.write_text(tiny_suite.read_text() + "format: 2\n")
+    cells = expand(load_suite(tiny_suite), tmp_path)
+    packed = {c.key for c in cells if c.config.train.pack_examples is True}
+    assert packed == {c.key for c in cells if c.model == "transformer"} and packed
+    for cell in cells:
+        assert isinstance(cell.config.train.pack_examples, bool)
+        same = old[cell.label] == cell.config.fingerprint()
+        assert same == (cell.model == "lstm"), cell.label
+    lstm = next(c for c in cells if c.model == "lstm")
+    assert "auto: padded" in lstm.config.sources["train.pack_examples"]
+    run_sweep(cells[:1], LocalExecutor(workers=1), progress=False, log=lambda m: None)
+
+
+def test_format_2_leaves_an_explicit_layout_alone(tiny_suite, tmp_path):
+    text = tiny_suite.read_text().replace("eval_examples: 4}", "eval_examples: 4, pack_examples: false}")
+    tiny_suite.write_text(text + "format: 2\n")
+    assert not any(c.config.train.pack_examples for c in expand(load_suite(tiny_suite), tmp_path))
+    tiny_suite.write_text(tiny_suite.read_text().replace("format: 2", "format: 3"))
+    with pytest.raises(LengthgenError, match="'format' must be one of 1, 2"):
+        expand(load_suite(tiny_suite), tmp_path)

@@ -116,3 +116,32 @@ def test_packing_is_refused_where_it_cannot_confine(model_name, pe, fragment):
 def test_packing_does_not_combine_with_other_padding_removal(other):
     with pytest.raises(LengthgenError, match="pack_examples"):
         TrainConfig(pack_examples=True, **other).validate()
+
+
+def test_auto_resolves_to_the_layout_the_run_can_use():
+    from lengthgen.runconfig import apply_settings, validate
+
+    def resolved(model, pe=None):
+        data = {"task": "count", "train_lengths": "1-4", "test_lengths": "8", "model": model}
+        data["training"] = {"pack_examples": "auto"}
+        if pe:
+            data["model_options"] = {"pe": pe}
+        cfg = apply_settings(RunConfig(), data, "test")
+        validate(cfg)
+        return cfg
+
+    assert resolved("transformer", "rope").train.pack_examples is True
+    assert resolved("transformer", "randomized").train.pack_examples is False
+    padded = resolved("lstm")
+    assert padded.train.pack_examples is False and "confines attention" in padded.sources["train.pack_examples"]
+    # a run that cannot pack under auto is the padded run, fingerprint and all
+    explicit = apply_settings(
+        RunConfig(), {"task": "count", "train_lengths": "1-4", "test_lengths": "8", "model": "lstm"}, "t"
+    )
+    validate(explicit)
+    assert padded.fingerprint() == explicit.fingerprint()
+
+
+def test_pack_examples_takes_only_true_false_or_auto():
+    with pytest.raises(LengthgenError, match="true, false or auto"):
+        TrainConfig(pack_examples="yes").validate()
