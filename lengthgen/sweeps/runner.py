@@ -24,20 +24,22 @@ class SweepReport:
 
 def dry_run_table(cells: list[Cell], threads: int = 1) -> str:
     rows, total = [], 0.0
+    # a format-2 suite resolves pack_examples per cell: say which layout each got
+    layouts = any(cell.config.train.pack_examples for cell in cells)
     for cell in cells:
         gflops = cell.estimated_gflops()
         total += gflops
         status = "done" if is_complete(cell) else "todo"
-        rows.append(
-            [
-                cell.label,
-                cell.key,
-                status,
-                f"{gflops:,.0f}",
-                f"{gflops * 1e9 / ASSUMED_FLOPS_PER_THREAD / threads / 60:.1f}",
-            ]
-        )
-    table = tabulate(rows, headers=["cell", "key", "status", "train GFLOPs", "est. minutes"], tablefmt="github")
+        row = [
+            cell.label,
+            cell.key,
+            status,
+            f"{gflops:,.0f}",
+            f"{gflops * 1e9 / ASSUMED_FLOPS_PER_THREAD / threads / 60:.1f}",
+        ]
+        rows.append(row + (["packed" if cell.config.train.pack_examples else "padded"] if layouts else []))
+    headers = ["cell", "key", "status", "train GFLOPs", "est. minutes"] + (["layout"] if layouts else [])
+    table = tabulate(rows, headers=headers, tablefmt="github")
     est = total * 1e9 / ASSUMED_FLOPS_PER_THREAD / 60
     return f"{table}\n\n{len(cells)} cells, about {total:,.0f} GFLOPs of training (~{est:.0f} thread-minutes)"
 

@@ -352,6 +352,12 @@ def test_format_2_packs_where_the_model_can_and_format_1_never(tiny_suite, tmp_p
         assert same == (cell.model == "lstm"), cell.label
     lstm = next(c for c in cells if c.model == "lstm")
     assert "auto: padded" in lstm.config.sources["train.pack_examples"]
+    layout = {
+        line.split("|")[1].strip(): line.split("|")[-2].strip() for line in dry_run_table(cells).splitlines()[2:-2]
+    }
+    assert {cell.label: layout[cell.label] for cell in cells} == {
+        cell.label: "packed" if cell.model == "transformer" else "padded" for cell in cells
+    }
     run_sweep(cells[:1], LocalExecutor(workers=1), progress=False, log=lambda m: None)
 
 
