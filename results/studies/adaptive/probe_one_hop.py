@@ -2,7 +2,7 @@
 state at ``<sep>``, layer by layer.
 
     python results/studies/adaptive/probe_one_hop.py [--suite results/studies/adaptive/suites/cpvr-control-14.yaml]
-        [--seeds 0] [--n 3000]
+        [--seeds 0] [--n 3000] [--hops 1|2]
 
 Design and prediction: ``probe-one-hop.md`` beside this script, committed
 before it ran.  The script retrains each committed cell of the suite exactly
@@ -37,10 +37,13 @@ from lengthgen.sweeps.cells import expand
 from lengthgen.tables import render_table
 from lengthgen.tasks.base import SEP
 
-QUANTITIES = ("pointer of c0 (j)", "value of c0", "answer (value of c_j)")
+QUANTITIES = {
+    1: ("pointer of c0 (j)", "value of c0", "answer (value of c_j)"),
+    2: ("pointer of c0 (j1)", "pointer of c_j1 (j2)", "answer (value of c_j2)"),
+}
 
 
-def labels(task, batch) -> np.ndarray:
+def labels(task, batch, hops: int = 1) -> np.ndarray:
     """[n, 3] class indices of the three probed quantities, read from the tokens."""
     out = []
     for i in range(len(batch)):
@@ -53,9 +56,10 @@ def labels(task, batch) -> np.ndarray:
             triples[int(c[1:])] = (int(p[1:]), int(v[1:]))
         j, v0 = triples[0]
         answer = int(y[0][1:])
-        if triples[j][1] != answer:
-            raise SystemExit(f"error: example {i} is not one hop from c0: {' '.join(x)} -> {y}")
-        out.append((j, v0, answer))
+        last = j if hops == 1 else triples[j][0]  # the cell whose value is the answer
+        if triples[last][1] != answer:
+            raise SystemExit(f"error: example {i} is not {hops} hop(s) from c0: {' '.join(x)} -> {y}")
+        out.append((j, v0, answer) if hops == 1 else (j, last, answer))
     return np.array(out)
 
 
@@ -107,6 +111,8 @@ def main() -> None:
     parser.add_argument("--seeds", default="0")
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--results", default="results/studies/adaptive/runs")
+    parser.add_argument("--hops", type=int, choices=(1, 2), default=1, help="probe inputs of this many hops")
+    parser.add_argument("--variant", help="only the cells of this vary setting (e.g. n_layers=4)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     try:
@@ -115,6 +121,8 @@ def main() -> None:
     except LengthgenError as err:
         raise SystemExit(f"error: {err}") from None
     for cell in cells:
+        if args.variant is not None and cell.config.variant != args.variant:
+            continue
         task, test_task, model = build(cell.config)
         untrained = copy.deepcopy(model).eval()  # the same weights before training: the probe's control
         state = make_trainer(cell.config, task, test_task, model, torch.device("cpu"), progress=False).run()
@@ -128,10 +136,10 @@ def main() -> None:
         else:
             check = "DIFFERENT from the committed cell"
         print(f"{cell.model} seed {cell.seed}: {state.step} steps ({check})", flush=True)
-        batch = test_task.sample(np.random.default_rng([cell.seed, 11]), args.n, 1)
+        batch = test_task.sample(np.random.default_rng([cell.seed, 11]), args.n, args.hops)
         li = int(batch.input_lengths[0])
         prompts = torch.from_numpy(np.concatenate([batch.inputs[:, :li], np.full((args.n, 1), SEP)], axis=1))
-        target = labels(test_task, batch)
+        target = labels(test_task, batch, args.hops)
         rows = []
         for trained, net in (("trained", model), ("untrained (control)", untrained)):
             for layer, features in enumerate(states_at_sep(net, prompts)):
@@ -142,7 +150,7 @@ def main() -> None:
         rows.append(probe_row("bag of input tokens (control)", torch.from_numpy(bag).double(), target, cell.seed))
         majority = [f"{100 * np.bincount(target[:, q]).max() / args.n:.1f}" for q in range(3)]
         rows.append(["majority class"] + majority)
-        print(render_table(["state at <sep>", *(f"{q} %" for q in QUANTITIES)], rows))
+        print(render_table(["state at <sep>", *(f"{q} %" for q in QUANTITIES[args.hops])], rows))
         print()
 
 
