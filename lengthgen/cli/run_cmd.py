@@ -108,10 +108,15 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--pack-examples",
-        action="store_true",
+        nargs="?",
+        const=True,
         default=None,
+        choices=(True, "auto"),
+        type=lambda v: "auto" if v == "auto" else v,
+        metavar="auto",
         help="pack whole examples side by side into rows, attention confined to each: the padded batch's loss "
-        "with less padding (transformer, ut, hyper-ut)",
+        "with less padding (transformer, ut, hyper-ut); '--pack-examples auto' packs only where the model "
+        "and encoding allow it",
     )
     p.add_argument(
         "--pack-context",

@@ -145,3 +145,29 @@ def test_auto_resolves_to_the_layout_the_run_can_use():
 def test_pack_examples_takes_only_true_false_or_auto():
     with pytest.raises(LengthgenError, match="true, false or auto"):
         TrainConfig(pack_examples="yes").validate()
+
+
+@pytest.mark.parametrize(
+    "flag, model, expected",
+    [
+        ([], "transformer", False),
+        (["--pack-examples"], "transformer", True),
+        (["--pack-examples", "auto"], "lstm", False),
+    ],
+)
+def test_the_run_flag_takes_an_optional_auto(flag, model, expected):
+    from lengthgen.cli.main import build_parser
+    from lengthgen.cli.run_cmd import config_from_args
+    from lengthgen.runconfig import validate
+
+    argv = ["run", "--task", "count", "--train-lengths", "1-3", "--test-lengths", "5", "--model", model, *flag]
+    cfg = config_from_args(build_parser().parse_args(argv))
+    validate(cfg)
+    assert cfg.train.pack_examples is expected
+
+
+def test_the_run_flag_refuses_other_values():
+    from lengthgen.cli.main import build_parser
+
+    with pytest.raises(LengthgenError, match="--pack-examples: invalid choice: 'yes'"):
+        build_parser().parse_args(["run", "--task", "count", "--pack-examples", "yes"])
