@@ -109,10 +109,9 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--pack-examples",
         nargs="?",
-        const=True,
+        const=True,  # the bare flag; argparse checks choices only on a value given
         default=None,
-        choices=(True, "auto"),
-        type=lambda v: "auto" if v == "auto" else v,
+        choices=("auto",),
         metavar="auto",
         help="pack whole examples side by side into rows, attention confined to each: the padded batch's loss "
         "with less padding (transformer, ut, hyper-ut); '--pack-examples auto' packs only where the model "

@@ -101,14 +101,13 @@ class Pair:
     second: RunSummary
 
 
-def pair_runs(results: list[dict[str, Any]], option: str) -> tuple[list[str], list[Pair], list[RunSummary]]:
-    """The option's two values (sorted), the runs paired across them, and every run."""
-    by_value: dict[str, list[tuple[dict, RunSummary]]] = defaultdict(list)
-    runs = summarize_runs(results)
-    for run in runs:
+def pair_runs(results: list[dict[str, Any]], option: str) -> tuple[list[str], list[Pair], dict[str, list[RunSummary]]]:
+    """The option's two values (sorted), the runs paired across them, and each value's runs."""
+    by_value: dict[str, list[RunSummary]] = defaultdict(list)
+    for run in summarize_runs(results):
         value = option_value(run.result, option)
         if value is not None:
-            by_value[value].append((run.result, run))
+            by_value[value].append(run)
     values = sorted(by_value)
     if len(values) != 2:
         found = ", ".join(values) if values else "none"
@@ -117,18 +116,17 @@ def pair_runs(results: list[dict[str, Any]], option: str) -> tuple[list[str], li
     def key(run: RunSummary) -> tuple[str, str, int]:
         return run.benchmark, without_option(run.result, option), run.seed
 
-    first = {key(r): r for _, r in by_value[values[0]]}
-    second = {key(r): r for _, r in by_value[values[1]]}
+    first = {key(r): r for r in by_value[values[0]]}
+    second = {key(r): r for r in by_value[values[1]]}
     pairs = [Pair(*k, first[k], second[k]) for k in sorted(first.keys() & second.keys())]
-    return values, pairs, [r for v in values for _, r in by_value[v]]
+    return values, pairs, by_value
 
 
 def compare_arms(
     results: list[dict[str, Any]], option: str, margin: float = 0.10, n_boot: int = 10_000, seed: int = 0
 ) -> dict[str, Any]:
-    values, pairs, runs = pair_runs(results, option)
+    values, pairs, arm_runs = pair_runs(results, option)
     rng = np.random.default_rng(seed)
-    arm_runs = {v: [r for r in runs if option_value(r.result, option) == v] for v in values}
     fitted = {v: sum(bool(r.fitted) for r in arm_runs[v]) for v in values}
     total = {v: len(arm_runs[v]) for v in values}
     a, c = fitted[values[0]], fitted[values[1]]

@@ -362,7 +362,7 @@ class Trainer:
         pe = getattr(model, "pe", None)
         check_offset_encoding(cfg.position_offset, bool(cfg.pack_context), getattr(pe, "kind", None))
         if cfg.pack_examples:
-            obstacle = packing_obstacle(getattr(pe, "kind", None), type(model), 0, 0)
+            obstacle = packing_obstacle(getattr(pe, "kind", None), type(model), cfg.pack_context, cfg.length_buckets)
             if obstacle:
                 raise LengthgenError(f"training option 'pack_examples': {obstacle}")
         if getattr(pe, "abacus_offset", 0) and (cfg.position_offset != "none" or cfg.pack_context):
