@@ -77,6 +77,29 @@ def random_bias(ids: torch.Tensor, window: int, rng: np.random.Generator) -> tor
     return torch.zeros(hide.shape).masked_fill(torch.from_numpy(hide), float("-inf")).unsqueeze(1)
 
 
+def local_bias(ids: torch.Tensor, items: int = 16) -> torch.Tensor:
+    """[B, 1, T, T]: every query sees a context shaped like a training one.
+
+    An output query with id q (``<sep>``: q = 0) sees the ``items`` input
+    items with ids lo..lo+items-1, lo = max(1, q - items // 2 + 1), the
+    output items from id lo on, and ``<sep>``: the context a training
+    sequence of ``items`` items shifted by the offset lo - 1 gives the same
+    query.  An input query with id p sees the input ids max(1, p - items + 1)..p.
+    """
+    b, t = ids.shape
+    sep = torch.argmax((ids == 0).int(), dim=1)  # the first id 0 is <sep>
+    pos = torch.arange(t)
+    in_input = pos[None, :] < sep[:, None]  # [B, T]
+    q_id, k_id = ids.unsqueeze(-1), ids.unsqueeze(-2)
+    lo_out = (q_id - items // 2 + 1).clamp(min=1)
+    lo_in = (q_id - items + 1).clamp(min=1)
+    key_in, q_in = in_input.unsqueeze(1), in_input.unsqueeze(2)
+    visible_out_q = (k_id == 0) | (key_in & (k_id >= lo_out) & (k_id < lo_out + items)) | (~key_in & (k_id >= lo_out))
+    visible_in_q = key_in & (k_id >= lo_in)
+    visible = torch.where(q_in, visible_in_q, visible_out_q)
+    return torch.zeros(visible.shape).masked_fill(~visible, float("-inf")).unsqueeze(1)
+
+
 def teacher_forced(model, tokens: torch.Tensor, lm, bias: torch.Tensor | None) -> tuple[np.ndarray, np.ndarray]:
     """Per example: all target tokens and <eos> right; per position: right or not."""
     original = model.confine
@@ -147,6 +170,32 @@ def copy_weights(att: torch.Tensor, ids: torch.Tensor, window: int, sep: int) ->
     return out / np.maximum(counts, 1)
 
 
+def id_profile(att: torch.Tensor, ids: torch.Tensor, sep: int) -> list[list[str]]:
+    """Per head: where queries at output items put their weight, by the key's id
+    relative to the query's (input keys), on <sep>, on earlier output keys, and
+    how sharp the weight is (the mean over queries of the largest weight)."""
+    rows = []
+    b, h, t, _ = att.shape
+    ids_np = ids.numpy()
+    rel = (-1, 0, 1, 2)
+    for head in range(h):
+        sums = np.zeros(len(rel) + 3)
+        n = 0
+        for r in range(b):
+            for qpos in range(sep + 1, t):
+                w = att[r, head, qpos, : qpos + 1].numpy()
+                qid = ids_np[r, qpos]
+                for i, d in enumerate(rel):
+                    hit = np.nonzero(ids_np[r, :sep] == qid + d)[0]
+                    sums[i] += w[hit].sum()
+                sums[len(rel)] += w[sep]
+                sums[len(rel) + 1] += w[sep + 1 : qpos + 1].sum()
+                sums[len(rel) + 2] += w.max()
+                n += 1
+        rows.append([f"head {head + 1}", *(f"{v / n:.2f}" for v in sums)])
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--suite", default="results/studies/sota/suite-lists.yaml")
@@ -154,6 +203,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n", type=int, default=300)
     parser.add_argument("--window", type=int, default=15, help="the largest id distance inside a training sequence")
+    parser.add_argument("--save", help="write the retrained weights here (state dict)")
+    parser.add_argument("--load", help="read the weights from --save instead of retraining")
     args = parser.parse_args()
     torch.set_num_threads(1)
     try:
@@ -165,20 +216,26 @@ def main() -> None:
         raise SystemExit(f"error: {err}") from None
     cell = cells[0]
     task, test_task, model = build(cell.config)
-    state = make_trainer(cell.config, task, test_task, model, torch.device("cpu"), progress=False).run()
-    model.eval()
-    committed = Path(args.results) / suite.name / f"{cell.key}.json"
-    stored = json.loads(committed.read_text()) if committed.exists() else None
-    if stored is None:
-        check = "no committed result"
-    elif stored["training"]["steps"] == state.step and stored["training"]["final_loss"] == state.curve[-1]["loss"]:
-        check = "same steps and final loss as the committed cell"
+    if args.load:
+        model.load_state_dict(torch.load(args.load))
+        print(f"{cell.benchmark} seed {cell.seed}: weights from {args.load}", flush=True)
     else:
-        check = "DIFFERENT from the committed cell"
-    print(f"{cell.benchmark} seed {cell.seed}: {state.step} steps ({check})", flush=True)
+        state = make_trainer(cell.config, task, test_task, model, torch.device("cpu"), progress=False).run()
+        committed = Path(args.results) / suite.name / f"{cell.key}.json"
+        stored = json.loads(committed.read_text()) if committed.exists() else None
+        if stored is None:
+            check = "no committed result"
+        elif stored["training"]["steps"] == state.step and stored["training"]["final_loss"] == state.curve[-1]["loss"]:
+            check = "same steps and final loss as the committed cell"
+        else:
+            check = "DIFFERENT from the committed cell"
+        print(f"{cell.benchmark} seed {cell.seed}: {state.step} steps ({check})", flush=True)
+        if args.save:
+            torch.save(model.state_dict(), args.save)
+    model.eval()
 
     rows, places = [], []
-    weights = {}
+    weights, profiles = {}, {}
     for length in LENGTHS:
         batch = test_task.sample(np.random.default_rng([cell.seed, 13, length]), args.n, length)
         lm = to_lm_batch(batch)
@@ -190,7 +247,8 @@ def main() -> None:
         control, _ = teacher_forced(
             model, tokens, lm, random_bias(ids, args.window, np.random.default_rng([cell.seed, 17]))
         )
-        rows.append([length, f"{100 * plain.mean():.1f}", f"{100 * masked.mean():.1f}", f"{100 * control.mean():.1f}"])
+        local, _ = teacher_forced(model, tokens, lm, local_bias(ids))
+        rows.append([length, *(f"{100 * v.mean():.1f}" for v in (plain, masked, control, local))])
         # per output place: label position li + j predicts item j + 1 (place j + 1)
         sep = length  # every input holds `length` items
         acc = right[:, sep : sep + length].mean(0)
@@ -204,7 +262,13 @@ def main() -> None:
         if length in (16, LENGTHS[-1]):
             att = attention_maps(model, tokens[:64])
             weights[length] = [copy_weights(a, ids[:64], args.window, sep) for a in att]
-    print(render_table(["items", "teacher-forced exact %", "window mask %", "random mask (control) %"], rows))
+            profiles[length] = [id_profile(a, ids[:64], sep) for a in att]
+    print(
+        render_table(
+            ["items", "teacher-forced exact %", "window mask %", "random mask (control) %", "training-like context %"],
+            rows,
+        )
+    )
     print()
     print(render_table(["items", "per-token % at places 1-16", "places 17+"], places))
     print()
@@ -219,6 +283,13 @@ def main() -> None:
         table.append([length, f"{w[0]:.3f}", f"{w[1]:.4f}", f"{w[2]:.4f}" if length > 16 else "-", ratio])
     print(f"copy head: layer {layer + 1}, head {head + 1} (most weight on the copied key at 16 items)")
     print(render_table(["items", "copied key", "per near wrong key", "per far key", "far / near"], table))
+    print()
+    head = ["head", "input id - 1", "same id", "id + 1 (copied)", "id + 2", "<sep>", "output keys", "largest weight"]
+    for length, layers in profiles.items():
+        for layer_no, rows in enumerate(layers, 1):
+            print(f"{length} items, layer {layer_no}: weight of queries at output items, by key")
+            print(render_table(head, rows))
+            print()
 
 
 if __name__ == "__main__":
