@@ -214,6 +214,10 @@ def main() -> None:
         ]
     except LengthgenError as err:
         raise SystemExit(f"error: {err}") from None
+    if not cells:
+        raise SystemExit(f"error: {args.suite} has no copy-repeat-16 cell for seed {args.seed}")
+    if args.load and not Path(args.load).is_file():
+        raise SystemExit(f"error: --load {args.load}: no such file (write it first with --save)")
     cell = cells[0]
     task, test_task, model = build(cell.config)
     if args.load:
