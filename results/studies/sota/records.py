@@ -1,0 +1,122 @@
+"""The records of the sota study, read from its committed cells by the
+decision rule written before them (README of this folder).
+
+    python results/studies/sota/records.py [--runs results/studies/sota/runs]
+
+One row per arm (suite, benchmark, model and encoding): the trained range,
+fitted seeds, exact match per seed at the record's target length, the
+median over the seeds with unfitted ones counted as 0 (the rule), its 95%
+bootstrap interval over seeds, the median as measured (unfitted seeds as
+they scored) beside it, chance and the best cheap baseline at the target,
+CPU-minutes of training per cell, and the verdict:
+
+- met: median (unfitted as 0) >= 90%;
+- not met: below 90% with at least 3 seeds fitted;
+- inconclusive: fewer than 3 seeds fitted;
+- running: fewer seeds than the suite's 5 have landed (no verdict yet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from lengthgen.reporting.arms import bootstrap_interval
+
+# The target of each suite's record (README table), and the stretch target
+# where the README names one.
+TARGETS = {
+    "sota-lists": (32, None),
+    "sota-lists-1layer": (32, None),
+    "sota-parity": (40, None),
+    "sota-addition": (50, 100),
+    "sota-addition-control": (50, 100),
+}
+SEEDS = 5
+MET = 0.90
+
+
+def _row_at(result: dict, length: int) -> dict | None:
+    return next((r for r in result["results"] if r["length"] == length), None)
+
+
+def _arm(result: dict, suite: str) -> tuple[str, str, str]:
+    options = result["model"]["options"]
+    return suite, result["config"].get("benchmark") or result["task"]["name"], f"{result['model']['name']}+{options.get('pe')}"
+
+
+def arms(runs: Path) -> dict[tuple[str, str, str], list[dict]]:
+    grouped: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for suite in sorted(TARGETS):
+        for path in sorted((runs / suite).glob("*.json")):
+            result = json.loads(path.read_text())
+            grouped[_arm(result, suite)].append(result)
+    return grouped
+
+
+def record(suite: str, results: list[dict], rng: np.random.Generator) -> dict:
+    target, stretch = TARGETS[suite]
+    results = sorted(results, key=lambda r: r["seed"])
+    fitted = [bool(r["fit"]["fitted"]) for r in results]
+    measured = np.array([_row_at(r, target)["exact"] for r in results])
+    ruled = np.where(fitted, measured, 0.0)
+    median = float(np.median(ruled))
+    n_fitted = sum(fitted)
+    if len(results) < SEEDS:
+        verdict = f"running ({len(results)} of {SEEDS} seeds)"
+    elif median >= MET:
+        verdict = "met"
+    elif n_fitted >= 3:
+        verdict = "not met"
+    else:
+        verdict = "inconclusive (< 3 fitted)"
+    row = _row_at(results[0], target)
+    out = {
+        "trained": results[0]["fit"]["longest"]["length"],
+        "target": target,
+        "seeds": [r["seed"] for r in results],
+        "fitted": n_fitted,
+        "per_seed": measured.tolist(),
+        "median": median,
+        "interval": bootstrap_interval(ruled, np.median, rng),
+        "median_measured": float(np.median(measured)),
+        "chance": row["baseline"]["chance"]["exact"],
+        "best_baseline": row["baseline"]["best"]["exact"],
+        "cpu_min": [r["wall_time_s"]["train_cpu"] / 60 for r in results],
+        "verdict": verdict,
+    }
+    if stretch is not None and _row_at(results[0], stretch) is not None:
+        at_stretch = np.array([_row_at(r, stretch)["exact"] for r in results])
+        out["stretch"] = (stretch, float(np.median(np.where(fitted, at_stretch, 0.0))))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=Path, default=Path(__file__).parent / "runs")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    print(
+        "| suite | benchmark | model | trained | fitted | exact at the target, per seed | median, unfitted as 0 [95% CI] "
+        "| median as measured | chance / best baseline | CPU-min per cell | verdict |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for (suite, benchmark, model), results in arms(args.runs).items():
+        r = record(suite, results, rng)
+        per_seed = ", ".join(f"{100 * v:.1f}" for v in r["per_seed"])
+        lo, hi = r["interval"]
+        stretch = f"; at {r['stretch'][0]}: {100 * r['stretch'][1]:.1f}" if "stretch" in r else ""
+        print(
+            f"| {suite} | {benchmark} | {model} | 1-{r['trained']} | {r['fitted']} / {len(r['seeds'])} "
+            f"| at {r['target']}: {per_seed} | {100 * r['median']:.1f} [{100 * lo:.1f}, {100 * hi:.1f}]{stretch} "
+            f"| {100 * r['median_measured']:.1f} | {100 * r['chance']:.1f} / {100 * r['best_baseline']:.1f} "
+            f"| {min(r['cpu_min']):.1f}-{max(r['cpu_min']):.1f} | {r['verdict']} |"
+        )
+
+
+if __name__ == "__main__":
+    main()
