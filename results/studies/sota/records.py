@@ -46,7 +46,11 @@ def _row_at(result: dict, length: int) -> dict | None:
 
 def _arm(result: dict, suite: str) -> tuple[str, str, str]:
     options = result["model"]["options"]
-    return suite, result["config"].get("benchmark") or result["task"]["name"], f"{result['model']['name']}+{options.get('pe')}"
+    return (
+        suite,
+        result["config"].get("benchmark") or result["task"]["name"],
+        f"{result['model']['name']}+{options.get('pe')}",
+    )
 
 
 def arms(runs: Path) -> dict[tuple[str, str, str], list[dict]]:
