@@ -10,6 +10,10 @@ set -u
 seconds=$1; workers=$2; shift 2
 here=results/studies/conjecture-v3
 export PYTHONPATH=$PWD/.sweepcode:$PWD/$here/gpu OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
+# The tool re-copies the working tree before each call and drops untracked
+# files, so results finished by an earlier call on the same (warm) machine
+# are kept in /tmp/keep and put back first; otherwise bench retrains them.
+[ -d /tmp/keep ] && cp -rn /tmp/keep/. . && echo "restored $(find /tmp/keep -name '*.json' | wc -l) results of earlier calls"
 python3 -c "import lengthgen, sitecustomize, torch; print(lengthgen.__file__, sitecustomize.__file__, torch.__version__, torch.cuda.is_available() and torch.cuda.get_device_name(0))"
 for s in "$@"; do
   timeout -s TERM "$seconds" python3 -m lengthgen bench --suite $here/suite-$s.yaml --out $here/runs \
@@ -21,5 +25,6 @@ dirs=$(for s in "$@"; do echo $here/runs/conjecture-v3-$s; done)
 tar czf /tmp/cells.tgz $(find $dirs -name "*.json" -o -name "*.curve.csv")
 tar cf /tmp/ckpt.tar $(find $dirs -name "*.ckpt.pt")
 cp /tmp/cells.tgz "$OUT/"
+mkdir -p /tmp/keep && tar xzf /tmp/cells.tgz -C /tmp/keep
 split -b 15m /tmp/ckpt.tar "$OUT/ckpt.tar.part-"
 ls -la "$OUT"
