@@ -46,6 +46,7 @@ from lengthgen.runconfig import (  # noqa: F401  (the names scripts and plugins 
     drop_recipe,
     record_matches,
     resolve_device,
+    uses_autocast,
     validate,
 )
 from lengthgen.tasks import make_task
@@ -100,6 +101,7 @@ def make_trainer(cfg: RunConfig, task, test_task, model, device: torch.device, *
         probe_task=test_task if cfg.test_params else None,
         compile=cfg.compile,
         offset_span=span,
+        autocast=uses_autocast(cfg.precision, device),
         **options,
     )
 
@@ -297,7 +299,7 @@ def _run_locked(cfg: RunConfig, name: str, resume: bool, progress: bool | None, 
             "parameters": model.num_parameters(),
             "flops_per_token": flops_per_token,
         },
-        "environment": environment(device),
+        "environment": environment(device, autocast=trainer.autocast),
         "wall_time_s": {
             "train": round(state.train_seconds, 3),
             "train_this_session": round(train_wall, 3),

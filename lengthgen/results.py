@@ -154,7 +154,7 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def environment(device: torch.device) -> dict[str, Any]:
+def environment(device: torch.device, autocast: bool = False) -> dict[str, Any]:
     import torch
 
     env = {
@@ -165,6 +165,8 @@ def environment(device: torch.device) -> dict[str, Any]:
         "platform": platform.platform(),
         "device": str(device),
         "torch_threads": torch.get_num_threads(),
+        # the training precision (evaluation is float32 either way)
+        "precision": "bf16-autocast" if autocast else "float32",
         # the host's CPU and the kernels torch picked for it: float rounding
         # differs between them, so a run reproduces bit for bit only on the same
         # kind of host (README, Reproducibility)

@@ -26,6 +26,7 @@ from lengthgen.evaluation.outcomes import check_longest_training_length
 from lengthgen.models import MODELS, resolve_model_options
 from lengthgen.models.positional import ENCODING_OPTIONS
 from lengthgen.plugins import add_plugin_paths_from, ensure_model, ensure_task
+from lengthgen.registry import close_matches_hint
 from lengthgen.results import check_name
 from lengthgen.suites import METRICS, load_benchmark
 from lengthgen.tasks import make_task
@@ -53,6 +54,9 @@ class RunConfig:
     variant: str = ""  # a sweep's "vary" setting for this run, e.g. "d_model=64"
     # where and how to run: not part of the run's identity
     device: str = "auto"
+    # "auto": bf16 autocast on CUDA, float32 on the CPU; "float32" makes a GPU
+    # run train in the CPU's precision (lengthgen.runconfig.uses_autocast)
+    precision: str = "auto"
     out: str = "results/runs"
     name: str = ""
     compile: bool = False
@@ -65,7 +69,7 @@ class RunConfig:
     # a key not named here is the built-in default
     sources: dict[str, str] = field(default_factory=dict, repr=False)
 
-    IDENTITY_EXCLUDES = ("device", "out", "name", "compile", "track", "applied_recipe", "sources")
+    IDENTITY_EXCLUDES = ("device", "precision", "out", "name", "compile", "track", "applied_recipe", "sources")
 
     def identity(self, versions: dict[str, int] | None = None) -> dict[str, Any]:
         """What names this run: every setting that changes what is trained, at
@@ -121,6 +125,7 @@ RUN_KEYS: dict[str, Any] = {
     "eval_batch_size": int,
     "representation_rank": bool,
     "device": str,
+    "precision": str,
     "out": str,
     "name": str,
     "compile": bool,
@@ -211,8 +216,8 @@ def apply_settings(
             setattr(cfg, key, parse_lengths(data[key], f"{source}: {key}", minimum=0))
             _mark(cfg, [key], source)
     for key in (
-        "metric", "seed", "eval_examples", "eval_batch_size", "representation_rank", "device", "out", "name", "compile",
-        "track",
+        "metric", "seed", "eval_examples", "eval_batch_size", "representation_rank", "device", "precision", "out", "name",
+        "compile", "track",
     ):  # fmt: skip
         if data.get(key) is not None:
             setattr(cfg, key, data[key])
@@ -331,6 +336,7 @@ def validate(cfg: RunConfig) -> None:
     resolve_packing(cfg)
     cfg.train.validate()
     resolve_device(cfg.device)
+    check_precision(cfg.precision)
     cfg.run_name()
 
 
@@ -365,6 +371,26 @@ def resolve_device(spec: str) -> torch.device:
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise LengthgenError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) present")
     return device
+
+
+PRECISIONS = ("auto", "float32", "bf16")
+
+
+def check_precision(spec: str) -> str:
+    if spec not in PRECISIONS:
+        hint = close_matches_hint(str(spec), list(PRECISIONS))
+        raise LengthgenError(f"unknown precision {spec!r}{hint}: use auto, float32 or bf16")
+    return spec
+
+
+def uses_autocast(precision: str, device: torch.device) -> bool:
+    """Whether training runs under bf16 autocast: by default on CUDA only
+    (where it is fast), never with "float32", on any device with "bf16".
+    Evaluation always runs in float32."""
+    check_precision(precision)
+    if precision == "auto":
+        return device.type == "cuda"
+    return precision == "bf16"
 
 
 def config_of_record(record: dict[str, Any]) -> RunConfig:

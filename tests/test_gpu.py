@@ -42,3 +42,14 @@ def test_kv_cache_matches_recomputation_on_cuda():
     cached, _ = greedy_decode(model, prompts, 16, use_cache=True)
     full, _ = greedy_decode(model, prompts, 16, use_cache=False)
     assert torch.equal(cached, full)
+
+
+@pytest.mark.parametrize("precision,recorded", [("auto", "bf16-autocast"), ("float32", "float32")])
+def test_cuda_trains_in_the_precision_asked_for(tmp_path, precision, recorded):
+    cfg = RunConfig(train=TrainConfig(steps=4, batch_size=8, eval_every=2, warmup=1))
+    settings = {"task": "parity", "model_options": {"d_model": 16, "n_heads": 2}, "train_lengths": "1-4"}
+    cfg = apply_settings(cfg, {**settings, "test_lengths": "6", "precision": precision, "eval_examples": 8}, "gpu")
+    cfg.out = str(tmp_path)
+    result = run_experiment(cfg, resume=False, progress=False, log=lambda m: None)
+    assert result["environment"]["device"].startswith("cuda")
+    assert result["environment"]["precision"] == recorded

@@ -41,7 +41,7 @@ def parse_overrides(pairs: list[str]) -> dict:
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
             value = raw
-        if parts[0] in ("out", "name", "device", "compile", "track"):
+        if parts[0] in ("out", "name", "device", "precision", "compile", "track"):
             raise LengthgenError(
                 f"--set {pair!r}: {parts[0]!r} is where or how cells run, not what they are: use --{parts[0]}"
             )
@@ -84,6 +84,14 @@ def add_parser(sub) -> None:
         "--compile",
         action="store_true",
         help="torch.compile every cell's training forward (not part of a cell's identity)",
+    )
+    p.add_argument("--device", default="auto", help="every cell's device: auto (default), cpu, cuda, cuda:N")
+    p.add_argument(
+        "--precision",
+        default="auto",
+        choices=("auto", "float32", "bf16"),
+        help="every cell's training precision: auto (default) is bf16 autocast on CUDA and float32 on the CPU; "
+        "float32 keeps GPU cells comparable with CPU cells (neither option is part of a cell's identity)",
     )
     add_log_option(p, "every cell")
     p.add_argument("--slurm-partition", help="Slurm partition for --executor slurm (default: the cluster's)")
@@ -196,10 +204,11 @@ def make_executor(args, sweep_dir: Path):
 
 def cmd_bench(args) -> int:
     # torch and the sweep machinery load here, not with the parser (--help stays fast)
-    from lengthgen.runconfig import apply_settings, validate
+    from lengthgen.runconfig import apply_settings, resolve_device, validate
     from lengthgen.sweeps.cells import expand
     from lengthgen.sweeps.runner import dry_run_table, run_sweep
 
+    resolve_device(args.device)  # a missing GPU fails here, not in every worker
     suite = load_suite(find_suite(args.suite))
     sweep_dir = Path(args.out) / check_name(suite.name, "suite name")
     seeds = parse_lengths(args.seeds, "--seeds", minimum=0) if args.seeds else None
@@ -216,6 +225,8 @@ def cmd_bench(args) -> int:
     overrides = parse_overrides(args.set)
     for cell in cells:
         cell.config.compile = args.compile
+        cell.config.device = args.device
+        cell.config.precision = args.precision
         cell.config.track = args.log or ""
         if overrides:
             apply_settings(cell.config, overrides, "--set")

@@ -136,6 +136,12 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, help="seed of the model, data and evaluation (default: 0)")
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument(
+        "--precision",
+        choices=("auto", "float32", "bf16"),
+        help="training precision: auto (default) is bf16 autocast on CUDA and float32 on the CPU; float32 makes "
+        "a GPU run comparable with CPU runs (not part of a run's identity)",
+    )
+    p.add_argument(
         "--compile",
         action="store_true",
         default=None,
@@ -186,6 +192,7 @@ def config_from_args(args) -> RunConfig:
         "seed": args.seed,
         "eval_examples": args.eval_examples,
         "device": args.device,
+        "precision": args.precision,
         "compile": args.compile,
         "track": args.log,
         "out": args.out,

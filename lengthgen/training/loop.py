@@ -305,10 +305,13 @@ class Trainer:
         on_point=None,
         compile: bool = False,
         offset_span: int | None = None,
+        autocast: bool | None = None,
     ):
         """``offset_span``: the span of position ids that random offsets
         cover when ``cfg.offset_span`` is 0 (the caller knows the longest
-        test sequence; :func:`lengthgen.experiment.make_trainer` passes it)."""
+        test sequence; :func:`lengthgen.experiment.make_trainer` passes it).
+        ``autocast``: train under bf16 autocast; None means on CUDA only
+        (a run's ``precision``, :func:`lengthgen.runconfig.uses_autocast`)."""
         cfg.validate()
         self.model, self.task, self.cfg, self.seed, self.device = model, task, cfg, seed, device
         self.train_lengths = sorted(train_lengths)
@@ -345,7 +348,7 @@ class Trainer:
             self.load_initial_weights(cfg.init_from)
         self.rng = np.random.default_rng([seed, 0])
         self.state = TrainState()
-        self.autocast = device.type == "cuda"
+        self.autocast = device.type == "cuda" if autocast is None else autocast
         self.rank_tracker = RankTracker(model) if cfg.track_rank else None
         # A finite training set is drawn once from its own generator, so its
         # contents depend only on the seed, not on the batch stream.

@@ -368,3 +368,15 @@ def test_format_2_leaves_an_explicit_layout_alone(tiny_suite, tmp_path):
     tiny_suite.write_text(tiny_suite.read_text().replace("format: 2", "format: 3"))
     with pytest.raises(LengthgenError, match="'format' must be one of 1, 2"):
         expand(load_suite(tiny_suite), tmp_path)
+
+
+def test_bench_sets_every_cells_precision_and_refuses_it_as_a_setting(tiny_suite, tmp_path, capsys):
+    from lengthgen.cli.main import main
+
+    argv = ["bench", "--suite", str(tiny_suite), "--models", "lstm", "--tasks", "parity", "--out", str(tmp_path)]
+    assert main([*argv, "--workers", "1", "--seeds", "0", "--precision", "bf16"]) == 0, capsys.readouterr().err
+    results = [json.loads(p.read_text()) for p in (tmp_path / "tiny").glob("*.json")]
+    assert results and all(r["environment"]["precision"] == "bf16-autocast" for r in results)
+    capsys.readouterr()
+    assert main([*argv, "--set", "precision=float32", "--dry-run"]) == 2
+    assert "use --precision" in capsys.readouterr().err
