@@ -10,6 +10,10 @@ import yaml
 from lengthgen.errors import LengthgenError
 from lengthgen.registry import close_matches_hint
 
+# training precisions a run may ask for (lengthgen.runconfig.uses_autocast);
+# here, not there, so that the command-line parsers need no torch
+PRECISIONS = ("auto", "float32", "bf16")
+
 MAX_LENGTH_VALUE = 10**9
 MAX_LENGTH_COUNT = 100_000
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from lengthgen.config import check_keys, parse_lengths
+from lengthgen.config import PRECISIONS, check_keys, parse_lengths
 from lengthgen.data import find_benchmark
 from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.outcomes import check_longest_training_length
@@ -371,9 +371,6 @@ def resolve_device(spec: str) -> torch.device:
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise LengthgenError(f"--device {spec}: only {torch.cuda.device_count()} CUDA device(s) present")
     return device
-
-
-PRECISIONS = ("auto", "float32", "bf16")
 
 
 def check_precision(spec: str) -> str:

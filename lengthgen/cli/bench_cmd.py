@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from lengthgen.cli.output import add_log_option, emit
-from lengthgen.config import parse_lengths
+from lengthgen.config import PRECISIONS, parse_lengths
 from lengthgen.data import find_suite
 from lengthgen.errors import LengthgenError
 from lengthgen.registry import filter_names
@@ -89,7 +89,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--precision",
         default="auto",
-        choices=("auto", "float32", "bf16"),
+        choices=PRECISIONS,
         help="every cell's training precision: auto (default) is bf16 autocast on CUDA and float32 on the CPU; "
         "float32 keeps GPU cells comparable with CPU cells (neither option is part of a cell's identity)",
     )

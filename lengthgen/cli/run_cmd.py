@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 from lengthgen.cli.output import add_log_option
 from lengthgen.cli.tasks_cmd import parse_params
-from lengthgen.config import load_yaml
+from lengthgen.config import PRECISIONS, load_yaml
 from lengthgen.errors import LengthgenError
 
 
@@ -137,7 +137,7 @@ def add_parser(sub) -> None:
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument(
         "--precision",
-        choices=("auto", "float32", "bf16"),
+        choices=PRECISIONS,
         help="training precision: auto (default) is bf16 autocast on CUDA and float32 on the CPU; float32 makes "
         "a GPU run comparable with CPU runs (not part of a run's identity)",
     )
