@@ -6,7 +6,7 @@ RUN is a run's path without extension (RUN.json and its checkpoint
 RUN.ckpt.pt, which `lengthgen run --keep-checkpoint` keeps).  Greedy
 decoding of fresh inputs (2,000 by default, generator seed 7), scored as
 the suite scores them (the answer digit, then <eos>), grouped by pointer
-in bins of 10; wrong answers are split into "a neighbour" (the value one
+in bins of 10 (`--width`); wrong answers are split into "a neighbour" (the value one
 place before or after the pointed-to one, where it differs from the
 answer) and "other".  H7 of conjecture-v3 (README.md) predicts the errors
 concentrate on the largest pointers, which training draws rarely.
@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("--length", type=int, default=40)
     parser.add_argument("--examples", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--width", type=int, default=10, help="pointers per row of the table")
     args = parser.parse_args()
     torch.set_num_threads(1)
     for run in args.runs:
@@ -94,7 +95,7 @@ def main() -> None:
         print(f"{run} (seed {cfg['seed']}), length {args.length}, {args.examples} inputs:")
         print("| pointers | n | exact % | wrong: a neighbour's value % | wrong: other % |")
         print("|---|---|---|---|---|")
-        for row in table(model, task, args.length, args.examples, args.seed):
+        for row in table(model, task, args.length, args.examples, args.seed, args.width):
             print(
                 f"| {row['pointers']} | {row['n']} | {row['exact']:.1f} | {row['neighbour']:.1f} | {row['other']:.1f} |"
             )
