@@ -1,0 +1,125 @@
+"""Why does reversed addition with abacus positions fail beyond 10 digits?
+The far-pairs test (H-A2 in this folder's README) on a retrained cell of
+``sota-addition``.
+
+    python results/studies/sota/probe_far_pairs_addition.py [--seed 2] [--n 300] [--save W.pt | --load W.pt]
+
+Design and prediction: README of this folder (H-A2), committed before this
+script first ran.  The batch offsets (0-90) train every table row up to id
+100, but a training sum holds ids k + 1 .. k + 11 only, so the attention
+logit between two digits whose ids are more than 10 apart was never
+trained.  The script retrains the cell exactly as ``lengthgen bench`` did
+(one thread; steps and final loss checked against the committed result),
+then on fresh sums at each length reports teacher-forced exact match (every
+answer digit and ``<eos>`` argmax-right) as trained, with a window mask in
+every layer (a key is hidden from a query when both are digits with ids
+more than ``--window`` apart; ``+`` and ``<sep>``, id 0, are never hidden),
+and with a control mask hiding as many keys per query at random among the
+digits the window leaves visible, never the operand digits of the query's
+place or the next one (the digits the answer is computed from).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from probe_far_pairs import teacher_forced, window_bias  # noqa: E402  (a sibling script, not a module)
+
+from lengthgen.data import find_suite  # noqa: E402
+from lengthgen.errors import LengthgenError  # noqa: E402
+from lengthgen.experiment import build, make_trainer  # noqa: E402
+from lengthgen.suites import load_suite  # noqa: E402
+from lengthgen.sweeps.cells import expand  # noqa: E402
+from lengthgen.tables import render_table  # noqa: E402
+from lengthgen.training.data import to_lm_batch  # noqa: E402
+
+LENGTHS = (10, 15, 20, 30)
+
+
+def control_bias(ids: torch.Tensor, window: int, sep: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+    """Per query, hide as many keys as the window mask does, drawn at random
+    among the digits before it that the window keeps, never an operand digit
+    whose id is the query's or the next (the place being added and its carry)."""
+    q, k = ids.unsqueeze(-1), ids.unsqueeze(-2)
+    far = ((q != 0) & (k != 0) & ((q - k).abs() > window)).numpy()
+    causal = np.tril(np.ones(far.shape[-2:], dtype=bool))
+    hide = np.zeros_like(far)
+    ids_np = ids.numpy()
+    for b in range(far.shape[0]):
+        operand = np.arange(ids_np.shape[1]) < sep[b]
+        for t in range(far.shape[1]):
+            count = int((far[b, t] & causal[t]).sum())
+            if count == 0:
+                continue
+            needed = operand & np.isin(ids_np[b], (ids_np[b, t], ids_np[b, t] + 1))
+            allowed = causal[t] & ~far[b, t] & (ids_np[b] != 0) & ~needed
+            pool = np.nonzero(allowed)[0]
+            hide[b, t, rng.choice(pool, size=min(count, len(pool)), replace=False)] = True
+    return torch.zeros(hide.shape).masked_fill(torch.from_numpy(hide), float("-inf")).unsqueeze(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", default="results/studies/sota/suite-addition.yaml")
+    parser.add_argument("--results", default="results/studies/sota/runs")
+    parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--window", type=int, default=10, help="the largest id distance inside a training sum")
+    parser.add_argument("--save", help="write the retrained weights here (state dict)")
+    parser.add_argument("--load", help="read the weights from --save instead of retraining")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    try:
+        suite = load_suite(find_suite(args.suite))
+        cells = list(expand(suite, Path(args.results), seeds=[args.seed]))
+    except LengthgenError as err:
+        raise SystemExit(f"error: {err}") from None
+    if not cells:
+        raise SystemExit(f"error: {args.suite} has no cell for seed {args.seed}")
+    if args.load and not Path(args.load).is_file():
+        raise SystemExit(f"error: --load {args.load}: no such file (write it first with --save)")
+    cell = cells[0]
+    task, test_task, model = build(cell.config)
+    if args.load:
+        model.load_state_dict(torch.load(args.load))
+        print(f"{cell.benchmark} seed {cell.seed}: weights from {args.load}", flush=True)
+    else:
+        state = make_trainer(cell.config, task, test_task, model, torch.device("cpu"), progress=False).run()
+        committed = Path(args.results) / suite.name / f"{cell.key}.json"
+        stored = json.loads(committed.read_text()) if committed.exists() else None
+        if stored is None:
+            check = "no committed result"
+        elif stored["training"]["steps"] == state.step and stored["training"]["final_loss"] == state.curve[-1]["loss"]:
+            check = "same steps and final loss as the committed cell"
+        else:
+            check = "DIFFERENT from the committed cell"
+        print(f"{cell.benchmark} seed {cell.seed}: {state.step} steps ({check})", flush=True)
+        if args.save:
+            torch.save(model.state_dict(), args.save)
+    model.eval()
+
+    rows = []
+    for length in LENGTHS:
+        batch = test_task.sample(np.random.default_rng([cell.seed, 13, length]), args.n, length)
+        lm = to_lm_batch(batch)
+        tokens = torch.from_numpy(lm.tokens)
+        ids = model.encoding_positions(tokens, torch.arange(tokens.shape[1]).expand_as(tokens))
+        sep = np.argmax(lm.tokens == task.id("<sep>"), axis=1)
+        plain, _ = teacher_forced(model, tokens, lm, None)
+        masked, _ = teacher_forced(model, tokens, lm, window_bias(ids, args.window))
+        control, _ = teacher_forced(
+            model, tokens, lm, control_bias(ids, args.window, sep, np.random.default_rng([cell.seed, 17]))
+        )
+        rows.append([length, *(f"{100 * v.mean():.1f}" for v in (plain, masked, control))])
+    print(render_table(["digits", "teacher-forced exact %", "window mask %", "random mask (control) %"], rows))
+
+
+if __name__ == "__main__":
+    main()
