@@ -196,36 +196,17 @@ def id_profile(att: torch.Tensor, ids: torch.Tensor, sep: int) -> list[list[str]
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suite", default="results/studies/sota/suite-lists.yaml")
-    parser.add_argument("--results", default="results/studies/sota/runs")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--n", type=int, default=300)
-    parser.add_argument("--window", type=int, default=15, help="the largest id distance inside a training sequence")
-    parser.add_argument("--save", help="write the retrained weights here (state dict)")
-    parser.add_argument("--load", help="read the weights from --save instead of retraining")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    try:
-        suite = load_suite(find_suite(args.suite))
-        cells = [
-            c for c in expand(suite, Path(args.results), seeds=[args.seed]) if c.config.benchmark == "copy-repeat-16"
-        ]
-    except LengthgenError as err:
-        raise SystemExit(f"error: {err}") from None
-    if not cells:
-        raise SystemExit(f"error: {args.suite} has no copy-repeat-16 cell for seed {args.seed}")
-    if args.load and not Path(args.load).is_file():
-        raise SystemExit(f"error: --load {args.load}: no such file (write it first with --save)")
-    cell = cells[0]
+def retrained(cell, committed: Path, load: str | None, save: str | None):
+    """The cell's task, test task and model: weights read from ``load``, or
+    trained again as ``lengthgen bench`` trained them (one thread), with the
+    steps and final loss checked against the committed result ``committed``
+    (the same host kind reproduces them bit for bit) and saved to ``save``."""
     task, test_task, model = build(cell.config)
-    if args.load:
-        model.load_state_dict(torch.load(args.load))
-        print(f"{cell.benchmark} seed {cell.seed}: weights from {args.load}", flush=True)
+    if load:
+        model.load_state_dict(torch.load(load))
+        print(f"{cell.benchmark} seed {cell.seed}: weights from {load}", flush=True)
     else:
         state = make_trainer(cell.config, task, test_task, model, torch.device("cpu"), progress=False).run()
-        committed = Path(args.results) / suite.name / f"{cell.key}.json"
         stored = json.loads(committed.read_text()) if committed.exists() else None
         if stored is None:
             check = "no committed result"
@@ -234,9 +215,49 @@ def main() -> None:
         else:
             check = "DIFFERENT from the committed cell"
         print(f"{cell.benchmark} seed {cell.seed}: {state.step} steps ({check})", flush=True)
-        if args.save:
-            torch.save(model.state_dict(), args.save)
+        if save:
+            torch.save(model.state_dict(), save)
     model.eval()
+    return task, test_task, model
+
+
+def probe_parser(doc: str, suite: str, seed: int, window: int) -> argparse.ArgumentParser:
+    """The options every far-pairs probe takes (which cell, how many inputs, the window, saved weights)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--suite", default=suite)
+    parser.add_argument("--results", default="results/studies/sota/runs")
+    parser.add_argument("--seed", type=int, default=seed)
+    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--window", type=int, default=window, help="the largest id distance inside a training input")
+    parser.add_argument("--save", help="write the retrained weights here (state dict)")
+    parser.add_argument("--load", help="read the weights from --save instead of retraining")
+    return parser
+
+
+def cell_to_probe(args: argparse.Namespace, benchmark: str | None = None):
+    """(suite, cell) for ``args.seed`` (of ``benchmark`` where the suite has several), or exit with the reason."""
+    try:
+        suite = load_suite(find_suite(args.suite))
+        cells = [
+            c
+            for c in expand(suite, Path(args.results), seeds=[args.seed])
+            if benchmark is None or c.config.benchmark == benchmark
+        ]
+    except LengthgenError as err:
+        raise SystemExit(f"error: {err}") from None
+    if not cells:
+        raise SystemExit(f"error: {args.suite} has no {benchmark or ''} cell for seed {args.seed}")
+    if args.load and not Path(args.load).is_file():
+        raise SystemExit(f"error: --load {args.load}: no such file (write it first with --save)")
+    return suite, cells[0]
+
+
+def main() -> None:
+    parser = probe_parser(__doc__, "results/studies/sota/suite-lists.yaml", seed=0, window=15)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    suite, cell = cell_to_probe(args, benchmark="copy-repeat-16")
+    _, test_task, model = retrained(cell, Path(args.results) / suite.name / f"{cell.key}.json", args.load, args.save)
 
     rows, places = [], []
     weights, profiles = {}, {}

@@ -21,8 +21,6 @@ place or the next one (the digits the answer is computed from).
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -30,13 +28,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from probe_far_pairs import teacher_forced, window_bias  # noqa: E402  (a sibling script, not a module)
+from probe_far_pairs import cell_to_probe, probe_parser, retrained, teacher_forced, window_bias  # noqa: E402  (a sibling script, not a module)
 
-from lengthgen.data import find_suite  # noqa: E402
-from lengthgen.errors import LengthgenError  # noqa: E402
-from lengthgen.experiment import build, make_trainer  # noqa: E402
-from lengthgen.suites import load_suite  # noqa: E402
-from lengthgen.sweeps.cells import expand  # noqa: E402
 from lengthgen.tables import render_table  # noqa: E402
 from lengthgen.training.data import to_lm_batch  # noqa: E402
 
@@ -66,44 +59,11 @@ def control_bias(ids: torch.Tensor, window: int, sep: np.ndarray, rng: np.random
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--suite", default="results/studies/sota/suite-addition.yaml")
-    parser.add_argument("--results", default="results/studies/sota/runs")
-    parser.add_argument("--seed", type=int, default=2)
-    parser.add_argument("--n", type=int, default=300)
-    parser.add_argument("--window", type=int, default=10, help="the largest id distance inside a training sum")
-    parser.add_argument("--save", help="write the retrained weights here (state dict)")
-    parser.add_argument("--load", help="read the weights from --save instead of retraining")
+    parser = probe_parser(__doc__, "results/studies/sota/suite-addition.yaml", seed=2, window=10)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    try:
-        suite = load_suite(find_suite(args.suite))
-        cells = list(expand(suite, Path(args.results), seeds=[args.seed]))
-    except LengthgenError as err:
-        raise SystemExit(f"error: {err}") from None
-    if not cells:
-        raise SystemExit(f"error: {args.suite} has no cell for seed {args.seed}")
-    if args.load and not Path(args.load).is_file():
-        raise SystemExit(f"error: --load {args.load}: no such file (write it first with --save)")
-    cell = cells[0]
-    task, test_task, model = build(cell.config)
-    if args.load:
-        model.load_state_dict(torch.load(args.load))
-        print(f"{cell.benchmark} seed {cell.seed}: weights from {args.load}", flush=True)
-    else:
-        state = make_trainer(cell.config, task, test_task, model, torch.device("cpu"), progress=False).run()
-        committed = Path(args.results) / suite.name / f"{cell.key}.json"
-        stored = json.loads(committed.read_text()) if committed.exists() else None
-        if stored is None:
-            check = "no committed result"
-        elif stored["training"]["steps"] == state.step and stored["training"]["final_loss"] == state.curve[-1]["loss"]:
-            check = "same steps and final loss as the committed cell"
-        else:
-            check = "DIFFERENT from the committed cell"
-        print(f"{cell.benchmark} seed {cell.seed}: {state.step} steps ({check})", flush=True)
-        if args.save:
-            torch.save(model.state_dict(), args.save)
-    model.eval()
+    suite, cell = cell_to_probe(args)
+    task, test_task, model = retrained(cell, Path(args.results) / suite.name / f"{cell.key}.json", args.load, args.save)
 
     rows = []
     for length in LENGTHS:
