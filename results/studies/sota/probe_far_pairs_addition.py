@@ -33,7 +33,7 @@ from probe_far_pairs import cell_to_probe, probe_parser, retrained, teacher_forc
 from lengthgen.tables import render_table  # noqa: E402
 from lengthgen.training.data import to_lm_batch  # noqa: E402
 
-LENGTHS = (10, 15, 20, 30)
+LENGTHS = (10, 12, 15, 20, 30)
 
 
 def control_bias(ids: torch.Tensor, window: int, sep: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
@@ -60,25 +60,32 @@ def control_bias(ids: torch.Tensor, window: int, sep: np.ndarray, rng: np.random
 
 def main() -> None:
     parser = probe_parser(__doc__, "results/studies/sota/suite-addition.yaml", seed=2, window=10)
+    parser.add_argument("--places", action="store_true", help="also teacher-forced accuracy at each answer place")
     args = parser.parse_args()
     torch.set_num_threads(1)
     suite, cell = cell_to_probe(args)
     task, test_task, model = retrained(cell, Path(args.results) / suite.name / f"{cell.key}.json", args.load, args.save)
 
-    rows = []
+    rows, places = [], []
     for length in LENGTHS:
         batch = test_task.sample(np.random.default_rng([cell.seed, 13, length]), args.n, length)
         lm = to_lm_batch(batch)
         tokens = torch.from_numpy(lm.tokens)
         ids = model.encoding_positions(tokens, torch.arange(tokens.shape[1]).expand_as(tokens))
         sep = np.argmax(lm.tokens == task.id("<sep>"), axis=1)
-        plain, _ = teacher_forced(model, tokens, lm, None)
+        plain, right = teacher_forced(model, tokens, lm, None)
         masked, _ = teacher_forced(model, tokens, lm, window_bias(ids, args.window))
         control, _ = teacher_forced(
             model, tokens, lm, control_bias(ids, args.window, sep, np.random.default_rng([cell.seed, 17]))
         )
         rows.append([length, *(f"{100 * v.mean():.1f}" for v in (plain, masked, control))])
+        # the label at <sep> + i predicts answer place i + 1
+        first = int(sep[0])  # every sum at one length has the same layout
+        places.append([length, " ".join(f"{100 * right[:, first + i].mean():.0f}" for i in range(length + 2))])
     print(render_table(["digits", "teacher-forced exact %", "window mask %", "random mask (control) %"], rows))
+    if args.places:
+        print()
+        print(render_table(["digits", "teacher-forced % right at answer places 1, 2, ... (then <eos>)"], places))
 
 
 if __name__ == "__main__":
