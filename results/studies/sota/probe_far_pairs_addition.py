@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from probe_far_pairs import cell_to_probe, probe_parser, retrained, teacher_forced, window_bias  # noqa: E402  (a sibling script, not a module)
+from probe_far_pairs import cell_to_probe, probe_parser, retrained, teacher_forced  # noqa: E402  (a sibling script, not a module)
 
 from lengthgen.tables import render_table  # noqa: E402
 from lengthgen.training.data import to_lm_batch  # noqa: E402
@@ -36,12 +36,29 @@ from lengthgen.training.data import to_lm_batch  # noqa: E402
 LENGTHS = (10, 12, 15, 20, 30)
 
 
-def control_bias(ids: torch.Tensor, window: int, sep: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
-    """Per query, hide as many keys as the window mask does, drawn at random
-    among the digits before it that the window keeps, never an operand digit
-    whose id is the query's or the next (the place being added and its carry)."""
+def far_keys(ids: torch.Tensor, window: int, zero_queries: bool) -> torch.Tensor:
+    """[B, T, T] True where a key is hidden from a query: both digits with ids
+    more than ``window`` apart (H-A2), and with ``zero_queries`` also digits
+    with ids above ``window + 1`` from the id-0 queries, ``+`` and ``<sep>``
+    (H-A3: the largest id a training sum has, seen from where no digit is)."""
     q, k = ids.unsqueeze(-1), ids.unsqueeze(-2)
-    far = ((q != 0) & (k != 0) & ((q - k).abs() > window)).numpy()
+    far = (q != 0) & (k != 0) & ((q - k).abs() > window)
+    if zero_queries:
+        far = far | ((q == 0) & (k > window + 1))
+    return far
+
+
+def as_bias(hide: torch.Tensor) -> torch.Tensor:
+    """[B, 1, T, T] additive attention bias from a [B, T, T] hiding mask."""
+    return torch.zeros(hide.shape).masked_fill(hide, float("-inf")).unsqueeze(1)
+
+
+def control_bias(far: torch.Tensor, ids: torch.Tensor, sep: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+    """Per query, hide as many keys as ``far`` does, drawn at random among the
+    digits before it that ``far`` keeps, never an operand digit whose id is the
+    query's or the next (the place being added and its carry; for ``<sep>``
+    the two units digits)."""
+    far = far.numpy()
     causal = np.tril(np.ones(far.shape[-2:], dtype=bool))
     hide = np.zeros_like(far)
     ids_np = ids.numpy()
@@ -55,7 +72,7 @@ def control_bias(ids: torch.Tensor, window: int, sep: np.ndarray, rng: np.random
             allowed = causal[t] & ~far[b, t] & (ids_np[b] != 0) & ~needed
             pool = np.nonzero(allowed)[0]
             hide[b, t, rng.choice(pool, size=min(count, len(pool)), replace=False)] = True
-    return torch.zeros(hide.shape).masked_fill(torch.from_numpy(hide), float("-inf")).unsqueeze(1)
+    return as_bias(torch.from_numpy(hide))
 
 
 def main() -> None:
@@ -66,7 +83,7 @@ def main() -> None:
     suite, cell = cell_to_probe(args)
     task, test_task, model = retrained(cell, Path(args.results) / suite.name / f"{cell.key}.json", args.load, args.save)
 
-    rows, places = [], []
+    rows, unit_rows, places = [], [], []
     for length in LENGTHS:
         batch = test_task.sample(np.random.default_rng([cell.seed, 13, length]), args.n, length)
         lm = to_lm_batch(batch)
@@ -74,15 +91,23 @@ def main() -> None:
         ids = model.encoding_positions(tokens, torch.arange(tokens.shape[1]).expand_as(tokens))
         sep = np.argmax(lm.tokens == task.id("<sep>"), axis=1)
         plain, right = teacher_forced(model, tokens, lm, None)
-        masked, _ = teacher_forced(model, tokens, lm, window_bias(ids, args.window))
-        control, _ = teacher_forced(
-            model, tokens, lm, control_bias(ids, args.window, sep, np.random.default_rng([cell.seed, 17]))
-        )
-        rows.append([length, *(f"{100 * v.mean():.1f}" for v in (plain, masked, control))])
+        scores, units = [plain], [right[:, int(sep[0])]]
+        for zero_queries in (False, True):
+            far = far_keys(ids, args.window, zero_queries)
+            masked, masked_right = teacher_forced(model, tokens, lm, as_bias(far))
+            rng = np.random.default_rng([cell.seed, 17])
+            control, control_right = teacher_forced(model, tokens, lm, control_bias(far, ids, sep, rng))
+            scores += [masked, control]
+            units += [masked_right[:, int(sep[0])], control_right[:, int(sep[0])]]
+        rows.append([length, *(f"{100 * v.mean():.1f}" for v in scores)])
+        unit_rows.append([length, *(f"{100 * v.mean():.0f}" for v in units)])
         # the label at <sep> + i predicts answer place i + 1
         first = int(sep[0])  # every sum at one length has the same layout
         places.append([length, " ".join(f"{100 * right[:, first + i].mean():.0f}" for i in range(length + 2))])
-    print(render_table(["digits", "teacher-forced exact %", "window mask %", "random mask (control) %"], rows))
+    masks = ["window mask (H-A2)", "its control", "window + id-0 queries (H-A3)", "its control"]
+    print(render_table(["digits", "teacher-forced exact %", *(f"{m} %" for m in masks)], rows))
+    print()
+    print(render_table(["digits", "units place right % (as trained)", *masks], unit_rows))
     if args.places:
         print()
         print(render_table(["digits", "teacher-forced % right at answer places 1, 2, ... (then <eos>)"], places))
