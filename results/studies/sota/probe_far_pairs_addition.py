@@ -103,14 +103,16 @@ def main() -> None:
         unit_rows.append([length, *(f"{100 * v.mean():.0f}" for v in units)])
         # the label at <sep> + i predicts answer place i + 1
         first = int(sep[0])  # every sum at one length has the same layout
-        places.append([length, " ".join(f"{100 * right[:, first + i].mean():.0f}" for i in range(length + 2))])
+        window_right = teacher_forced(model, tokens, lm, as_bias(far_keys(ids, args.window, False)))[1]
+        for name, got in (("as trained", right), ("window mask", window_right)):
+            places.append([length, name, " ".join(f"{100 * got[:, first + i].mean():.0f}" for i in range(length + 2))])
     masks = ["window mask (H-A2)", "its control", "window + id-0 queries (H-A3)", "its control"]
     print(render_table(["digits", "teacher-forced exact %", *(f"{m} %" for m in masks)], rows))
     print()
     print(render_table(["digits", "units place right % (as trained)", *masks], unit_rows))
     if args.places:
         print()
-        print(render_table(["digits", "teacher-forced % right at answer places 1, 2, ... (then <eos>)"], places))
+        print(render_table(["digits", "", "teacher-forced % right at answer places 1, 2, ... (then <eos>)"], places))
 
 
 if __name__ == "__main__":
