@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the pending cells of results/README.md ("Pending cells") in two lanes,
+# one core each, each suite from the frozen checkout of the code that trained
+# its earlier cells (a study's cells must all come from one version of the
+# training code), with results written into this checkout.  Resumable: bench
+# skips finished cells and resumes checkpointed ones.
+#
+#   bash results/run_pending.sh LANE        # LANE: studies (conjecture-v3) or records (sota)
+#   DRY_RUN=1 bash results/run_pending.sh LANE   # list the cells and their status only
+#
+# PYTHON (default: .venv/bin/python of this checkout) must have torch and the
+# package's dependencies; the frozen code is put first by running from its
+# worktree (../lengthgen-ce57c86, ../lengthgen-fa4e947, made here if missing).
+set -euo pipefail
+lane=${1:?usage: bash results/run_pending.sh studies|records}
+root=$(git rev-parse --show-toplevel)
+python=${PYTHON:-$root/.venv/bin/python}
+export OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1
+
+frozen() {  # frozen COMMIT -> the worktree's path
+  local dir
+  dir=$(dirname "$root")/lengthgen-$1
+  [ -d "$dir" ] || git -C "$root" worktree add --detach "$dir" "$1" >/dev/null
+  echo "$dir"
+}
+
+run() {  # run COMMIT STUDY SUITE...
+  local code study=$root/results/studies/$2
+  code=$(frozen "$1")
+  shift 2
+  for suite in "$@"; do
+    echo "== $(date -u +%FT%TZ) $suite (code $(git -C "$code" rev-parse --short HEAD))"
+    (cd "$code" && "$python" -m lengthgen bench --suite "$study/$suite.yaml" --out "$study/runs" --workers 1 --threads 1 ${DRY_RUN:+--dry-run})
+  done
+}
+
+case $lane in
+  studies) run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
+  records) run fa4e947 sota suite-addition suite-addition-control ;;
+  *) echo "unknown lane $lane (studies or records)" >&2; exit 2 ;;
+esac
