@@ -249,6 +249,8 @@ def cell_to_probe(args: argparse.Namespace, benchmark: str | None = None):
         raise SystemExit(f"error: {args.suite} has no {benchmark or ''} cell for seed {args.seed}")
     if args.load and not Path(args.load).is_file():
         raise SystemExit(f"error: --load {args.load}: no such file (write it first with --save)")
+    if args.save and not args.load and Path(args.save).exists():
+        raise SystemExit(f"error: --save {args.save} exists; remove it or choose another path (nothing is overwritten)")
     return suite, cells[0]
 
 
