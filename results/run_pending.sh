@@ -21,6 +21,13 @@ frozen() {  # frozen COMMIT -> the worktree's path
   local dir
   dir=$(dirname "$root")/lengthgen-$1
   [ -d "$dir" ] || git -C "$root" worktree add --detach "$dir" "$1" >/dev/null
+  # a folder of that name left at another commit, or edited, would train
+  # the study's cells with other code: refuse rather than mix versions
+  if [ "$(git -C "$dir" rev-parse HEAD 2>/dev/null)" != "$(git -C "$root" rev-parse "$1^{commit}")" ] \
+    || [ -n "$(git -C "$dir" status --porcelain --untracked-files=no)" ]; then
+    echo "error: $dir is not a clean checkout of $1; remove it (git worktree remove --force $dir) and rerun" >&2
+    exit 2
+  fi
   echo "$dir"
 }
 

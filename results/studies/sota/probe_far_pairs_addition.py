@@ -104,7 +104,9 @@ def main() -> None:
         # the label at <sep> + i predicts answer place i + 1
         first = int(sep[0])  # every sum at one length has the same layout
         window_right = teacher_forced(model, tokens, lm, as_bias(far_keys(ids, args.window, False)))[1]
-        for name, got in (("as trained", right), ("window mask", window_right)):
+        zero_right = teacher_forced(model, tokens, lm, as_bias(far_keys(ids, args.window, True)))[1]
+        named = (("as trained", right), ("window mask", window_right), ("window + id-0", zero_right))
+        for name, got in named:
             places.append([length, name, " ".join(f"{100 * got[:, first + i].mean():.0f}" for i in range(length + 2))])
     masks = ["window mask (H-A2)", "its control", "window + id-0 queries (H-A3)", "its control"]
     print(render_table(["digits", "teacher-forced exact %", *(f"{m} %" for m in masks)], rows))
