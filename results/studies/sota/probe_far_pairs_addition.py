@@ -36,15 +36,19 @@ from lengthgen.training.data import to_lm_batch  # noqa: E402
 LENGTHS = (10, 12, 15, 20, 30)
 
 
-def far_keys(ids: torch.Tensor, window: int, zero_queries: bool) -> torch.Tensor:
+def far_keys(ids: torch.Tensor, window: int, zero_queries: bool, keep: int | None = None) -> torch.Tensor:
     """[B, T, T] True where a key is hidden from a query: both digits with ids
     more than ``window`` apart (H-A2), and with ``zero_queries`` also digits
     with ids above ``window + 1`` from the id-0 queries, ``+`` and ``<sep>``
-    (H-A3: the largest id a training sum has, seen from where no digit is)."""
+    (H-A3: the largest id a training sum has, seen from where no digit is).
+    Digits with id ``keep`` are never hidden (H-A5: is that digit what the
+    hidden places needed?)."""
     q, k = ids.unsqueeze(-1), ids.unsqueeze(-2)
     far = (q != 0) & (k != 0) & ((q - k).abs() > window)
     if zero_queries:
         far = far | ((q == 0) & (k > window + 1))
+    if keep is not None:
+        far = far & (k != keep)
     return far
 
 
@@ -78,11 +82,13 @@ def control_bias(far: torch.Tensor, ids: torch.Tensor, sep: np.ndarray, rng: np.
 def main() -> None:
     parser = probe_parser(__doc__, "results/studies/sota/suite-addition.yaml", seed=2, window=10)
     parser.add_argument("--places", action="store_true", help="also teacher-forced accuracy at each answer place")
+    parser.add_argument("--keep", type=int, help="never hide the digits with this id (H-A5)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     suite, cell = cell_to_probe(args)
     task, test_task, model = retrained(cell, Path(args.results) / suite.name / f"{cell.key}.json", args.load, args.save)
 
+    print(f"window {args.window}" + ("" if args.keep is None else f", digits with id {args.keep} never hidden"))
     rows, unit_rows, places = [], [], []
     for length in LENGTHS:
         batch = test_task.sample(np.random.default_rng([cell.seed, 13, length]), args.n, length)
@@ -93,7 +99,7 @@ def main() -> None:
         plain, right = teacher_forced(model, tokens, lm, None)
         scores, units = [plain], [right[:, int(sep[0])]]
         for zero_queries in (False, True):
-            far = far_keys(ids, args.window, zero_queries)
+            far = far_keys(ids, args.window, zero_queries, args.keep)
             masked, masked_right = teacher_forced(model, tokens, lm, as_bias(far))
             rng = np.random.default_rng([cell.seed, 17])
             control, control_right = teacher_forced(model, tokens, lm, control_bias(far, ids, sep, rng))
@@ -103,8 +109,8 @@ def main() -> None:
         unit_rows.append([length, *(f"{100 * v.mean():.0f}" for v in units)])
         # the label at <sep> + i predicts answer place i + 1
         first = int(sep[0])  # every sum at one length has the same layout
-        window_right = teacher_forced(model, tokens, lm, as_bias(far_keys(ids, args.window, False)))[1]
-        zero_right = teacher_forced(model, tokens, lm, as_bias(far_keys(ids, args.window, True)))[1]
+        window_right = teacher_forced(model, tokens, lm, as_bias(far_keys(ids, args.window, False, args.keep)))[1]
+        zero_right = teacher_forced(model, tokens, lm, as_bias(far_keys(ids, args.window, True, args.keep)))[1]
         named = (("as trained", right), ("window mask", window_right), ("window + id-0", zero_right))
         for name, got in named:
             places.append([length, name, " ".join(f"{100 * got[:, first + i].mean():.0f}" for i in range(length + 2))])
