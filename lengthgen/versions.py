@@ -84,6 +84,7 @@ LATE: tuple[Late, ...] = (
     Late("model_options", "freeze_embeddings", False, "frozen token embeddings (the symbols study)"),
     Late("model_options", "halting_start", 0, "ACT halts only after this many fixed-step training steps"),
     Late("model_options", "abacus_offset_draw", "row", "abacus offsets drawn per row or once per batch"),
+    Late("model_options", "place_window", 0, "abacus: attention confined to places at most this far apart"),
     Late("train", "stop_confident", False, "stop-when-fitted needs a Wilson bound >= 95% on two probes"),
     Late("train", "stop_on_test_params", False, "the stop rule's probe also reads the test_params inputs"),
     Late("train", "position_offset", "none", "random position offsets per example or batch (conjecture-v3)"),

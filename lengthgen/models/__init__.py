@@ -98,7 +98,7 @@ SIZE_CAPS = {"d_model": 16_384, "d_ff": 65_536, "n_layers": 256, "n_heads": 256,
 
 
 # integer options where 0 means "off" (every other integer option must be >= 1)
-NON_NEGATIVE_OPTIONS = ("ponder_warmup", "abacus_offset", "halting_start", "steps_offset")
+NON_NEGATIVE_OPTIONS = ("ponder_warmup", "abacus_offset", "halting_start", "steps_offset", "place_window")
 
 
 def _check_value(model: str, key: str, value: Any, default: Any) -> Any:

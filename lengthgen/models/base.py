@@ -56,6 +56,7 @@ class KVCache:
         self.positions: torch.Tensor | None = None
         self.segment_end: torch.Tensor | None = None  # abacus: each row's latest segment token
         self.segment_origin: torch.Tensor | None = None  # abacus: each row's first position
+        self.places: torch.Tensor | None = None  # place_window: each cached token's place in its number
 
     @property
     def length(self) -> int:

@@ -60,6 +60,7 @@ ENCODING_OPTIONS = {
     "segment_ends": SEGMENT_KINDS,
     "abacus_offset": ("abacus",),
     "abacus_offset_draw": ("abacus",),
+    "place_window": SEGMENT_KINDS,  # transformer only; checked in its constructor
 }
 # abacus offsets drawn per training row, or once per batch as McLeish et al. draw them
 ABACUS_DRAWS = ("row", "batch")
@@ -115,6 +116,30 @@ def segment_positions(
     inside = positions - before + origin.unsqueeze(1)
     closing = torch.zeros_like(positions) if end_ids is None else torch.where(torch.isin(tokens, end_ids), inside, 0)
     return torch.where(is_end, closing, inside), ends[:, -1]
+
+
+def place_window_bias(q_places: torch.Tensor, k_places: torch.Tensor, window: int) -> torch.Tensor:
+    """Additive attention bias [B, 1, Lq, Lk] that confines attention to
+    nearby places of numbers: a token with a place (a digit, place >= 1)
+    sees the tokens whose place is at most ``window`` from its own; a
+    segment token (place 0: ``+``, ``<sep>``) sees places up to
+    ``window + 1``; segment tokens are seen by all.  Every query's view of a
+    long sum is then one that a sum of ``2 * window + 1`` digits also gives,
+    so a rule learned from short sums meets nothing new at longer ones.
+
+    >>> places = torch.tensor([[1, 2, 3, 0, 1, 2, 3]])  # 321 + 321, reversed
+    >>> (place_window_bias(places, places, 1)[0, 0] == 0).int()
+    tensor([[1, 1, 0, 1, 1, 1, 0],
+            [1, 1, 1, 1, 1, 1, 1],
+            [0, 1, 1, 1, 0, 1, 1],
+            [1, 1, 0, 1, 1, 1, 0],
+            [1, 1, 0, 1, 1, 1, 0],
+            [1, 1, 1, 1, 1, 1, 1],
+            [0, 1, 1, 1, 0, 1, 1]], dtype=torch.int32)
+    """
+    q, k = q_places.unsqueeze(-1), k_places.unsqueeze(-2)
+    far = (k > 0) & torch.where(q > 0, (q - k).abs() > window, k > window + 1)
+    return torch.zeros(far.shape, device=far.device).masked_fill(far, float("-inf")).unsqueeze(1)
 
 
 def check_segment_options(

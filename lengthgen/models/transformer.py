@@ -11,7 +11,7 @@ from lengthgen.errors import LengthgenError
 from lengthgen.models.attention import CausalSelfAttention
 from lengthgen.models.base import KVCache, LayerCache, SequenceModel, init_weights
 from lengthgen.models.mup import PARAMETRIZATIONS, apply_mup, attention_scale
-from lengthgen.models.positional import PositionalEncoding
+from lengthgen.models.positional import SEGMENT_KINDS, PositionalEncoding, place_window_bias
 
 
 class Block(nn.Module):
@@ -84,6 +84,7 @@ class Transformer(SequenceModel):
         segment_ends: list[int] | None = None,
         freeze_embeddings: bool = False,
         abacus_offset_draw: str = "row",
+        place_window: int = 0,
     ):
         super().__init__(
             vocab_size,
@@ -102,6 +103,15 @@ class Transformer(SequenceModel):
             raise LengthgenError(
                 f"parametrization must be one of {', '.join(PARAMETRIZATIONS)}, got {parametrization!r}"
             )
+        if isinstance(place_window, bool) or not isinstance(place_window, int) or place_window < 0:
+            raise LengthgenError(f"place_window must be an integer >= 0 (0: off), got {place_window!r}")
+        if place_window and pe not in SEGMENT_KINDS:
+            kinds = " or ".join(repr(k) for k in SEGMENT_KINDS)
+            raise LengthgenError(
+                f"place_window confines attention by place in a number: it needs pe {kinds}, not {pe!r}"
+            )
+        # a digit attends only to digits at most this many places away (0: everywhere)
+        self.place_window = place_window
         self.d_ff = d_ff or 4 * d_model
         self.modified_heads = modified_heads
         mup = parametrization == "mup"
@@ -163,12 +173,27 @@ class Transformer(SequenceModel):
         encoded = self.encoding_positions(tokens, positions, cache)
         h = self.embed(tokens, encoded)
         bias = self.confine(self.pe.bias(positions, k_pos), segments)  # shared by all layers
+        if self.place_window:
+            places = self.places(tokens, positions, encoded, cache)
+            k_places = places if cache is None or cache.places is None else torch.cat([cache.places, places], 1)
+            window = place_window_bias(places, k_places, self.place_window)
+            bias = window if bias is None else bias + window
+            if cache is not None:
+                cache.places = k_places
         rotation = self.pe.rotation(encoded)  # likewise
         for i, block in enumerate(self.blocks):
             h = block(h, self.pe, positions, bias, None if cache is None else cache.layers[i], rotation)
         if cache is not None:
             cache.positions = k_pos
         return self.readout(h)
+
+    @staticmethod
+    def places(tokens: torch.Tensor, positions: torch.Tensor, encoded: torch.Tensor, cache: KVCache | None):
+        """Each token's place in its number (0 for segment tokens), without
+        the training offset that ``encoded`` carries: the window is a rule
+        about places, the same in every row whatever its offset."""
+        origin = positions[:, 0] if cache is None or cache.segment_origin is None else cache.segment_origin
+        return torch.where(encoded > 0, encoded - origin.unsqueeze(1), 0)
 
     def new_cache(self) -> KVCache:
         return KVCache(len(self.blocks))

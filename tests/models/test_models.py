@@ -621,6 +621,58 @@ def test_abacus_offset_drawn_once_per_batch_when_asked():
         build_model("transformer", task.vocab_size, task.vocab, d_model=16, pe="rope", abacus_offset_draw="batch")
 
 
+def _sum_tokens(a: int, b: int, width: int) -> torch.Tensor:
+    """``a + b`` as a reversed-addition prompt (operands ``width`` digits)."""
+    task = REVERSED_ADDITION
+    digits = lambda x: list(str(x).zfill(width))[::-1]  # noqa: E731
+    return torch.from_numpy(task.ids([*digits(a), "+", *digits(b), "<sep>"]))[None]
+
+
+@pytest.mark.parametrize("pe", ["abacus", "abacus-rope"])
+def test_place_window_hides_far_digits_through_every_layer(pe):
+    """With window 1 and 2 layers a token's output depends on places within
+    2 of its own (and on what + and <sep> saw: places up to 3), so a change at
+    place 9 leaves the units side untouched, and without the window it does not."""
+    windowed = addition_model(pe=pe, place_window=1, n_layers=2).double().eval()
+    plain = addition_model(pe=pe, n_layers=2).double().eval()
+    before, after = _sum_tokens(1234567891, 2222222222, 10), _sum_tokens(1034567891, 2222222222, 10)
+    near = [0, 1, 2, 3, 11, 12, 13, 14]  # places 1-4 of both operands
+    with torch.no_grad():
+        same = windowed(before).logits[0, near] - windowed(after).logits[0, near]
+        moved = plain(before).logits[0, near] - plain(after).logits[0, near]
+        assert same.abs().max() < 1e-12
+        assert moved.abs().max() > 1e-6
+        # the far change still reaches its neighbour, place 10
+        assert (windowed(before).logits[0, 9] - windowed(after).logits[0, 9]).abs().max() > 1e-6
+
+
+def test_place_window_is_the_same_rule_under_abacus_offsets_and_with_a_cache():
+    task, model = REVERSED_ADDITION, addition_model(place_window=2, abacus_offset=20).double().eval()
+    prompts = torch.from_numpy(to_lm_batch(task.sample(np.random.default_rng(3), 3, 6)).tokens[:, :14])
+    shifted = torch.arange(9, 9 + 14 + 8).expand(3, 22)  # a training row's offset, kept at decoding
+    encoded = model.encoding_positions(prompts, shifted[:, :14])
+    places = model.places(prompts, shifted[:, :14], encoded, None)
+    plain = model.encoding_positions(prompts, torch.arange(14).expand(3, 14))
+    assert torch.equal(places, plain)  # the window reads places, not offset ids
+    cached, _ = greedy_decode(model, prompts, 8, shifted, use_cache=True)
+    full, _ = greedy_decode(model, prompts, 8, shifted, use_cache=False)
+    assert torch.equal(cached, full)
+
+
+@pytest.mark.parametrize(
+    "opts,message",
+    [
+        ({"pe": "rope", "place_window": 2}, "needs pe 'abacus' or 'abacus-rope'"),
+        ({"pe": "abacus", "segment_tokens": ["+"], "place_window": -1}, "must be >= 0"),
+        ({"pe": "abacus", "segment_tokens": ["+"], "place_window": True}, "place_window"),
+    ],
+)
+def test_place_window_errors(opts, message):
+    task = make_task("addition")
+    with pytest.raises(LengthgenError, match=message):
+        build_model("transformer", task.vocab_size, task.vocab, **opts)
+
+
 def test_abacus_table_is_sized_by_place_not_by_sequence_position():
     """McLeish et al.'s set-up: a table of places far shorter than the sequences."""
     model = addition_model(max_positions=12).eval()
