@@ -20,6 +20,11 @@ class PVR(Task):
 
     Example (length 5, window 1): ``@2 7 1 4 4 9`` -> ``4``.
     Example (length 5, window 3, sum): ``@1 7 1 4 4 9`` -> ``9`` (1+4+4).
+
+    ``pointer_tail`` q draws the pointer from the last quarter of its
+    positions with probability q (from all of them otherwise), a training
+    option: at length 40 and q = 0.5 pointers 30-39 make 62.5% of the
+    draws instead of 25%.
     """
 
     name = "pvr"
@@ -30,6 +35,13 @@ class PVR(Task):
         "window": Param(1, "number of values the label aggregates", minimum=1),
         "aggregate": Param("first", "how the window becomes a label", choices=("first", "sum", "majority")),
         "max_pointer": Param(256, "number of pointer tokens (bounds the longest length)", minimum=1),
+        # a training-distribution option (evaluate with 0 through test_params):
+        # with lengths uniform on 1..L, pointer p occurs only in inputs longer
+        # than p, so the largest pointers are the rarest; this raises them
+        # without changing the lengths (conjecture-v3, H7c)
+        "pointer_tail": Param(
+            0.0, "probability that the pointer is drawn from the last quarter of its positions", late=True
+        ),
     }
 
     def build_tokens(self):
@@ -40,10 +52,17 @@ class PVR(Task):
 
     def validate(self):
         self.min_length = self.window  # the window must fit in the values
+        if not 0.0 <= self.pointer_tail <= 1.0:
+            raise LengthgenError(f"pointer_tail is a probability in [0, 1], got {self.pointer_tail}")
 
     def _sample(self, rng, batch_size, length):
         values = rng.integers(0, 10, size=(batch_size, length))
-        pointer = rng.integers(0, length - self.window + 1, size=batch_size)
+        places = length - self.window + 1
+        pointer = rng.integers(0, places, size=batch_size)
+        if self.pointer_tail:  # no extra draws at 0: the default's examples are unchanged
+            tail = -(-places // 4)
+            from_tail = rng.random(batch_size) < self.pointer_tail
+            pointer = np.where(from_tail, rng.integers(places - tail, places, size=batch_size), pointer)
         cols = pointer[:, None] + np.arange(self.window)[None, :]
         window = np.take_along_axis(values, cols, axis=1)
         if self.aggregate == "first":

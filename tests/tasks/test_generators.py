@@ -93,6 +93,8 @@ VARIANTS = [
     ("addition", {"unequal": True, "reversed": True, "index_hints": True, "num_hints": 20}),
     ("pvr", {"window": 3, "aggregate": "sum"}),
     ("pvr", {"window": 4, "aggregate": "majority"}),
+    ("pvr", {"pointer_tail": 0.5}),
+    ("pvr", {"window": 2, "pointer_tail": 1.0}),
     ("c-pvr", {"show_hops": False, "cells": 9}),
     ("c-pvr", {"hop_marks": False}),
     ("c-pvr", {"cell_ids": False, "distinct_values": False, "hop_marks": False}),
@@ -121,6 +123,22 @@ def test_parameter_variants_match_reference(name, params, seed, length):
     batch = task.sample(np.random.default_rng(seed), 8, length)
     check_well_formed(task, batch, 8)
     check_reference(task, batch)
+
+
+def test_pvr_pointer_tail_raises_the_last_quarter_and_leaves_the_default_unchanged():
+    rng = lambda: np.random.default_rng(5)  # noqa: E731
+    plain, zero = make_task("pvr"), make_task("pvr", pointer_tail=0.0)
+    assert np.array_equal(plain.sample(rng(), 64, 40).inputs, zero.sample(rng(), 64, 40).inputs)
+    pointers = {}
+    for q in (0.0, 0.5, 1.0):
+        task = make_task("pvr", pointer_tail=q)
+        pointers[q] = task.sample(rng(), 4000, 40).inputs[:, 0] - task.id("@0")
+    assert pointers[1.0].min() == 30 and pointers[1.0].max() == 39  # the last quarter only
+    share = {q: float((p >= 30).mean()) for q, p in pointers.items()}
+    assert abs(share[0.0] - 0.25) < 0.03 and abs(share[0.5] - 0.625) < 0.03
+    assert set(pointers[0.5].tolist()) == set(range(40))  # every pointer still drawn
+    with pytest.raises(LengthgenError, match="pointer_tail is a probability"):
+        make_task("pvr", pointer_tail=1.5)
 
 
 def test_heldout_symbols_are_disjoint():

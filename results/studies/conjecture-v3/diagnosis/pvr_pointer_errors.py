@@ -88,7 +88,8 @@ def main() -> None:
     for run in args.runs:
         result = json.loads(Path(f"{run}.json").read_text())
         cfg = result["config"]
-        task = make_task(cfg["task"], **cfg["params"])
+        # scored on the test distribution (a training-only pointer_tail is left out)
+        task = make_task(cfg["task"], **{**cfg["params"], **(cfg.get("test_params") or {})})
         model = build_model(cfg["model"], task.vocab_size, task.vocab, **cfg["model_options"])
         model.load_state_dict(torch.load(f"{run}.ckpt.pt", weights_only=False)["model"])
         model.eval()
