@@ -174,7 +174,7 @@ class Transformer(SequenceModel):
         h = self.embed(tokens, encoded)
         bias = self.confine(self.pe.bias(positions, k_pos), segments)  # shared by all layers
         if self.place_window:
-            places = self.places(tokens, positions, encoded, cache)
+            places = self.places(positions, encoded, cache)
             k_places = places if cache is None or cache.places is None else torch.cat([cache.places, places], 1)
             window = place_window_bias(places, k_places, self.place_window)
             bias = window if bias is None else bias + window
@@ -188,7 +188,7 @@ class Transformer(SequenceModel):
         return self.readout(h)
 
     @staticmethod
-    def places(tokens: torch.Tensor, positions: torch.Tensor, encoded: torch.Tensor, cache: KVCache | None):
+    def places(positions: torch.Tensor, encoded: torch.Tensor, cache: KVCache | None) -> torch.Tensor:
         """Each token's place in its number (0 for segment tokens), without
         the training offset that ``encoded`` carries: the window is a rule
         about places, the same in every row whatever its offset."""

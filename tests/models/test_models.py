@@ -651,7 +651,7 @@ def test_place_window_is_the_same_rule_under_abacus_offsets_and_with_a_cache():
     prompts = torch.from_numpy(to_lm_batch(task.sample(np.random.default_rng(3), 3, 6)).tokens[:, :14])
     shifted = torch.arange(9, 9 + 14 + 8).expand(3, 22)  # a training row's offset, kept at decoding
     encoded = model.encoding_positions(prompts, shifted[:, :14])
-    places = model.places(prompts, shifted[:, :14], encoded, None)
+    places = model.places(shifted[:, :14], encoded, None)
     plain = model.encoding_positions(prompts, torch.arange(14).expand(3, 14))
     assert torch.equal(places, plain)  # the window reads places, not offset ids
     cached, _ = greedy_decode(model, prompts, 8, shifted, use_cache=True)
