@@ -82,8 +82,24 @@ class LoopedTransformer(SequenceModel):
         steps_offset: int = 0,
         max_loops: int = 256,
         dropout: float = 0.0,
+        segment_tokens: list[int] | None = None,
+        abacus_offset: int = 0,
+        segment_ends: list[int] | None = None,
+        abacus_offset_draw: str = "row",
     ):
-        super().__init__(vocab_size, d_model, n_heads, pe, max_positions)
+        # abacus positions (McLeish et al. loop a block over them, with input
+        # injection, for their addition record) come from the base class
+        super().__init__(
+            vocab_size,
+            d_model,
+            n_heads,
+            pe,
+            max_positions,
+            segment_tokens,
+            abacus_offset,
+            segment_ends,
+            abacus_offset_draw,
+        )
         if not 0 <= steps_per_length <= 16:
             raise LengthgenError(f"steps_per_length must be in 0..16, got {steps_per_length}")
         if not 1 <= max_loops <= 4096:

@@ -42,11 +42,14 @@ from lengthgen.errors import LengthgenError
 
 PE_KINDS = (
     "learned", "sinusoidal", "none", "rope", "alibi", "randomized", "fire", "randomized-rope", "randomized-learned",
-    "abacus", "abacus-rope",
+    "randomized-fire", "abacus", "abacus-rope",
 )  # fmt: skip
 # Ruoss et al. randomize the positions fed to any encoding: the sinusoidal
-# table (``randomized``), RoPE's angles and the learned table's rows alike.
-RANDOMIZED_KINDS = ("randomized", "randomized-rope", "randomized-learned")
+# table (``randomized``), RoPE's angles and the learned table's rows alike;
+# Zhou et al. (2024) feed them to FIRE's bias (``randomized-fire``), the
+# encoding of their addition record.
+RANDOMIZED_KINDS = ("randomized", "randomized-rope", "randomized-learned", "randomized-fire")
+FIRE_KINDS = ("fire", "randomized-fire")
 ROTARY_KINDS = ("rope", "randomized-rope", "abacus-rope")
 # encodings read a token's index inside its segment (number), not its sequence position
 SEGMENT_KINDS = ("abacus", "abacus-rope")
@@ -256,7 +259,7 @@ class PositionalEncoding(nn.Module):
             nn.init.normal_(self.table.weight, std=0.02)
         if kind == "alibi":
             self.register_buffer("slopes", alibi_slopes(n_heads), persistent=False)
-        if kind == "fire":
+        if kind in FIRE_KINDS:
             self.fire = FireBias(n_heads)
         if kind in ROTARY_KINDS:
             half = self.head_dim // 2
@@ -371,6 +374,6 @@ class PositionalEncoding(nn.Module):
         if self.kind == "alibi":
             dist = (q_pos.unsqueeze(-1) - k_pos.unsqueeze(-2)).float()  # [B, Lq, Lk], >= 0 where visible
             return -self.slopes.view(1, -1, 1, 1) * dist.unsqueeze(1)
-        if self.kind == "fire":
+        if self.kind in FIRE_KINDS:
             return self.fire(q_pos, k_pos)
         return None

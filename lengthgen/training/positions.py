@@ -43,6 +43,7 @@ OFFSET_MODES = ("none", "example", "batch")
 # which randomize positions themselves): an offset there is a mistake.
 SHIFT_INVARIANT_KINDS = (
     "none", "rope", "alibi", "abacus-rope", "randomized", "randomized-rope", "randomized-learned",
+    "randomized-fire",
 )  # fmt: skip
 
 

@@ -181,7 +181,7 @@ def test_looped_rows_run_their_own_counts_as_if_alone():
         torch.testing.assert_close(together[i], model(rows[i : i + 1]).logits[0])
 
 
-@pytest.mark.parametrize("pe", [k for k in PE_KINDS if k not in ("abacus", "abacus-rope")])
+@pytest.mark.parametrize("pe", PE_KINDS)
 def test_looped_kv_cache_decoding_matches_recomputation(pe):
     model = tiny("looped", 30, pe=pe, steps_offset=1).double().eval()
     prompts = torch.randint(3, 30, (4, 5))
@@ -196,6 +196,21 @@ def test_looped_kv_cache_decoding_matches_recomputation(pe):
     model(prompts, None, cache)
     step = model(cached[:, :1], None, cache).logits[:, -1]
     torch.testing.assert_close(step, model(torch.cat([prompts, cached[:, :1]], 1)).logits[:, -1])
+
+
+def test_looped_abacus_reads_places_as_the_transformer_does_with_offsets_in_training():
+    """McLeish et al.'s record loops a block over abacus positions: the looped
+    model indexes its table by the place in the number, batch offsets included."""
+    looped = tiny("looped", 12, pe="abacus", abacus_offset=20, abacus_offset_draw="batch")
+    transformer = tiny("transformer", 12, pe="abacus", abacus_offset=20, abacus_offset_draw="batch")
+    tokens = torch.tensor([[3, 4, 6, 5, 7, 8, 9, 1, 2, 3]])  # "3 4 6 + 7 8 9 <sep> ..." with + = 5
+    positions = torch.arange(10)[None, :]
+    places = looped.encoding_positions(tokens, positions)
+    assert places.tolist() == [[1, 2, 3, 0, 1, 2, 3, 0, 1, 2]]
+    assert torch.equal(places, transformer.encoding_positions(tokens, positions))
+    shifted = looped.sample_positions(np.random.default_rng(0), 3, 10, training=True)
+    assert (shifted[:, 0] == shifted[0, 0]).all() and int(shifted[0, 0]) > 0  # one draw for the batch
+    assert not torch.equal(looped(tokens, shifted[:1]).logits, looped(tokens).logits)
 
 
 def test_looped_cache_refuses_a_prompt_without_sep():
@@ -234,7 +249,7 @@ def test_rope_depends_on_relative_position_only():
     assert not torch.allclose(score(5, 3), score(5, 4))
 
 
-@pytest.mark.parametrize("pe", ["randomized", "randomized-rope", "randomized-learned"])
+@pytest.mark.parametrize("pe", ["randomized", "randomized-rope", "randomized-learned", "randomized-fire"])
 def test_randomized_positions_sorted_subset(pe):
     model = tiny("transformer", 10, pe=pe, max_positions=64)
     pos = model.sample_positions(np.random.default_rng(0), 8, 20)
@@ -255,6 +270,22 @@ def test_randomized_variants_feed_the_drawn_positions_to_their_encoding():
     learned = PositionalEncoding("randomized-learned", 16, 2, 64)
     assert torch.equal(learned.embed(positions), learned.table.weight[positions])
     assert PositionalEncoding("rope", 16, 2).sample_positions(np.random.default_rng(0), 2, 5) is None
+
+
+def test_randomized_fire_biases_attention_by_the_drawn_positions():
+    """Zhou et al. (2024): FIRE's bias computed at the randomized positions,
+    so the same tokens at other drawn positions see another bias."""
+    from lengthgen.models.positional import PositionalEncoding
+
+    torch.manual_seed(0)
+    randomized = PositionalEncoding("randomized-fire", 16, 2, 64)
+    fire = PositionalEncoding("fire", 16, 2)
+    fire.load_state_dict(randomized.state_dict())
+    drawn = torch.as_tensor(randomized.sample_positions(np.random.default_rng(0), 1, 5, training=True))
+    assert torch.equal(randomized.bias(drawn, drawn), fire.bias(drawn, drawn))
+    plain = torch.arange(5)[None, :]
+    assert not torch.allclose(randomized.bias(drawn, drawn), randomized.bias(plain, plain))
+    assert randomized.embed(drawn) is None and randomized.bounded
 
 
 def test_bounded_positions_error():
