@@ -5,12 +5,12 @@
 # training code), with results written into this checkout.  Resumable: bench
 # skips finished cells and resumes checkpointed ones.
 #
-#   bash results/run_pending.sh LANE        # LANE: studies (conjecture-v3) or records (sota)
+#   bash results/run_pending.sh LANE        # LANE: studies (conjecture-v3) or records (sota's addition arms)
 #   DRY_RUN=1 bash results/run_pending.sh LANE   # list the cells and their status only
 #
 # PYTHON (default: .venv/bin/python of this checkout) must have torch and the
 # package's dependencies; the frozen code is put first by running from its
-# worktree (../lengthgen-ce57c86, ../lengthgen-fa4e947, made here if missing).
+# worktree (../lengthgen-ce57c86, ../lengthgen-f853bfe, made here if missing).
 set -euo pipefail
 lane=${1:?usage: bash results/run_pending.sh studies|records}
 root=$(git rev-parse --show-toplevel)
@@ -43,6 +43,6 @@ run() {  # run COMMIT STUDY SUITE...
 
 case $lane in
   studies) run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
-  records) run fa4e947 sota suite-addition suite-addition-control ;;
+  records) run f853bfe sota suite-addition-looped suite-addition-fire ;;
   *) echo "unknown lane $lane (studies or records)" >&2; exit 2 ;;
 esac
