@@ -43,6 +43,6 @@ run() {  # run COMMIT STUDY SUITE...
 
 case $lane in
   studies) run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
-  records) run f853bfe sota suite-addition-looped suite-addition-fire ;;
+  records) run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire ;;
   *) echo "unknown lane $lane (studies or records)" >&2; exit 2 ;;
 esac
