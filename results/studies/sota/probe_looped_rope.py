@@ -1,7 +1,7 @@
 """Why does the looped abacus-rope arm hold at 15 digits and fall to 0% at 20?
 H-L2's test on a retrained cell of ``sota-addition-looped-rope``.
 
-    python results/studies/sota/probe_looped_rope.py [--seed 0] [--n 300] [--save W.pt | --load W.pt]
+    python results/studies/sota/probe_looped_rope.py [--seed 0] [--n 300] [--save W.pt | --load W.pt] [--zero-queries]
 
 Design and predictions: README of this folder (H-L2), committed before this
 script first ran.  The script retrains the cell as ``lengthgen bench`` did
@@ -21,6 +21,10 @@ accuracy at each answer place:
   19-20, so a far digit looks like one at the query's own place); and its
   control, as many keys hidden per query at random among the digits the
   mask keeps, never the operand digits of the query's place or the next.
+
+``--zero-queries`` (H-L2c) extends the mask to the queries with place 0,
+``+`` and ``<sep>`` (the last predicts answer place 1): from them the
+digits with places above ``--window + 1`` are hidden too.
 """
 
 from __future__ import annotations
@@ -76,11 +80,13 @@ def rotation_alias(head_dim: int, base: float = 10000.0, distances=range(1, 31))
 
 def main() -> None:
     parser = probe_parser(__doc__, "results/studies/sota/suite-addition-looped-rope.yaml", seed=0, window=10)
+    parser.add_argument("--zero-queries", action="store_true", help="mask the place-0 queries too (H-L2c)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     suite, cell = cell_to_probe(args)
     task, test_task, model = retrained(cell, Path(args.results) / suite.name / f"{cell.key}.json", args.load, args.save)
 
+    print(f"distance mask: window {args.window}" + (", place-0 queries masked too" if args.zero_queries else ""))
     rows, places = [], []
     for length in LENGTHS:
         batch = test_task.sample(np.random.default_rng([cell.seed, 13, length]), args.n, length)
@@ -88,7 +94,7 @@ def main() -> None:
         tokens = torch.from_numpy(lm.tokens)
         ids = model.encoding_positions(tokens, torch.arange(tokens.shape[1]).expand_as(tokens))
         sep = np.argmax(lm.tokens == task.id("<sep>"), axis=1)
-        far = far_keys(ids, args.window, zero_queries=False)
+        far = far_keys(ids, args.window, zero_queries=args.zero_queries)
         control = control_bias(far, ids, sep, np.random.default_rng([cell.seed, 17]))
         variants = {
             "as trained": teacher_forced(model, tokens, lm),
