@@ -79,6 +79,16 @@ def control_bias(far: torch.Tensor, ids: torch.Tensor, sep: np.ndarray, rng: np.
     return as_bias(torch.from_numpy(hide))
 
 
+def fresh_sums(task, test_task, model, seed: int, n: int, length: int):
+    """``n`` fresh sums of ``length`` digits (drawn as every probe here draws
+    them): the LM batch, its tokens, each token's place id, and where each
+    row's ``<sep>`` is."""
+    lm = to_lm_batch(test_task.sample(np.random.default_rng([seed, 13, length]), n, length))
+    tokens = torch.from_numpy(lm.tokens)
+    ids = model.encoding_positions(tokens, torch.arange(tokens.shape[1]).expand_as(tokens))
+    return lm, tokens, ids, np.argmax(lm.tokens == task.id("<sep>"), axis=1)
+
+
 def main() -> None:
     parser = probe_parser(__doc__, "results/studies/sota/suite-addition.yaml", seed=2, window=10)
     parser.add_argument("--places", action="store_true", help="also teacher-forced accuracy at each answer place")
@@ -91,11 +101,7 @@ def main() -> None:
     print(f"window {args.window}" + ("" if args.keep is None else f", digits with id {args.keep} never hidden"))
     rows, unit_rows, places = [], [], []
     for length in LENGTHS:
-        batch = test_task.sample(np.random.default_rng([cell.seed, 13, length]), args.n, length)
-        lm = to_lm_batch(batch)
-        tokens = torch.from_numpy(lm.tokens)
-        ids = model.encoding_positions(tokens, torch.arange(tokens.shape[1]).expand_as(tokens))
-        sep = np.argmax(lm.tokens == task.id("<sep>"), axis=1)
+        lm, tokens, ids, sep = fresh_sums(task, test_task, model, cell.seed, args.n, length)
         plain, right = teacher_forced(model, tokens, lm, None)
         scores, units = [plain], [right[:, int(sep[0])]]
         for zero_queries in (False, True):

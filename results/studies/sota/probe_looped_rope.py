@@ -37,10 +37,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from probe_far_pairs import cell_to_probe, probe_parser, retrained  # noqa: E402  (sibling scripts, not modules)
-from probe_far_pairs_addition import as_bias, control_bias, far_keys  # noqa: E402
+from probe_far_pairs_addition import as_bias, control_bias, far_keys, fresh_sums  # noqa: E402
 
 from lengthgen.tables import render_table  # noqa: E402
-from lengthgen.training.data import to_lm_batch  # noqa: E402
 
 LENGTHS = (10, 15, 20, 30)
 TRAINED_LOOPS = 11  # 10-digit sums: T = ceil(21 / 2) = 11
@@ -89,11 +88,7 @@ def main() -> None:
     print(f"distance mask: window {args.window}" + (", place-0 queries masked too" if args.zero_queries else ""))
     rows, places = [], []
     for length in LENGTHS:
-        batch = test_task.sample(np.random.default_rng([cell.seed, 13, length]), args.n, length)
-        lm = to_lm_batch(batch)
-        tokens = torch.from_numpy(lm.tokens)
-        ids = model.encoding_positions(tokens, torch.arange(tokens.shape[1]).expand_as(tokens))
-        sep = np.argmax(lm.tokens == task.id("<sep>"), axis=1)
+        lm, tokens, ids, sep = fresh_sums(task, test_task, model, cell.seed, args.n, length)
         far = far_keys(ids, args.window, zero_queries=args.zero_queries)
         control = control_bias(far, ids, sep, np.random.default_rng([cell.seed, 17]))
         variants = {
