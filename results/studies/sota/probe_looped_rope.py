@@ -47,12 +47,10 @@ TRAINED_LOOPS = 11  # 10-digit sums: T = ceil(21 / 2) = 11
 
 def teacher_forced(model, tokens, lm, bias=None, cap=None):
     """(all answer tokens and <eos> right [B], right per position [B, T]),
-    with ``bias`` added to every attention logit of every iteration and the
-    loop count capped at ``cap``."""
+    with ``bias`` as the attention bias of every iteration (abacus-rope has
+    none of its own) and the loop count capped at ``cap``."""
     rule = model.loops
-    patched = {}
     if bias is not None:
-        patched["bias"] = model.pe.bias
         model.pe.bias = lambda q, k: bias
     if cap is not None:
         model.loops = lambda t: rule(t).clamp(max=cap)
@@ -60,7 +58,7 @@ def teacher_forced(model, tokens, lm, bias=None, cap=None):
         with torch.no_grad():
             pred = model(tokens).logits.argmax(-1).numpy()
     finally:
-        if "bias" in patched:
+        if bias is not None:
             del model.pe.bias  # the instance attribute shadowed the method
         if cap is not None:
             del model.loops
