@@ -5,7 +5,8 @@
 # training code), with results written into this checkout.  Resumable: bench
 # skips finished cells and resumes checkpointed ones.
 #
-#   bash results/run_pending.sh LANE        # LANE: studies (conjecture-v3) or records (sota's addition arms)
+#   bash results/run_pending.sh LANE        # LANE: studies (conjecture-v3, then replication-huang)
+#                                           #   or records (sota's addition arms, then adaptive-v3, generated)
 #   DRY_RUN=1 bash results/run_pending.sh LANE   # list the cells and their status only
 #
 # PYTHON (default: .venv/bin/python of this checkout) must have torch and the
@@ -42,7 +43,14 @@ run() {  # run COMMIT STUDY SUITE...
 }
 
 case $lane in
-  studies) run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
-  records) run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire ;;
+  studies)
+    run ce57c86 conjecture-v3 suite-nope-short suite-nope-long
+    # the package code of f853bfe is the current one: the suites below had
+    # no cell trained by a later change
+    run f853bfe replication-huang suite-learned suite-no-offset suite-nope ;;
+  records)
+    run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire
+    run f853bfe adaptive suites/adaptive-v3 suites/adaptive-v3-banks suites/adaptive-v3-act
+    run f853bfe generated suite ;;
   *) echo "unknown lane $lane (studies or records)" >&2; exit 2 ;;
 esac
