@@ -48,7 +48,7 @@ case $lane in
     # its 40 cells (3 program benchmarks scored, the rule needs 4), so its
     # last 20 cells only complete the descriptive table.  The package code
     # of f853bfe is the current one: no replication cell came from a later change
-    run f853bfe replication-huang suite-learned suite-no-offset suite-nope
+    run f853bfe replication-huang suite-learned-4h-full suite-learned suite-no-offset suite-nope
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
     run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire
