@@ -51,7 +51,7 @@ case $lane in
     run f853bfe replication-huang suite-learned-4h-full suite-learned suite-no-offset suite-nope
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
-    run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire
+    run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire suite-addition-fire-diagnosis
     run f853bfe adaptive suites/adaptive-v3 suites/adaptive-v3-banks suites/adaptive-v3-act
     run f853bfe generated suite ;;
   *) echo "unknown lane $lane (studies or records)" >&2; exit 2 ;;

@@ -1,0 +1,168 @@
+"""What has a FIRE + randomized + hints cell learned in range, and what not?
+H-F1's test (README of this folder) on a saved checkpoint of
+``sota-addition-fire`` (bench deletes a cell's checkpoint when it completes;
+copy it aside while the cell trains).
+
+    python results/studies/sota/probe_fire.py CHECKPOINT [--seed 0] [--n 300]
+
+On fresh sums in the training range, teacher-forced, it reports accuracy on
+each kind of answer token: the index hints (each answer digit is preceded by
+its hint, the hint its operand digits carry), the digits, and ``<eos>``;
+the digits also by answer place.  A hint is predictable without any
+arithmetic (it is the hint after the previous one in the first operand), a
+digit needs the operand digits whose hint it carries, and the carry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from probe_far_pairs import cell_to_probe  # noqa: E402  (sibling script, not a module)
+
+from lengthgen.experiment import build  # noqa: E402
+from lengthgen.tables import render_table  # noqa: E402
+from lengthgen.training.data import to_lm_batch  # noqa: E402
+
+LENGTHS = (1, 2, 3, 5, 7, 10)
+
+
+def answer_kinds(task, lm) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Masks over label positions [B, T]: answer hints, answer digits, <eos>;
+    and each answer digit's place (-1 elsewhere)."""
+    labels, mask = lm.labels, lm.loss_mask
+    digits = np.isin(labels, [task.id(str(d)) for d in range(10)]) & mask
+    eos = (labels == task.id("<eos>")) & mask
+    hints = mask & ~digits & ~eos
+    place = np.where(digits, np.cumsum(digits, axis=1) - 1, -1)
+    return hints, digits, eos, place
+
+
+def attention_maps(model, tokens: torch.Tensor) -> list[torch.Tensor]:
+    """[B, H, T, T] attention weights of every layer, positional bias included
+    (recomputed from each attention module's inputs)."""
+    captured = []
+
+    def grab(module, args, kwargs):
+        x, pe, q_pos, bias = args[:4]  # the blocks call attention positionally (models/transformer.py)
+        b, t, _ = x.shape
+        q, k, _ = module.qkv(x).view(b, t, 3, module.n_heads, module.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        rotation = pe.rotation(q_pos)
+        if rotation is not None:
+            q, k = pe.apply_rotation(q, rotation), pe.apply_rotation(k, rotation)
+        scale = module.scale if module.scale is not None else module.head_dim**-0.5
+        logits = q @ k.transpose(-1, -2) * scale + (0 if bias is None else bias)
+        logits = logits.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+        captured.append(logits.softmax(-1))
+
+    hooks = [blk.attn.register_forward_pre_hook(grab, with_kwargs=True) for blk in model.blocks]
+    try:
+        with torch.no_grad():
+            model(tokens)
+    finally:
+        for h in hooks:
+            h.remove()
+    return captured
+
+
+def lookup_weights(task, tokens: np.ndarray, att: list[torch.Tensor]) -> list[list[str]]:
+    """Per layer, the head that does each step of the hint lookup best, as
+    its mean attention weight: (1) an operand digit on its own hint (the
+    token before it: a previous-token head); (2) an answer hint, where the
+    next digit is predicted, on the operand tokens carrying the same hint
+    and the digits after them."""
+    digit_ids = [task.id(str(d)) for d in range(10)]
+    sep = np.argmax(tokens == task.id("<sep>"), axis=1)
+    is_digit = np.isin(tokens, digit_ids)
+    rows = []
+    for layer, a in enumerate(att):
+        a = a.numpy()
+        prev, match, uniform = [], [], []
+        for r in range(tokens.shape[0]):
+            ops = [i for i in range(1, sep[r]) if is_digit[r, i]]
+            prev.append(np.stack([a[r, :, i, i - 1] for i in ops]).mean(0))
+            w = []
+            for i in range(sep[r] + 1, tokens.shape[1]):
+                if tokens[r, i] in digit_ids or not np.isin(tokens[r, i + 1 : i + 2], digit_ids).any():
+                    continue  # queries: answer hints followed by a digit
+                same = [j for j in range(sep[r]) if tokens[r, j] == tokens[r, i]]
+                keys = same + [j + 1 for j in same]
+                w.append(a[r, :, i, keys].sum(-1))
+                uniform.append(len(keys) / (i + 1))
+            match.append(np.stack(w).mean(0))
+        prev, match = np.mean(prev, 0), np.mean(match, 0)
+        rows.append(
+            [
+                layer,
+                f"{prev.max():.2f} (head {prev.argmax()})",
+                f"{match.max():.2f} (head {match.argmax()}; uniform {np.mean(uniform):.2f})",
+            ]
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", help="a bench checkpoint (*.ckpt.pt) of a sota-addition-fire cell")
+    parser.add_argument("--suite", default="results/studies/sota/suite-addition-fire.yaml")
+    parser.add_argument("--results", default="results/studies/sota/runs")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n", type=int, default=300)
+    args = parser.parse_args()
+    args.load = args.save = None  # cell_to_probe's weight-file checks do not apply
+    torch.set_num_threads(1)
+    _, cell = cell_to_probe(args)
+    task, _, model = build(cell.config)
+    saved = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    if saved.get("fingerprint") not in (None, cell.key) and not str(cell.key).startswith(
+        str(saved["fingerprint"])[:16]
+    ):
+        print(f"note: checkpoint fingerprint {saved['fingerprint']!r}, cell key {cell.key}", flush=True)
+    model.load_state_dict(saved["model"])
+    model.eval()
+    print(f"{cell.benchmark} seed {cell.seed}: step {saved['step']}, last loss {saved['curve'][-1]['loss']:.3f}\n")
+
+    rows, place_rows = [], []
+    for length in LENGTHS:
+        torch.manual_seed(length)  # the randomized positions are drawn in the forward pass
+        lm = to_lm_batch(task.sample(np.random.default_rng([cell.seed, 13, length]), args.n, length))
+        with torch.no_grad():
+            pred = model(torch.from_numpy(lm.tokens)).logits.argmax(-1).numpy()
+        right = pred == lm.labels
+        hints, digits, eos, place = answer_kinds(task, lm)
+        exact = (right | ~lm.loss_mask).all(1)
+        rows.append(
+            [
+                length,
+                *(
+                    f"{100 * v:.1f}"
+                    for v in (exact.mean(), right[hints].mean(), right[digits].mean(), right[eos].mean())
+                ),
+            ]
+        )
+        place_rows.append(
+            [length, *(f"{100 * right[place == p].mean():.0f}" if (place == p).any() else "" for p in range(11))]
+        )
+    print(render_table(["digits", "teacher-forced exact %", "hints %", "digits %", "<eos> %"], rows))
+    print("\nanswer digits right by place (0 = least significant), %\n")
+    print(render_table(["digits", *(str(p) for p in range(11))], place_rows))
+
+    torch.manual_seed(0)
+    lm = to_lm_batch(task.sample(np.random.default_rng([cell.seed, 14]), 32, 5))
+    tokens = torch.from_numpy(lm.tokens)
+    print("\nthe lookup's two steps at 5 digits: best head's mean attention weight per layer\n")
+    print(
+        render_table(
+            ["layer", "operand digit -> its hint", "answer hint -> same hint and its digit (4 keys)"],
+            lookup_weights(task, lm.tokens, attention_maps(model, tokens)),
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
