@@ -43,7 +43,16 @@ def answer_kinds(task, lm) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     return hints, digits, eos, place
 
 
-def attention_maps(model, tokens: torch.Tensor) -> list[torch.Tensor]:
+def positions(model, batch, lm, salt: int) -> torch.Tensor | None:
+    """Position ids as evaluation draws them: a sorted random subset of the
+    randomized range for each row (``None``, i.e. 0..T-1, for plain
+    encodings).  Without them the model would read consecutive positions,
+    which a randomized encoding never trained on."""
+    rows = batch.input_lengths + batch.target_lengths + 2
+    return model.sample_positions(np.random.default_rng([17, salt]), *lm.tokens.shape, rows)
+
+
+def attention_maps(model, tokens: torch.Tensor, pos: torch.Tensor | None) -> list[torch.Tensor]:
     """[B, H, T, T] attention weights of every layer, positional bias included
     (recomputed from each attention module's inputs)."""
     captured = []
@@ -63,7 +72,7 @@ def attention_maps(model, tokens: torch.Tensor) -> list[torch.Tensor]:
     hooks = [blk.attn.register_forward_pre_hook(grab, with_kwargs=True) for blk in model.blocks]
     try:
         with torch.no_grad():
-            model(tokens)
+            model(tokens, pos)
     finally:
         for h in hooks:
             h.remove()
@@ -73,36 +82,34 @@ def attention_maps(model, tokens: torch.Tensor) -> list[torch.Tensor]:
 def lookup_weights(task, tokens: np.ndarray, att: list[torch.Tensor]) -> list[list[str]]:
     """Per layer, the head that does each step of the hint lookup best, as
     its mean attention weight: (1) an operand digit on its own hint (the
-    token before it: a previous-token head); (2) an answer hint, where the
-    next digit is predicted, on the operand tokens carrying the same hint
-    and the digits after them."""
+    token before it: a previous-token head); (2) the answer position that
+    predicts a digit (its hint) and (3) the one before it (which predicts
+    that hint), each on the 4 operand tokens of the digit's place (its hint
+    and digit in both operands)."""
     digit_ids = [task.id(str(d)) for d in range(10)]
     sep = np.argmax(tokens == task.id("<sep>"), axis=1)
     is_digit = np.isin(tokens, digit_ids)
     rows = []
     for layer, a in enumerate(att):
         a = a.numpy()
-        prev, match, uniform = [], [], []
+        prev, at_hint, before, uniform = [], [], [], []
         for r in range(tokens.shape[0]):
             ops = [i for i in range(1, sep[r]) if is_digit[r, i]]
             prev.append(np.stack([a[r, :, i, i - 1] for i in ops]).mean(0))
-            w = []
-            for i in range(sep[r] + 1, tokens.shape[1]):
-                if tokens[r, i] in digit_ids or not np.isin(tokens[r, i + 1 : i + 2], digit_ids).any():
-                    continue  # queries: answer hints followed by a digit
+            w_hint, w_before = [], []
+            for i in range(sep[r] + 1, tokens.shape[1] - 1):
+                if is_digit[r, i] or not is_digit[r, i + 1]:
+                    continue  # i: an answer hint followed by its digit
                 same = [j for j in range(sep[r]) if tokens[r, j] == tokens[r, i]]
                 keys = same + [j + 1 for j in same]
-                w.append(a[r, :, i, keys].sum(-1))
+                w_hint.append(a[r][:, i][:, keys].sum(-1))  # [H]
+                w_before.append(a[r][:, i - 1][:, keys].sum(-1))
                 uniform.append(len(keys) / (i + 1))
-            match.append(np.stack(w).mean(0))
-        prev, match = np.mean(prev, 0), np.mean(match, 0)
-        rows.append(
-            [
-                layer,
-                f"{prev.max():.2f} (head {prev.argmax()})",
-                f"{match.max():.2f} (head {match.argmax()}; uniform {np.mean(uniform):.2f})",
-            ]
-        )
+            at_hint.append(np.stack(w_hint).mean(0))
+            before.append(np.stack(w_before).mean(0))
+        cols = [np.mean(v, 0) for v in (prev, at_hint, before)]
+        rows.append([layer, *(f"{c.max():.2f} (head {c.argmax()})" for c in cols)])
+    rows.append(["uniform", "", f"{np.mean(uniform):.2f}", f"{np.mean(uniform):.2f}"])
     return rows
 
 
@@ -129,10 +136,10 @@ def main() -> None:
 
     rows, place_rows = [], []
     for length in LENGTHS:
-        torch.manual_seed(length)  # the randomized positions are drawn in the forward pass
-        lm = to_lm_batch(task.sample(np.random.default_rng([cell.seed, 13, length]), args.n, length))
+        batch = task.sample(np.random.default_rng([cell.seed, 13, length]), args.n, length)
+        lm = to_lm_batch(batch)
         with torch.no_grad():
-            pred = model(torch.from_numpy(lm.tokens)).logits.argmax(-1).numpy()
+            pred = model(torch.from_numpy(lm.tokens), positions(model, batch, lm, length)).logits.argmax(-1).numpy()
         right = pred == lm.labels
         hints, digits, eos, place = answer_kinds(task, lm)
         exact = (right | ~lm.loss_mask).all(1)
@@ -152,14 +159,14 @@ def main() -> None:
     print("\nanswer digits right by place (0 = least significant), %\n")
     print(render_table(["digits", *(str(p) for p in range(11))], place_rows))
 
-    torch.manual_seed(0)
-    lm = to_lm_batch(task.sample(np.random.default_rng([cell.seed, 14]), 32, 5))
+    batch = task.sample(np.random.default_rng([cell.seed, 14]), 32, 5)
+    lm = to_lm_batch(batch)
     tokens = torch.from_numpy(lm.tokens)
     print("\nthe lookup's two steps at 5 digits: best head's mean attention weight per layer\n")
     print(
         render_table(
-            ["layer", "operand digit -> its hint", "answer hint -> same hint and its digit (4 keys)"],
-            lookup_weights(task, lm.tokens, attention_maps(model, tokens)),
+            ["layer", "operand digit -> its hint", "answer hint -> its place", "token before it -> its place"],
+            lookup_weights(task, lm.tokens, attention_maps(model, tokens, positions(model, batch, lm, 99))),
         )
     )
 
