@@ -39,6 +39,7 @@ TARGETS = {
     "sota-addition-control": (50, 100),
     "sota-addition-window": (50, 100),
     "sota-addition-fire": (50, 100),
+    "sota-addition-fire-diagnosis": (50, 100),
     "sota-addition-looped": (50, 100),
     "sota-addition-looped-rope": (50, 100),
 }
