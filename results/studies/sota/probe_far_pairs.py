@@ -114,23 +114,31 @@ def teacher_forced(model, tokens: torch.Tensor, lm, bias: torch.Tensor | None) -
     return right.all(1), right
 
 
-def attention_maps(model, tokens: torch.Tensor) -> list[torch.Tensor]:
-    """[B, H, T, T] attention weights of every layer (causal softmax recomputed from the block inputs)."""
+def attention_maps(model, tokens: torch.Tensor, positions: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """[B, H, T, T] attention weights of every layer: the causal softmax
+    recomputed from each attention module's inputs, with the positional
+    logit bias (ALiBi, FIRE, masks) and RoPE's rotation the block passes it.
+    ``positions`` as the model takes them (``None``: 0..T-1)."""
     captured = []
 
     def grab(module, args, kwargs):
-        x = args[0]
+        if module.use_qk:
+            raise SystemExit("error: attention_maps does not recompute the modified heads' identity term")
+        x, pe, q_pos, bias = args[:4]  # the blocks call attention positionally (models/transformer.py)
+        rotation = args[5] if len(args) > 5 and args[5] is not None else pe.rotation(q_pos)
         b, t, _ = x.shape
         q, k, _ = module.qkv(x).view(b, t, 3, module.n_heads, module.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
+        if rotation is not None:
+            q, k = pe.apply_rotation(q, rotation), pe.apply_rotation(k, rotation)
         scale = module.scale if module.scale is not None else module.head_dim**-0.5  # None: SDPA's default
-        logits = q @ k.transpose(-1, -2) * scale
+        logits = q @ k.transpose(-1, -2) * scale + (0 if bias is None else bias)
         logits = logits.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
         captured.append(logits.softmax(-1))
 
     hooks = [blk.attn.register_forward_pre_hook(grab, with_kwargs=True) for blk in model.blocks]
     try:
         with torch.no_grad():
-            model(tokens)
+            model(tokens, positions)
     finally:
         for h in hooks:
             h.remove()
@@ -201,6 +209,10 @@ def retrained(cell, committed: Path, load: str | None, save: str | None):
     trained again as ``lengthgen bench`` trained them (one thread), with the
     steps and final loss checked against the committed result ``committed``
     (the same host kind reproduces them bit for bit) and saved to ``save``."""
+    if load and not Path(load).is_file():
+        raise SystemExit(f"error: --load {load}: no such file (write it first with --save)")
+    if save and not load and Path(save).exists():
+        raise SystemExit(f"error: --save {save} exists; remove it or choose another path (nothing is overwritten)")
     task, test_task, model = build(cell.config)
     if load:
         model.load_state_dict(torch.load(load))
@@ -247,10 +259,6 @@ def cell_to_probe(args: argparse.Namespace, benchmark: str | None = None):
         raise SystemExit(f"error: {err}") from None
     if not cells:
         raise SystemExit(f"error: {args.suite} has no {benchmark or ''} cell for seed {args.seed}")
-    if args.load and not Path(args.load).is_file():
-        raise SystemExit(f"error: --load {args.load}: no such file (write it first with --save)")
-    if args.save and not args.load and Path(args.save).exists():
-        raise SystemExit(f"error: --save {args.save} exists; remove it or choose another path (nothing is overwritten)")
     return suite, cells[0]
 
 

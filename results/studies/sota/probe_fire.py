@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from probe_far_pairs import cell_to_probe  # noqa: E402  (sibling script, not a module)
+from probe_far_pairs import attention_maps, cell_to_probe  # noqa: E402  (sibling script, not a module)
 
 from lengthgen.experiment import build  # noqa: E402
 from lengthgen.tables import render_table  # noqa: E402
@@ -50,33 +50,6 @@ def positions(model, batch, lm, salt: int) -> torch.Tensor | None:
     which a randomized encoding never trained on."""
     rows = batch.input_lengths + batch.target_lengths + 2
     return model.sample_positions(np.random.default_rng([17, salt]), *lm.tokens.shape, rows)
-
-
-def attention_maps(model, tokens: torch.Tensor, pos: torch.Tensor | None) -> list[torch.Tensor]:
-    """[B, H, T, T] attention weights of every layer, positional bias included
-    (recomputed from each attention module's inputs)."""
-    captured = []
-
-    def grab(module, args, kwargs):
-        x, pe, q_pos, bias = args[:4]  # the blocks call attention positionally (models/transformer.py)
-        b, t, _ = x.shape
-        q, k, _ = module.qkv(x).view(b, t, 3, module.n_heads, module.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
-        rotation = pe.rotation(q_pos)
-        if rotation is not None:
-            q, k = pe.apply_rotation(q, rotation), pe.apply_rotation(k, rotation)
-        scale = module.scale if module.scale is not None else module.head_dim**-0.5
-        logits = q @ k.transpose(-1, -2) * scale + (0 if bias is None else bias)
-        logits = logits.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
-        captured.append(logits.softmax(-1))
-
-    hooks = [blk.attn.register_forward_pre_hook(grab, with_kwargs=True) for blk in model.blocks]
-    try:
-        with torch.no_grad():
-            model(tokens, pos)
-    finally:
-        for h in hooks:
-            h.remove()
-    return captured
 
 
 def lookup_weights(task, tokens: np.ndarray, att: list[torch.Tensor]) -> list[list[str]]:
@@ -121,7 +94,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--n", type=int, default=300)
     args = parser.parse_args()
-    args.load = args.save = None  # cell_to_probe's weight-file checks do not apply
     torch.set_num_threads(1)
     _, cell = cell_to_probe(args)
     task, _, model = build(cell.config)
