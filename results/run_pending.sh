@@ -6,7 +6,7 @@
 # skips finished cells and resumes checkpointed ones.
 #
 #   bash results/run_pending.sh LANE        # LANE: studies (replication-huang, then conjecture-v3's NoPE arms)
-#                                           #   or records (sota's addition arms, then adaptive-v3, generated)
+#                                           #   or records (sota's addition arms, then generated, adaptive-v3)
 #   DRY_RUN=1 bash results/run_pending.sh LANE   # list the cells and their status only
 #
 # PYTHON (default: .venv/bin/python of this checkout) must have torch and the
@@ -53,7 +53,9 @@ case $lane in
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
     run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire suite-addition-fire-diagnosis
-    run f853bfe adaptive suites/adaptive-v3 suites/adaptive-v3-banks suites/adaptive-v3-act
-    run f853bfe generated suite ;;
+    # the generated-task study before adaptive depth: the conjecture's
+    # studies come first (the project's order of priorities)
+    run f853bfe generated suite
+    run f853bfe adaptive suites/adaptive-v3 suites/adaptive-v3-banks suites/adaptive-v3-act ;;
   *) echo "unknown lane $lane (studies or records)" >&2; exit 2 ;;
 esac
