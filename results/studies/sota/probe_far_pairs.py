@@ -246,19 +246,20 @@ def probe_parser(doc: str, suite: str, seed: int, window: int) -> argparse.Argum
     return parser
 
 
-def cell_to_probe(args: argparse.Namespace, benchmark: str | None = None):
-    """(suite, cell) for ``args.seed`` (of ``benchmark`` where the suite has several), or exit with the reason."""
+def cell_to_probe(args: argparse.Namespace, benchmark: str | None = None, pe: str | None = None):
+    """(suite, cell) for ``args.seed`` (of ``benchmark`` and ``pe`` where the suite has several), or exit with the reason."""
     try:
         suite = load_suite(find_suite(args.suite))
         cells = [
             c
             for c in expand(suite, Path(args.results), seeds=[args.seed])
-            if benchmark is None or c.config.benchmark == benchmark
+            if (benchmark is None or c.config.benchmark == benchmark) and (pe is None or c.pe == pe)
         ]
     except LengthgenError as err:
         raise SystemExit(f"error: {err}") from None
     if not cells:
-        raise SystemExit(f"error: {args.suite} has no {benchmark or ''} cell for seed {args.seed}")
+        what = " ".join(x for x in (benchmark, pe and f"pe {pe}") if x)
+        raise SystemExit(f"error: {args.suite} has no {what + ' ' if what else ''}cell for seed {args.seed}")
     return suite, cells[0]
 
 

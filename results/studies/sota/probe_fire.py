@@ -1,9 +1,10 @@
 """What has a FIRE + randomized + hints cell learned in range, and what not?
 H-F1's test (README of this folder) on a saved checkpoint of
-``sota-addition-fire`` (bench deletes a cell's checkpoint when it completes;
-copy it aside while the cell trains).
+``sota-addition-fire`` or ``sota-addition-fire-diagnosis`` (bench deletes a
+cell's checkpoint when it completes; copy it aside while the cell trains).
 
     python results/studies/sota/probe_fire.py CHECKPOINT [--seed 0] [--n 300]
+    python results/studies/sota/probe_fire.py CHECKPOINT --suite results/studies/sota/suite-addition-fire-diagnosis.yaml --pe alibi
 
 On fresh sums in the training range, teacher-forced, it reports accuracy on
 each kind of answer token: the index hints (each answer digit is preceded by
@@ -92,16 +93,21 @@ def main() -> None:
     parser.add_argument("--suite", default="results/studies/sota/suite-addition-fire.yaml")
     parser.add_argument("--results", default="results/studies/sota/runs")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--pe", help="the cell's encoding where the suite has several (suite-addition-fire-diagnosis: fire, alibi)"
+    )
     parser.add_argument("--n", type=int, default=300)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    _, cell = cell_to_probe(args)
+    _, cell = cell_to_probe(args, pe=args.pe)
     task, _, model = build(cell.config)
     saved = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
-    if saved.get("fingerprint") not in (None, cell.key) and not str(cell.key).startswith(
-        str(saved["fingerprint"])[:16]
-    ):
-        print(f"note: checkpoint fingerprint {saved['fingerprint']!r}, cell key {cell.key}", flush=True)
+    fingerprint = str(saved.get("fingerprint") or cell.key)
+    if not fingerprint.startswith(cell.key):
+        raise SystemExit(
+            f"error: {args.checkpoint} is cell {fingerprint[:16]}, not {cell.label} ({cell.key}): "
+            "choose its cell with --suite, --seed and --pe"
+        )
     model.load_state_dict(saved["model"])
     model.eval()
     print(f"{cell.benchmark} seed {cell.seed}: step {saved['step']}, last loss {saved['curve'][-1]['loss']:.3f}\n")
