@@ -21,9 +21,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from lengthgen.config import load_yaml
 from lengthgen.errors import LengthgenError
+from lengthgen.reporting.loading import benchmark_of, column_of
 from lengthgen.reporting.runs import RunSummary
 
 
@@ -46,6 +48,29 @@ def parse_bins(specs: list[str]) -> list[tuple[int, int]]:
     if not bins:
         raise LengthgenError("give at least one bin, e.g. --bins 26-50 51-75")
     return bins
+
+
+def keep_arms_apart(folders: list[tuple[str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """The results of several folders, one per arm of a study, as one list.
+
+    Folders that hold different seeds of one configuration are one arm run
+    in parts, and stay one row.  Where two folders hold the same seed of
+    the same benchmark and model column, they are two arms (say, a stop
+    rule against the whole budget) that the model column cannot tell
+    apart, and taking the later file as a rerun would drop an arm without
+    a word: each such result is marked with its folder's name (the
+    ``_arm`` field, shown after its column), so each arm keeps its row.
+    """
+    seen: dict[tuple[str, str, int], set[str]] = {}
+    for name, results in folders:
+        for r in results:
+            seen.setdefault((benchmark_of(r), column_of(r), r["seed"]), set()).add(name)
+    clash = {(bench, column) for (bench, column, _), names in seen.items() if len(names) > 1}
+    merged = []
+    for name, results in folders:
+        for r in results:
+            merged.append({**r, "_arm": name} if (benchmark_of(r), column_of(r)) in clash else r)
+    return merged
 
 
 def seed_bin(run: RunSummary, bounds: tuple[int, int]) -> float | None:
@@ -94,7 +119,8 @@ def bin_rows(
             values = [v for v in (seed_bin(r, bounds) for r in fitted) if v is not None]
             means.append(sum(values) / len(values) if values else None)
             spread.append((min(values), max(values)) if values else None)
-        ref = (reference or {}).get(bench, {}).get(column)
+        # an arm told apart by its folder (keep_arms_apart) has its configuration's reference
+        ref = (reference or {}).get(bench, {}).get(column.split(" (")[0])
         if ref is not None and len(ref) != len(bins):
             raise LengthgenError(f"reference for {bench} / {column} has {len(ref)} numbers for {len(bins)} bins")
         rows.append(

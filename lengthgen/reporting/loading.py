@@ -191,4 +191,6 @@ def column_of(result: dict[str, Any]) -> str:
         label += f"[offset={train['position_offset']}]"
     if isinstance(train, dict) and train.get("pack_context"):
         label += f"[packed={train['pack_context']}]"
-    return f"{label}[{variant}]" if variant else label
+    label = f"{label}[{variant}]" if variant else label
+    # the folder of an arm that the configuration cannot tell apart from another (reporting.bins.keep_arms_apart)
+    return f"{label} ({result['_arm']})" if result.get("_arm") else label

@@ -84,3 +84,22 @@ def test_bins_leave_out_a_folder_with_no_result_yet(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "80.0" in captured.out and "left out" in captured.err
     assert main(["bins", str(tmp_path / "empty"), str(tmp_path / "empty"), "--bins", "11-20"]) == 2
+
+
+def test_two_arms_with_the_same_seeds_keep_their_own_rows(tmp_path, capsys):
+    # the same seeds, benchmark and model column, two stop rules: neither folder is a rerun of the other
+    for name, beyond, stop in (("early", 0.4, True), ("whole", 1.0, False)):
+        (tmp_path / name).mkdir()
+        for seed in (0, 1):
+            result = make_result("copy", "transformer", seed, {10: 1.0, 15: beyond}, pe="learned")
+            result["config"]["train"] = {"stop_when_fitted": stop}
+            (tmp_path / name / f"s{seed}.json").write_text(json.dumps(result))
+    ref = tmp_path / "ref.yaml"
+    ref.write_text("copy:\n  transformer+learned: [99.9]\n")
+    args = ["bins", str(tmp_path / "early"), str(tmp_path / "whole"), "--bins", "11-20", "--reference", str(ref)]
+    assert main(args) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| copy")]
+    assert len(lines) == 2
+    assert "transformer+learned (early)" in lines[0] and "2 / 2" in lines[0] and "40.0" in lines[0]
+    assert "transformer+learned (whole)" in lines[1] and "100.0" in lines[1]
+    assert all("99.9" in line for line in lines)
