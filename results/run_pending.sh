@@ -48,8 +48,8 @@ case $lane in
     # its 40 cells (3 program benchmarks scored, the rule needs 4), so its
     # last 20 cells only complete the descriptive table.  The package code
     # of f853bfe is the current one: no replication cell came from a later
-    # change.  Order: the study's README, Amendment 4
-    run f853bfe replication-huang suite-learned-4h-full suite-learned-full suite-nope suite-learned suite-no-offset
+    # change.  Order: the study's README, Amendments 4 and 5
+    run f853bfe replication-huang suite-learned-4h-full suite-learned-full suite-learned suite-learned-1h-tied suite-nope suite-no-offset
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
     run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire suite-addition-fire-diagnosis
