@@ -24,6 +24,15 @@ class Parity(Task):
     (index arithmetic, which RASP-L forbids, as for duplicate-string).
 
     Example (length 7, scratchpad): ``1 0 1 0 1 0 0`` -> ``1 1 0 0 1 1 1``.
+
+    ``ones="uniform-count"`` draws the number of ones uniformly from 0 to
+    ``n`` and then their places, as Huang et al. (2025) draw parity data;
+    the default draws every bit independently, so the count sits near n/2
+    and strings with few or many ones are rare.
+
+    Example (length 4, uniform-count): the count is 0, 1, 2, 3 or 4 with
+    probability 1/5 each, so ``0 0 0 0`` -> ``0`` is drawn a fifth of the
+    time (a sixteenth with independent bits).
     """
 
     name = "parity"
@@ -33,13 +42,25 @@ class Parity(Task):
     chomsky = "regular"
     params = {
         "scratchpad": Param(False, "target the running parity after every bit (the last is the answer)"),
+        "ones": Param(
+            "iid",
+            "how bits are drawn: iid (each bit fair) or uniform-count (the number of ones uniform in 0..n, then shuffled)",
+            choices=("iid", "uniform-count"),
+            late=True,
+        ),
     }
 
     def build_tokens(self):
         return ["0", "1"]
 
     def _sample(self, rng: np.random.Generator, batch_size: int, length: int) -> Batch:
-        bits = rng.integers(0, 2, size=(batch_size, length))
+        if self.ones == "uniform-count":
+            count = rng.integers(0, length + 1, size=(batch_size, 1))
+            # a row's first `count` places in a random order are its ones
+            order = rng.random((batch_size, length)).argsort(axis=1)
+            bits = (order < count).astype(np.int64)
+        else:
+            bits = rng.integers(0, 2, size=(batch_size, length))
         if self.scratchpad:
             return Batch.fixed(bits + OFFSET, np.cumsum(bits, axis=1) % 2 + OFFSET)
         label = bits.sum(axis=1) % 2

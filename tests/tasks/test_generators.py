@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from lengthgen.errors import LengthgenError
 from lengthgen.tasks import PAD, SPECIALS, TASKS, Batch, concat_batches, make_task
+from lengthgen.versions import identity
 from tests.conftest import small_lengths
 
 
@@ -106,6 +107,8 @@ VARIANTS = [
     ("c-pvr", {"shared_ids": True, "show_hops": False}),
     ("count", {"direction": "both"}),
     ("parity", {"scratchpad": True}),
+    ("parity", {"ones": "uniform-count"}),
+    ("parity", {"ones": "uniform-count", "scratchpad": True}),
     ("sort", {"repeats": True, "alphabet": 5}),
     ("same-different", {"i": 1, "j": 2, "symbols": "test"}),
     ("symbol-template", {"num_templates": 3, "num_labels": 3, "symbols": "all"}),
@@ -139,6 +142,25 @@ def test_pvr_pointer_tail_raises_the_last_quarter_and_leaves_the_default_unchang
     assert set(pointers[0.5].tolist()) == set(range(40))  # every pointer still drawn
     with pytest.raises(LengthgenError, match="pointer_tail is a probability"):
         make_task("pvr", pointer_tail=1.5)
+
+
+def test_parity_uniform_count_draws_every_count_equally_and_leaves_the_default_unchanged():
+    rng = lambda: np.random.default_rng(11)  # noqa: E731
+    plain, iid = make_task("parity"), make_task("parity", ones="iid")
+    assert np.array_equal(plain.sample(rng(), 64, 9).inputs, iid.sample(rng(), 64, 9).inputs)
+    # a late parameter: at its default it stays out of a run's identity (committed parity runs keep their keys)
+    assert identity({"params": {"ones": "iid"}}, "parity")["params"] == {}
+    assert identity({"params": {"ones": "uniform-count"}}, "parity")["params"] == {"ones": "uniform-count"}
+    task = make_task("parity", ones="uniform-count")
+    batch = task.sample(rng(), 6000, 4)
+    counts = (batch.inputs == task.id("1")).sum(axis=1)
+    share = np.bincount(counts, minlength=5) / len(counts)
+    assert np.all(np.abs(share - 0.2) < 0.02)  # iid bits: 1/16 at 0 and 4, 6/16 at 2
+    # the places of the ones are random, not the first ones
+    ones_at = (batch.inputs[counts == 1] == task.id("1")).mean(axis=0)
+    assert np.all(np.abs(ones_at - 0.25) < 0.05)
+    with pytest.raises(LengthgenError, match="ones"):
+        make_task("parity", ones="binomial")
 
 
 def test_heldout_symbols_are_disjoint():
