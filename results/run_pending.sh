@@ -47,9 +47,10 @@ case $lane in
     # replication-huang first: the long-range NoPE arm's verdict is fixed by
     # its 40 cells (3 program benchmarks scored, the rule needs 4), so its
     # last 20 cells only complete the descriptive table.  The package code
-    # of f853bfe is the current one: no replication cell came from a later
-    # change.  Order: the study's README, Amendments 4 and 5
-    run f853bfe replication-huang suite-learned-4h-full suite-learned-full suite-learned suite-learned-1h-tied suite-nope suite-no-offset
+    # of 6d5bfbc is the current one; its training code is f853bfe's, which
+    # trained the study's earlier cells (README, Amendment 6: parity's data
+    # option).  Order: the study's README, Amendments 4 and 5
+    run 6d5bfbc replication-huang suite-learned-4h-full suite-learned-full suite-learned suite-learned-1h-tied suite-nope suite-no-offset
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
     run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire suite-addition-fire-diagnosis
