@@ -120,7 +120,8 @@ def bin_rows(
             means.append(sum(values) / len(values) if values else None)
             spread.append((min(values), max(values)) if values else None)
         # an arm told apart by its folder (keep_arms_apart) has its configuration's reference
-        ref = (reference or {}).get(bench, {}).get(column.split(" (")[0])
+        configuration = column_of({k: v for k, v in group[0].result.items() if k != "_arm"})
+        ref = (reference or {}).get(bench, {}).get(configuration)
         if ref is not None and len(ref) != len(bins):
             raise LengthgenError(f"reference for {bench} / {column} has {len(ref)} numbers for {len(bins)} bins")
         rows.append(
