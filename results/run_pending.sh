@@ -32,13 +32,13 @@ frozen() {  # frozen COMMIT -> the worktree's path
   echo "$dir"
 }
 
-run() {  # run COMMIT STUDY SUITE...   (ONLY=TASKS: just those tasks' cells)
+run() {  # run COMMIT STUDY SUITE...   (ONLY=TASKS, PE=ENCODINGS: just those cells)
   local code study=$root/results/studies/$2
   code=$(frozen "$1")
   shift 2
   for suite in "$@"; do
-    echo "== $(date -u +%FT%TZ) $suite (code $(git -C "$code" rev-parse --short HEAD))${ONLY:+ tasks $ONLY}"
-    (cd "$code" && "$python" -m lengthgen bench --suite "$study/$suite.yaml" --out "$study/runs" --workers 1 --threads 1 ${ONLY:+--tasks "$ONLY"} ${DRY_RUN:+--dry-run})
+    echo "== $(date -u +%FT%TZ) $suite (code $(git -C "$code" rev-parse --short HEAD))${ONLY:+ tasks $ONLY}${PE:+ pe $PE}"
+    (cd "$code" && "$python" -m lengthgen bench --suite "$study/$suite.yaml" --out "$study/runs" --workers 1 --threads 1 ${ONLY:+--tasks "$ONLY"} ${PE:+--pe "$PE"} ${DRY_RUN:+--dry-run})
   done
 }
 
@@ -57,10 +57,14 @@ case $lane in
     run 6d5bfbc replication-huang suite-learned-4h-full suite-learned-full suite-learned suite-learned-1h-tied suite-nope suite-no-offset
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
-    run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire suite-addition-fire-diagnosis
+    run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire
+    # H-F1's ALiBi seeds decide its open prediction; plain FIRE's seed 2 is
+    # descriptive (that half was decided at 0 of 2 fitted), so it runs last
+    PE=alibi run f853bfe sota suite-addition-fire-diagnosis
     # the generated-task study before adaptive depth: the conjecture's
     # studies come first (the project's order of priorities)
     run f853bfe generated suite
-    run f853bfe adaptive suites/adaptive-v3 suites/adaptive-v3-banks suites/adaptive-v3-act ;;
+    run f853bfe adaptive suites/adaptive-v3 suites/adaptive-v3-banks suites/adaptive-v3-act
+    run f853bfe sota suite-addition-fire-diagnosis ;;
   *) echo "unknown lane $lane (studies or records)" >&2; exit 2 ;;
 esac
