@@ -49,12 +49,12 @@ case $lane in
     # last 20 cells only complete the descriptive table.  The package code
     # of 6d5bfbc is the current one; its training code is f853bfe's, which
     # trained the study's earlier cells (README, Amendment 6: parity's data
-    # option).  Order: the study's README, Amendments 4 and 5; sort and mode
-    # at the whole budget first, since their predictions (Amendment 4) are
-    # the open test, while copy-repeat and parity are predicted to fail and
-    # cost about 4x a cell
+    # option).  Order: the open tests first: sort and mode at the whole
+    # budget (Amendment 4), then the 1-head gap (H-R2, Amendment 5, and the
+    # untied 1-head seeds it is read beside); copy-repeat and parity,
+    # predicted to fail at about 4x a cell's cost, and the NoPE arm after
     ONLY=sort,mode run 6d5bfbc replication-huang suite-learned-full
-    run 6d5bfbc replication-huang suite-learned-4h-full suite-learned-full suite-learned suite-learned-1h-tied suite-nope suite-no-offset
+    run 6d5bfbc replication-huang suite-learned-4h-full suite-learned-1h-tied suite-learned suite-learned-full suite-nope suite-no-offset
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
     run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire
