@@ -12,6 +12,13 @@ its hint, the hint its operand digits carry), the digits, and ``<eos>``;
 the digits also by answer place.  A hint is predictable without any
 arithmetic (it is the hint after the previous one in the first operand), a
 digit needs the operand digits whose hint it carries, and the carry.
+
+Then how the lookup is built: the best head for each of its steps (attention
+weights), and whether an operand digit carries its hint at all, whatever
+heads do it: a linear read-out of the digit's hint from the residual stream
+after each block, fitted on half the sums and scored on the other half.
+The hints are a random sorted subset of 128 tokens, so a digit's place (which
+a model can count) gives only the place-only baseline printed beside it.
 """
 
 from __future__ import annotations
@@ -87,6 +94,71 @@ def lookup_weights(task, tokens: np.ndarray, att: list[torch.Tensor]) -> list[li
     return rows
 
 
+def residuals(model, tokens: torch.Tensor, positions: torch.Tensor | None) -> list[torch.Tensor]:
+    """[B, T, D] residual stream entering the first block, then after each block."""
+    captured = []
+    hooks = [model.blocks[0].register_forward_pre_hook(lambda m, args: captured.append(args[0]))]
+    hooks += [blk.register_forward_hook(lambda m, args, out: captured.append(out)) for blk in model.blocks]
+    try:
+        with torch.no_grad():
+            model(tokens, positions)
+    finally:
+        for h in hooks:
+            h.remove()
+    return captured
+
+
+def ridge_accuracy(x_fit, y_fit, x_test, y_test, classes: int, alpha: float = 1.0) -> float:
+    """Held-out accuracy of a ridge regression onto one-hot labels (argmax);
+    closed form, so the read-out has no seed or step count of its own."""
+    mean, std = x_fit.mean(0), x_fit.std(0) + 1e-6
+    a, b = (x_fit - mean) / std, (x_test - mean) / std
+    a, b = np.hstack([a, np.ones((len(a), 1))]), np.hstack([b, np.ones((len(b), 1))])
+    w = np.linalg.solve(a.T @ a + alpha * np.eye(a.shape[1]), a.T @ np.eye(classes)[y_fit])
+    return float(((b @ w).argmax(1) == y_test).mean())
+
+
+def hint_decoding(task, model, seed: int, n: int) -> tuple[list[tuple[float, float]], float]:
+    """Per residual-stream site, the held-out accuracy of reading an operand
+    digit's hint (the token before it) from the digit's position, and, as
+    the control that the read-out works, the hint from its own position;
+    sums of 5 and 10 digits, half the sums to fit, half to score.  Also the
+    place-only baseline (the best guess of a hint from its place)."""
+    digit_ids = [task.id(str(d)) for d in range(10)]
+    hint_index = {task.id(f"h{k}"): k for k in range(task.num_hints)}
+    at_digit, at_hint, labels, places, fit = [], [], [], [], []
+    for length in (5, 10):
+        batch = task.sample(np.random.default_rng([seed, 15, length]), n, length)
+        lm = to_lm_batch(batch)
+        tokens = lm.tokens
+        sites = residuals(model, torch.from_numpy(tokens), positions(model, batch, lm, 100 + length))
+        sep = np.argmax(tokens == task.id("<sep>"), axis=1)
+        rows, cols = [], []
+        for r in range(len(tokens)):
+            ops = [i for i in range(1, sep[r]) if tokens[r, i] in digit_ids and tokens[r, i - 1] in hint_index]
+            rows += [r] * len(ops)
+            cols += ops
+            labels += [hint_index[tokens[r, i - 1]] for i in ops]
+            # every operand has length + 1 digits: its place is its index mod that
+            places += [k % (length + 1) + 100 * length for k in range(len(ops))]
+            fit += [r < n // 2] * len(ops)
+        rows, cols = np.array(rows), np.array(cols)
+        at_digit.append([s[rows, cols].numpy() for s in sites])
+        at_hint.append([s[rows, cols - 1].numpy() for s in sites])
+    y, place, fit = np.array(labels), np.array(places), np.array(fit)
+    # place only: the most frequent hint of each (length, place) in the fitting half
+    guess = {p: np.bincount(y[fit & (place == p)]).argmax() for p in np.unique(place[fit])}
+    place_only = np.mean([guess.get(p, -1) == t for p, t in zip(place[~fit], y[~fit])])
+    out = []
+    for k in range(len(at_digit[0])):
+        accs = []
+        for per_length in (at_digit, at_hint):
+            x = np.vstack([feats[k] for feats in per_length])
+            accs.append(ridge_accuracy(x[fit], y[fit], x[~fit], y[~fit], task.num_hints))
+        out.append(tuple(accs))
+    return out, float(place_only)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", help="a bench checkpoint (*.ckpt.pt) of a sota-addition-fire cell")
@@ -147,6 +219,18 @@ def main() -> None:
             lookup_weights(task, lm.tokens, attention_maps(model, tokens, positions(model, batch, lm, 99))),
         )
     )
+    # the same cell's weights before training: what the encoding gives for free
+    _, _, untrained = build(cell.config)
+    untrained.eval()
+    trained, place_only = hint_decoding(task, model, cell.seed, args.n)
+    initial, _ = hint_decoding(task, untrained, cell.seed, args.n)
+    rows = [
+        ["embedding" if k == 0 else f"after block {k - 1}", *(f"{100 * v:.1f}" for v in (*t, i[0]))]
+        for k, (t, i) in enumerate(zip(trained, initial))
+    ]
+    print("\ndoes an operand digit carry its hint? held-out accuracy of a linear read-out of the hint, %")
+    print(f"(place-only baseline {100 * place_only:.1f}%)\n")
+    print(render_table(["site", "from the digit", "from the hint itself", "from the digit, untrained"], rows))
 
 
 if __name__ == "__main__":
