@@ -135,14 +135,21 @@ def attention_maps(model, tokens: torch.Tensor, positions: torch.Tensor | None =
         logits = logits.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
         captured.append(logits.softmax(-1))
 
-    hooks = [blk.attn.register_forward_pre_hook(grab, with_kwargs=True) for blk in model.blocks]
+    forward_with_hooks(
+        model, tokens, positions, [blk.attn.register_forward_pre_hook(grab, with_kwargs=True) for blk in model.blocks]
+    )
+    return captured
+
+
+def forward_with_hooks(model, tokens: torch.Tensor, positions: torch.Tensor | None, handles: list) -> None:
+    """One forward pass without gradients for the hooks behind ``handles`` to
+    see, which are removed afterwards even if the pass fails."""
     try:
         with torch.no_grad():
             model(tokens, positions)
     finally:
-        for h in hooks:
+        for h in handles:
             h.remove()
-    return captured
 
 
 def copy_weights(att: torch.Tensor, ids: torch.Tensor, window: int, sep: int) -> np.ndarray:

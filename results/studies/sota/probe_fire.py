@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from probe_far_pairs import attention_maps, cell_to_probe  # noqa: E402  (sibling script, not a module)
+from probe_far_pairs import attention_maps, cell_to_probe, forward_with_hooks  # noqa: E402  (sibling script, not a module)
 
 from lengthgen.experiment import build  # noqa: E402
 from lengthgen.tables import render_table  # noqa: E402
@@ -99,12 +99,7 @@ def residuals(model, tokens: torch.Tensor, positions: torch.Tensor | None) -> li
     captured = []
     hooks = [model.blocks[0].register_forward_pre_hook(lambda m, args: captured.append(args[0]))]
     hooks += [blk.register_forward_hook(lambda m, args, out: captured.append(out)) for blk in model.blocks]
-    try:
-        with torch.no_grad():
-            model(tokens, positions)
-    finally:
-        for h in hooks:
-            h.remove()
+    forward_with_hooks(model, tokens, positions, hooks)
     return captured
 
 
