@@ -14,11 +14,14 @@ arithmetic (it is the hint after the previous one in the first operand), a
 digit needs the operand digits whose hint it carries, and the carry.
 
 Then how the lookup is built: the best head for each of its steps (attention
-weights), and whether an operand digit carries its hint at all, whatever
-heads do it: a linear read-out of the digit's hint from the residual stream
-after each block, fitted on half the sums and scored on the other half.
-The hints are a random sorted subset of 128 tokens, so a digit's place (which
-a model can count) gives only the place-only baseline printed beside it.
+weights), and what the residual stream around an operand digit holds,
+whatever heads put it there: linear read-outs after each block, fitted on
+half the sums and scored on the other half, of the digit's hint at the digit
+(H-F1b) and of the digit's value at the token after it (H-F1c: causal
+attention lets the next place's hint see the digit, not the digit's own
+hint), beside the same read-outs of the cell's untrained weights.  The
+hints are a random sorted subset of 128 tokens, so a digit's place (which a
+model can count) gives only the place-only baseline printed beside them.
 """
 
 from __future__ import annotations
@@ -113,15 +116,19 @@ def ridge_accuracy(x_fit, y_fit, x_test, y_test, classes: int, alpha: float = 1.
     return float(((b @ w).argmax(1) == y_test).mean())
 
 
-def hint_decoding(task, model, seed: int, n: int) -> tuple[list[tuple[float, float]], float]:
-    """Per residual-stream site, the held-out accuracy of reading an operand
-    digit's hint (the token before it) from the digit's position, and, as
-    the control that the read-out works, the hint from its own position;
-    sums of 5 and 10 digits, half the sums to fit, half to score.  Also the
-    place-only baseline (the best guess of a hint from its place)."""
+def readouts(task, model, seed: int, n: int) -> tuple[list[dict[str, float]], float]:
+    """Per residual-stream site, held-out accuracies of linear read-outs
+    around each operand digit: its hint (the token before it) from the
+    digit's position (``hint@digit``) and, as the control that the read-out
+    works, from the hint's own (``hint@hint``); the digit's value from the
+    token after it (``digit@next``: the next place's hint, or what follows the
+    operand) and from its own position (``digit@digit``).  Sums of 5 and 10
+    digits, half the sums to fit, half to score.  Also the place-only
+    baseline for the hint (its best guess from the digit's place)."""
     digit_ids = [task.id(str(d)) for d in range(10)]
     hint_index = {task.id(f"h{k}"): k for k in range(task.num_hints)}
-    at_digit, at_hint, labels, places, fit = [], [], [], [], []
+    feats = {"before": [], "digit": [], "next": []}
+    hints, values, places, fit = [], [], [], []
     for length in (5, 10):
         batch = task.sample(np.random.default_rng([seed, 15, length]), n, length)
         lm = to_lm_batch(batch)
@@ -133,24 +140,31 @@ def hint_decoding(task, model, seed: int, n: int) -> tuple[list[tuple[float, flo
             ops = [i for i in range(1, sep[r]) if tokens[r, i] in digit_ids and tokens[r, i - 1] in hint_index]
             rows += [r] * len(ops)
             cols += ops
-            labels += [hint_index[tokens[r, i - 1]] for i in ops]
+            hints += [hint_index[tokens[r, i - 1]] for i in ops]
+            values += [digit_ids.index(tokens[r, i]) for i in ops]
             # every operand has length + 1 digits: its place is its index mod that
             places += [k % (length + 1) + 100 * length for k in range(len(ops))]
             fit += [r < n // 2] * len(ops)
         rows, cols = np.array(rows), np.array(cols)
-        at_digit.append([s[rows, cols].numpy() for s in sites])
-        at_hint.append([s[rows, cols - 1].numpy() for s in sites])
-    y, place, fit = np.array(labels), np.array(places), np.array(fit)
+        for name, shift in (("before", -1), ("digit", 0), ("next", 1)):
+            feats[name].append([s[rows, cols + shift].numpy() for s in sites])
+    hints, values, place, fit = np.array(hints), np.array(values), np.array(places), np.array(fit)
     # place only: the most frequent hint of each (length, place) in the fitting half
-    guess = {p: np.bincount(y[fit & (place == p)]).argmax() for p in np.unique(place[fit])}
-    place_only = np.mean([guess.get(p, -1) == t for p, t in zip(place[~fit], y[~fit])])
+    guess = {p: np.bincount(hints[fit & (place == p)]).argmax() for p in np.unique(place[fit])}
+    place_only = np.mean([guess.get(p, -1) == t for p, t in zip(place[~fit], hints[~fit])])
+    reads = {
+        "hint@digit": ("digit", hints, task.num_hints),
+        "hint@hint": ("before", hints, task.num_hints),
+        "digit@next": ("next", values, 10),
+        "digit@digit": ("digit", values, 10),
+    }
     out = []
-    for k in range(len(at_digit[0])):
-        accs = []
-        for per_length in (at_digit, at_hint):
-            x = np.vstack([feats[k] for feats in per_length])
-            accs.append(ridge_accuracy(x[fit], y[fit], x[~fit], y[~fit], task.num_hints))
-        out.append(tuple(accs))
+    for k in range(len(feats["digit"][0])):
+        accs = {}
+        for read, (where, y, classes) in reads.items():
+            x = np.vstack([per_length[k] for per_length in feats[where]])
+            accs[read] = ridge_accuracy(x[fit], y[fit], x[~fit], y[~fit], classes)
+        out.append(accs)
     return out, float(place_only)
 
 
@@ -217,15 +231,20 @@ def main() -> None:
     # the same cell's weights before training: what the encoding gives for free
     _, _, untrained = build(cell.config)
     untrained.eval()
-    trained, place_only = hint_decoding(task, model, cell.seed, args.n)
-    initial, _ = hint_decoding(task, untrained, cell.seed, args.n)
+    trained, place_only = readouts(task, model, cell.seed, args.n)
+    initial, _ = readouts(task, untrained, cell.seed, args.n)
     rows = [
-        ["embedding" if k == 0 else f"after block {k - 1}", *(f"{100 * v:.1f}" for v in (*t, i[0]))]
+        ["embedding" if k == 0 else f"after block {k - 1}", *(f"{100 * v:.1f}" for v in (*t.values(), *i.values()))]
         for k, (t, i) in enumerate(zip(trained, initial))
     ]
-    print("\ndoes an operand digit carry its hint? held-out accuracy of a linear read-out of the hint, %")
-    print(f"(place-only baseline {100 * place_only:.1f}%)\n")
-    print(render_table(["site", "from the digit", "from the hint itself", "from the digit, untrained"], rows))
+    print("\nwhat the residual stream around an operand digit holds: held-out accuracy of a linear read-out, %")
+    print(
+        "hint: the digit's hint (128-way; place-only baseline "
+        + f"{100 * place_only:.1f}%); digit: its value (10-way);"
+    )
+    print("@digit / @hint / @next: read at the digit, at its hint (the token before it), at the token after it\n")
+    head = list(trained[0])
+    print(render_table(["site", *head, *(f"{h}, untrained" for h in head)], rows))
 
 
 if __name__ == "__main__":
