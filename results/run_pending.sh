@@ -51,10 +51,12 @@ case $lane in
     # trained the study's earlier cells (README, Amendment 6: parity's data
     # option).  Order: the open tests first: sort and mode at the whole
     # budget (Amendment 4), then the 1-head gap (H-R2, Amendment 5, and the
-    # untied 1-head seeds it is read beside); copy-repeat and parity,
-    # predicted to fail at about 4x a cell's cost, and the NoPE arm after
+    # untied 1-head seeds it is read beside), mode's width (H-R3, Amendment
+    # 7, run only if Amendment 4's mode prediction fails); copy-repeat and
+    # parity, predicted to fail at about 4x a cell's cost, and the NoPE arm
+    # after
     ONLY=sort,mode run 6d5bfbc replication-huang suite-learned-full
-    run 6d5bfbc replication-huang suite-learned-4h-full suite-learned-1h-tied suite-learned suite-learned-full suite-nope suite-no-offset
+    run 6d5bfbc replication-huang suite-learned-4h-full suite-learned-1h-tied suite-mode-width suite-learned suite-learned-full suite-nope suite-no-offset
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
     run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire
