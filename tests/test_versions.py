@@ -14,11 +14,21 @@ from lengthgen import versions
 from lengthgen.experiment import RunConfig, build, config_of_record
 from lengthgen.models import MODELS, resolve_model_options
 from lengthgen.tasks import TASKS
+from lengthgen.tasks.base import resolve_task_name
 from lengthgen.training.loop import TrainConfig
 from lengthgen.versions import LATE_OPTIONS, LATE_TRAIN_OPTIONS, record_versions, unreproducible
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = sorted({p.parent for p in (ROOT / "results").rglob("*.json") if "runs" in p.parts or "pilot" in p.parts})
+
+
+def task_class(name: str):
+    """The registered task of a record's name; a program task (``rasp:FILE``)
+    names its file where the cell ran, so the same file under this
+    checkout's ``results/`` stands in when that path is not here."""
+    if name.startswith("rasp:") and not Path(name[len("rasp:") :]).is_file() and "/results/" in name:
+        name = "rasp:" + str(ROOT / "results" / name.split("/results/", 1)[1])
+    return TASKS.get(resolve_task_name(name))
 
 
 def records(folder: Path) -> list[dict]:
@@ -52,7 +62,7 @@ def test_every_committed_result_rebuilds_to_its_fingerprint_and_is_complete(fold
         )
         missing -= {c.option for c in versions.CHANGES if c.section == "train"}
         assert not missing, f"{record['name']}: training options {sorted(missing)} not in the record or the registry"
-        spec = TASKS.get(cfg.task)
+        spec = task_class(cfg.task)
         if record_versions(record).get("task", 1) == spec.version:
             missing = {k for k, p in spec.params.items() if not p.late} - set(cfg.params)
             assert not missing, f"{record['name']}: task parameters {sorted(missing)} not in the record or the registry"
