@@ -227,6 +227,10 @@ def identity(config: dict[str, Any], task: str, versions: dict[str, int] | None 
         for k, v in (data.get("params") or {}).items()
         if not (k in params and params[k].late and v == params[k].default)
     }
+    if isinstance(data.get("task"), str) and data["task"].startswith("rasp:"):
+        from lengthgen.rasp.task import program_identity
+
+        data["task"], data["params"] = program_identity(data["task"], data["params"])
     versions = dict(versions or {})
     task_version = versions.get("task", spec.version if spec is not None else 1)
     if task_version > 1:

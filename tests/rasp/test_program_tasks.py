@@ -95,3 +95,21 @@ def test_run_names_keep_the_programs_stem():
 def test_a_missing_file_is_a_clear_error():
     with pytest.raises(LengthgenError, match="no such program file"):
         ensure_task("rasp:/no/such/file.rasp")
+
+
+def test_a_runs_identity_is_the_programs_content_not_where_its_file_lies(tmp_path):
+    from lengthgen.runconfig import RunConfig, validate
+
+    def fingerprint(folder, source, check=True):
+        folder.mkdir(exist_ok=True)
+        cfg = RunConfig(task=program(folder, source), model="transformer", train_lengths=[2, 3], test_lengths=[5])
+        if check:
+            validate(cfg)  # fills params.program and program_hash, as a run does
+        return cfg.fingerprint()
+
+    here = fingerprint(tmp_path / "here", MODE)
+    assert fingerprint(tmp_path / "a clone elsewhere", MODE) == here
+    edited = MODE.replace("0, max);\nout", "1, max);\nout")
+    assert fingerprint(tmp_path / "edited", edited) != here
+    # before validation the file's content stands in for the hash: two programs never share a name
+    assert fingerprint(tmp_path / "raw", MODE, check=False) != fingerprint(tmp_path / "raw edited", edited, check=False)

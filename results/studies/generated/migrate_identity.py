@@ -1,0 +1,52 @@
+"""Renames the study's cells made before a program task's identity became
+its program's content (commit after fedce6a): those cells hashed the
+absolute path of their .rasp file, so a clone elsewhere could not find them
+and `bench` would train them again.  Their configuration is unchanged;
+each record gets the fingerprint today's code computes for it (the same
+at its recorded definition versions) and the file that fingerprint names.
+Idempotent: a cell already named by its fingerprint is left alone.
+
+    python results/studies/generated/migrate_identity.py [FOLDER]
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+from lengthgen.runconfig import config_of_record
+from lengthgen.versions import record_versions
+
+HERE = Path(__file__).resolve().parent
+
+
+def fingerprint(record: dict) -> str:
+    identity = config_of_record(record).identity(record_versions(record))
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def main(folder: Path) -> int:
+    moved = 0
+    for path in sorted(folder.glob("*.json")):
+        record = json.loads(path.read_text())
+        new = fingerprint(record)
+        if record["fingerprint"] == new:
+            continue
+        if record["name"] != record["fingerprint"][:16] or path.stem != record["name"]:
+            raise SystemExit(f"{path}: not a bench cell named by its fingerprint; left alone")
+        target = folder / f"{new[:16]}.json"
+        if target.exists():
+            raise SystemExit(f"{path}: {target.name} exists already")
+        record["fingerprint"], record["name"] = new, new[:16]
+        target.write_text(json.dumps(record, indent=2) + "\n")
+        path.unlink()
+        moved += 1
+        print(f"{path.name} -> {target.name}")
+    print(f"{moved} cells renamed in {folder}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE / "runs" / "generated"))
