@@ -65,7 +65,9 @@ case $lane in
     PE=alibi run f853bfe sota suite-addition-fire-diagnosis
     # the generated-task study before adaptive depth: the conjecture's
     # studies come first (the project's order of priorities)
-    run f853bfe generated suite
+    # from 3dac0ae, the training code of f853bfe with program tasks named by
+    # their content (the study's README, "Code")
+    run 3dac0ae generated suite
     run f853bfe adaptive suites/adaptive-v3 suites/adaptive-v3-banks suites/adaptive-v3-act
     run f853bfe sota suite-addition-fire-diagnosis ;;
   *) echo "unknown lane $lane (studies or records)" >&2; exit 2 ;;
