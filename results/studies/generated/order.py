@@ -1,0 +1,36 @@
+"""The order the study's cells run in: RASP-L tasks and controls
+interleaved in the study's ratio (56 : 21), in batches of 4 tasks, so that
+a read of the partial cells holds both groups (the suite lists every
+control last).  Order only: every cell is the suite's, and none of the
+cells this moves forward had run when it was written.
+
+    python results/studies/generated/order.py   # one comma-separated batch a line
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+SUITE = Path(__file__).resolve().parent / "suite.yaml"
+BATCH = 4
+
+
+def interleaved(names: list[str]) -> list[str]:
+    groups = [[n for n in names if n.startswith("g")], [n for n in names if not n.startswith("g")]]
+    # each task at its fractional place within its own group; merged, the groups stay in ratio
+    placed = [((i + 0.5) / len(group), k, name) for k, group in enumerate(groups) for i, name in enumerate(group)]
+    return [name for _, _, name in sorted(placed)]
+
+
+def main() -> None:
+    names = [Path(p).stem for p in yaml.safe_load(SUITE.read_text())["benchmarks"]]
+    order = interleaved(names)
+    assert sorted(order) == sorted(names)
+    for start in range(0, len(order), BATCH):
+        print(",".join(order[start : start + BATCH]))
+
+
+if __name__ == "__main__":
+    main()
