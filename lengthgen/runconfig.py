@@ -81,8 +81,7 @@ class RunConfig:
         return identity_at(data, self.task, versions)
 
     def fingerprint(self) -> str:
-        blob = json.dumps(self.identity(), sort_keys=True, default=str)
-        return hashlib.sha256(blob.encode()).hexdigest()
+        return fingerprint_of(self.identity())
 
     def run_name(self) -> str:
         if self.name:
@@ -94,6 +93,21 @@ class RunConfig:
             + [f"s{self.seed}", self.fingerprint()[:8]]
         )
         return check_name("-".join(parts))
+
+
+def fingerprint_of(identity: dict[str, Any]) -> str:
+    """The hash that names a run with this identity (as :meth:`RunConfig.identity`
+    gives it, and a result file stores it as its ``config``).  A program
+    task (``rasp:FILE``) enters by its program's content, not the file's
+    path, so the same cell run from another folder or clone keeps its name;
+    the stored configuration keeps the path, to run it again."""
+    task = identity.get("task")
+    if isinstance(task, str) and task.startswith("rasp:"):
+        from lengthgen.rasp.task import program_identity
+
+        task, params = program_identity(task, identity.get("params") or {})
+        identity = {**identity, "task": task, "params": params}
+    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _name_part(name: str) -> str:
@@ -349,7 +363,9 @@ def resolve_packing(cfg: RunConfig) -> None:
         return
     spec = MODELS.get(cfg.model)
     pe = cfg.model_options.get("pe")
-    obstacle = packing_obstacle(pe, spec.cls, cfg.train.pack_context, cfg.train.length_buckets)
+    obstacle = packing_obstacle(
+        pe, spec.cls, cfg.train.pack_context, cfg.train.length_buckets, bool(cfg.model_options.get("bos"))
+    )
     cfg.train.pack_examples = obstacle is None
     why = "packed" if obstacle is None else f"padded: {obstacle}"
     cfg.sources["train.pack_examples"] = f"{cfg.sources.get('train.pack_examples', 'auto')} (auto: {why})"

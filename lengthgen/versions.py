@@ -85,6 +85,12 @@ LATE: tuple[Late, ...] = (
     Late("model_options", "halting_start", 0, "ACT halts only after this many fixed-step training steps"),
     Late("model_options", "abacus_offset_draw", "row", "abacus offsets drawn per row or once per batch"),
     Late("model_options", "place_window", 0, "abacus: attention confined to places at most this far apart"),
+    Late(
+        "model_options",
+        "bos",
+        False,
+        "transformer: a learned start vector before every sequence (Huang et al.'s <bos>)",
+    ),
     Late("train", "stop_confident", False, "stop-when-fitted needs a Wilson bound >= 95% on two probes"),
     Late("train", "stop_on_test_params", False, "the stop rule's probe also reads the test_params inputs"),
     Late("train", "position_offset", "none", "random position offsets per example or batch (conjecture-v3)"),
@@ -227,10 +233,6 @@ def identity(config: dict[str, Any], task: str, versions: dict[str, int] | None 
         for k, v in (data.get("params") or {}).items()
         if not (k in params and params[k].late and v == params[k].default)
     }
-    if isinstance(data.get("task"), str) and data["task"].startswith("rasp:"):
-        from lengthgen.rasp.task import program_identity
-
-        data["task"], data["params"] = program_identity(data["task"], data["params"])
     versions = dict(versions or {})
     task_version = versions.get("task", spec.version if spec is not None else 1)
     if task_version > 1:

@@ -3,7 +3,6 @@ own fingerprint and to the model it was trained with; an option added
 without a registry entry fails here; resume finds records of earlier
 versions and never a record today's code cannot rebuild."""
 
-import hashlib
 import json
 from dataclasses import fields
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 from lengthgen import versions
 from lengthgen.experiment import RunConfig, build, config_of_record
 from lengthgen.models import MODELS, resolve_model_options
+from lengthgen.runconfig import fingerprint_of
 from lengthgen.tasks import TASKS
 from lengthgen.tasks.base import resolve_task_name
 from lengthgen.training.loop import TrainConfig
@@ -41,9 +41,7 @@ def records(folder: Path) -> list[dict]:
 
 
 def fingerprint_at_record_versions(record: dict) -> str:
-    cfg = config_of_record(record)
-    blob = json.dumps(cfg.identity(record_versions(record)), sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return fingerprint_of(config_of_record(record).identity(record_versions(record)))
 
 
 @pytest.mark.skipif(not FOLDERS, reason="needs the checkout's committed results")

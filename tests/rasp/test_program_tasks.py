@@ -108,6 +108,9 @@ def test_a_runs_identity_is_the_programs_content_not_where_its_file_lies(tmp_pat
         return cfg.fingerprint()
 
     here = fingerprint(tmp_path / "here", MODE)
+    # what a result file stores as its configuration still names the file, to run it again
+    stored = RunConfig(task=program(tmp_path / "here", MODE), model="transformer").identity()
+    assert stored["task"] == f"rasp:{tmp_path / 'here' / 'p.rasp'}"
     assert fingerprint(tmp_path / "a clone elsewhere", MODE) == here
     edited = MODE.replace("0, max);\nout", "1, max);\nout")
     assert fingerprint(tmp_path / "edited", edited) != here

@@ -6,31 +6,44 @@ each record gets the fingerprint today's code computes for it (the same
 at its recorded definition versions) and the file that fingerprint names.
 Idempotent: a cell already named by its fingerprint is left alone.
 
+It also repairs the cells made by 3dac0ae, whose stored configuration
+held the content-named task (``rasp:`` and the hash) in place of the file
+it ran: the file, from the record's own task section, goes back into the
+configuration (the fingerprint is the same either way).
+
     python results/studies/generated/migrate_identity.py [FOLDER]
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import sys
 from pathlib import Path
 
-from lengthgen.runconfig import config_of_record
+from lengthgen.runconfig import config_of_record, fingerprint_of
 from lengthgen.versions import record_versions
 
 HERE = Path(__file__).resolve().parent
 
 
 def fingerprint(record: dict) -> str:
-    identity = config_of_record(record).identity(record_versions(record))
-    return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
+    return fingerprint_of(config_of_record(record).identity(record_versions(record)))
 
 
 def main(folder: Path) -> int:
     moved = 0
     for path in sorted(folder.glob("*.json")):
         record = json.loads(path.read_text())
+        config = record["config"]
+        if config["task"] == "rasp:":
+            before = fingerprint(record)
+            program = record["task"]["params"]["program"]
+            config["task"] = f"rasp:{program}"
+            config["params"] = {"program": program, **config["params"]}
+            if fingerprint(record) != before:
+                raise SystemExit(f"{path}: the repaired configuration names another run")
+            path.write_text(json.dumps(record, indent=2) + "\n")
+            print(f"{path.name}: configuration names its program file again")
         new = fingerprint(record)
         if record["fingerprint"] == new:
             continue
