@@ -70,10 +70,11 @@ def evaluate_length(
 
     def decode(batch: Batch, rows: np.ndarray, li: int, steps: int):
         total = li + 1 + steps
+        needed = total + bool(getattr(model, "bos", False))  # a start vector takes a position too
         # an abacus table is read by place in a number (checked where it is read), not by position
-        if model.pe.bounded and model.pe.kind not in SEGMENT_KINDS and total > model.pe.max_positions:
+        if model.pe.bounded and model.pe.kind not in SEGMENT_KINDS and needed > model.pe.max_positions:
             raise LengthgenError(
-                f"length {length} needs {total} positions but the model has max_positions={model.pe.max_positions}"
+                f"length {length} needs {needed} positions but the model has max_positions={model.pe.max_positions}"
             )
         step = chunk_size(model, total, len(rows))
         preds, used_all = [], []

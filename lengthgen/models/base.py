@@ -164,7 +164,10 @@ class SequenceModel(nn.Module):
     def embed(self, tokens: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
         """Token embeddings plus the encoding's vectors at ``positions``
         (as :meth:`encoding_positions` gives them)."""
-        h = self.embedding(tokens)
+        return self.add_positions(self.embedding(tokens), positions)
+
+    def add_positions(self, h: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        """Input vectors [B, L, D] plus the encoding's vectors at ``positions``."""
         extra = self.pe.embed(positions)
         if extra is None:
             return h

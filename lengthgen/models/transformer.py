@@ -11,7 +11,7 @@ from lengthgen.errors import LengthgenError
 from lengthgen.models.attention import CausalSelfAttention
 from lengthgen.models.base import KVCache, LayerCache, SequenceModel, init_weights
 from lengthgen.models.mup import PARAMETRIZATIONS, apply_mup, attention_scale
-from lengthgen.models.positional import SEGMENT_KINDS, PositionalEncoding, place_window_bias
+from lengthgen.models.positional import RANDOMIZED_KINDS, SEGMENT_KINDS, PositionalEncoding, place_window_bias
 
 
 class Block(nn.Module):
@@ -85,6 +85,7 @@ class Transformer(SequenceModel):
         freeze_embeddings: bool = False,
         abacus_offset_draw: str = "row",
         place_window: int = 0,
+        bos: bool = False,
     ):
         super().__init__(
             vocab_size,
@@ -157,6 +158,22 @@ class Transformer(SequenceModel):
             # symbol cannot be told from another.
             self.embedding.weight.requires_grad_(False)
 
+        # Huang et al.'s GPT-2 reads "<bos> input <sep> ..." with the <bos> at
+        # the first (offset) position: a fixed token that marks where the
+        # sequence starts, which a one-head layer can attend to.  Here it is a
+        # learned vector the model puts before every sequence it reads (a
+        # row of its own, never a target), so tasks, data and evaluation are
+        # unchanged; every real token moves one position up.
+        self.bos = bool(bos)
+        if self.bos:
+            if pe in SEGMENT_KINDS or pe in RANDOMIZED_KINDS or place_window:
+                raise LengthgenError(
+                    f"bos does not combine with pe {pe!r}, which places tokens by their number or draws positions itself"
+                )
+            if mup:
+                raise LengthgenError("bos is implemented for the standard parametrization, not muP")
+            self.start = nn.Parameter(torch.randn(d_model) * 0.02)  # GPT-2's embedding init
+
     def lr_multipliers(self) -> dict[str, float]:
         return self._lr_multipliers
 
@@ -167,11 +184,26 @@ class Transformer(SequenceModel):
         cache: KVCache | None = None,
         segments: torch.Tensor | None = None,
     ):
+        start = self.bos and (cache is None or cache.length == 0)
+        if self.bos:
+            if segments is not None:
+                raise LengthgenError("bos opens a row, not each packed example: it does not combine with pack_examples")
+            if positions is not None:
+                positions = positions + 1
+                if start:
+                    positions = torch.cat([positions[:, :1] - 1, positions], 1)
+            if start:  # a placeholder column where the start vector goes
+                tokens = torch.cat([tokens.new_zeros(tokens.shape[0], 1), tokens], 1)
         offset = cache.length if cache is not None else 0
         positions = self.resolve_positions(tokens, positions, offset)
         k_pos = positions if cache is None or cache.positions is None else torch.cat([cache.positions, positions], 1)
         encoded = self.encoding_positions(tokens, positions, cache)
-        h = self.embed(tokens, encoded)
+        if start:
+            vectors = self.embedding(tokens[:, 1:])
+            first = self.start.to(vectors.dtype).expand(len(tokens), 1, -1)
+            h = self.add_positions(torch.cat([first, vectors], 1), encoded)
+        else:
+            h = self.embed(tokens, encoded)
         bias = self.confine(self.pe.bias(positions, k_pos), segments)  # shared by all layers
         if self.place_window:
             places = self.places(positions, encoded, cache)
@@ -185,7 +217,7 @@ class Transformer(SequenceModel):
             h = block(h, self.pe, positions, bias, None if cache is None else cache.layers[i], rotation)
         if cache is not None:
             cache.positions = k_pos
-        return self.readout(h)
+        return self.readout(h[:, 1:] if start else h)
 
     @staticmethod
     def places(positions: torch.Tensor, encoded: torch.Tensor, cache: KVCache | None) -> torch.Tensor:

@@ -45,7 +45,9 @@ from lengthgen.training.schedule import warmup_cosine
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def packing_obstacle(pe_kind: str | None, model_cls: type | None, pack_context: int, length_buckets: int) -> str | None:
+def packing_obstacle(
+    pe_kind: str | None, model_cls: type | None, pack_context: int, length_buckets: int, bos: bool = False
+) -> str | None:
     """Why whole examples cannot be packed into rows for this run (None: they
     can).  ``None`` for ``pe_kind`` or ``model_cls`` skips that check.
 
@@ -56,6 +58,8 @@ def packing_obstacle(pe_kind: str | None, model_cls: type | None, pack_context: 
     """
     if pack_context or length_buckets > 1:
         return "it removes the padding itself; it does not combine with 'pack_context' or 'length_buckets'"
+    if bos:
+        return "the model's start vector (bos) opens a row, not each packed example"
     if pe_kind in RANDOMIZED_KINDS or pe_kind in SEGMENT_KINDS:
         return (
             f"it gives each example positions from 0; pe {pe_kind!r} draws or computes its own from the row, "
@@ -365,7 +369,13 @@ class Trainer:
         pe = getattr(model, "pe", None)
         check_offset_encoding(cfg.position_offset, bool(cfg.pack_context), getattr(pe, "kind", None))
         if cfg.pack_examples:
-            obstacle = packing_obstacle(getattr(pe, "kind", None), type(model), cfg.pack_context, cfg.length_buckets)
+            obstacle = packing_obstacle(
+                getattr(pe, "kind", None),
+                type(model),
+                cfg.pack_context,
+                cfg.length_buckets,
+                getattr(model, "bos", False),
+            )
             if obstacle:
                 raise LengthgenError(f"training option 'pack_examples': {obstacle}")
         if getattr(pe, "abacus_offset", 0) and (cfg.position_offset != "none" or cfg.pack_context):
@@ -384,9 +394,10 @@ class Trainer:
         if span < rows:
             raise LengthgenError(f"offset_span {span} is shorter than a training row ({rows} tokens)")
         table = getattr(pe, "max_positions", None) if getattr(pe, "bounded", False) else None
-        if table is not None and span > table:
+        need = span + bool(getattr(model, "bos", False))  # a start vector takes the position before the sequence
+        if table is not None and need > table:
             raise LengthgenError(
-                f"offsets over {span} positions need max_positions >= {span} (got {table}); raise --model-opt max_positions"
+                f"offsets over {span} positions need max_positions >= {need} (got {table}); raise --model-opt max_positions"
             )
         return span
 
