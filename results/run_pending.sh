@@ -65,12 +65,12 @@ case $lane in
     PE=alibi run f853bfe sota suite-addition-fire-diagnosis
     # the generated-task study before adaptive depth: the conjecture's
     # studies come first (the project's order of priorities)
-    # from 3dac0ae, the training code of f853bfe with program tasks named by
+    # from 028f7f0, the training code of f853bfe with program tasks named by
     # their content (the study's README, "Code")
     # RASP-L tasks and controls interleaved (order.py; the suite lists the
     # controls last), so that a partial read holds both groups
     for batch in $("$python" "$root/results/studies/generated/order.py"); do
-      ONLY=$batch run 3dac0ae generated suite
+      ONLY=$batch run 028f7f0 generated suite
     done
     run f853bfe adaptive suites/adaptive-v3 suites/adaptive-v3-banks suites/adaptive-v3-act
     run f853bfe sota suite-addition-fire-diagnosis ;;
