@@ -56,7 +56,10 @@ case $lane in
     # parity, predicted to fail at about 4x a cell's cost, and the NoPE arm
     # after
     ONLY=sort,mode run 6d5bfbc replication-huang suite-learned-full
-    run 6d5bfbc replication-huang suite-learned-4h-full suite-learned-1h-tied suite-mode-width suite-learned suite-learned-full suite-nope suite-no-offset
+    run 6d5bfbc replication-huang suite-learned-4h-full suite-learned-1h-tied suite-mode-width
+    # H-R4 (Amendment 8) needs the transformer's bos option, first in 028f7f0
+    run 028f7f0 replication-huang suite-learned-1h-bos
+    run 6d5bfbc replication-huang suite-learned suite-learned-full suite-nope suite-no-offset
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
     run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire
