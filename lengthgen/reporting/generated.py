@@ -62,6 +62,7 @@ class TaskOutcome:
     sensitivity: float
     seeds: int = 0
     fitted_seeds: int = 0
+    cpu_seconds: float = 0.0  # training, over its runs
     scores: list[float] = field(default_factory=list)  # exact at the multiple, fitted seeds
     given_length: list[float] = field(default_factory=list)  # exact with the target length given, fitted seeds
 
@@ -132,6 +133,7 @@ def outcomes(runs: list[RunSummary], manifest: dict[str, dict[str, Any]], multip
             ),
         )
         t.seeds += 1
+        t.cpu_seconds += run.cpu_seconds or 0.0
         if not run.fitted:
             continue
         t.fitted_seeds += 1
@@ -219,6 +221,7 @@ def generated_report(
         "gap_ci": gap_ci,
         "aucs": aucs,
         "failures": failures,
+        "manifest": {g: sum(1 for r in manifest.values() if r["group"] == g) for g in ("program", "control")},
     }
     report["verdict"] = verdict(report)
     return report
@@ -287,6 +290,16 @@ def render_generated(report: dict[str, Any]) -> str:
         lines.append(f"AUC, {name}: {value['auc']:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""))
     if report["failures"]:
         lines.append("failures: " + ", ".join(f"{k} {v}" for k, v in sorted(report["failures"].items())))
+    tasks = report["tasks"]
+    run = {g: [t for t in tasks if t.group == g] for g in ("program", "control")}
+    lines.append(
+        "compute: "
+        + ", ".join(
+            f"{len(run[g])} of {report['manifest'][g]} {label} with runs ({sum(t.seeds for t in run[g])} runs)"
+            for g, label in (("program", "RASP-L tasks"), ("control", "controls"))
+        )
+        + f"; {sum(t.cpu_seconds for t in tasks) / 60:.1f} CPU-minutes of training"
+    )
     lines.append(f"verdict: {report['verdict']}")
     return "\n".join(lines)
 

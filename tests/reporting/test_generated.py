@@ -109,3 +109,17 @@ def test_generated_command(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "3 RASP-L, 0 controls" in out and "verdict: inconclusive" in out
     assert "AUC, program length (shorter): 1.00" in out
+
+
+def test_the_report_counts_tasks_runs_and_training_compute():
+    manifest = {n: record(n, "program" if n.startswith("g") else "control", 4) for n in ("g1", "g2", "g3", "c1")}
+    results = []
+    for name, cpu in (("g1", 60.0), ("g2", 90.0), ("c1", 30.0)):
+        for seed in range(2):
+            result = make_result(name, "transformer", seed, {10: 1.0, 20: 1.0})
+            result["wall_time_s"] = {"train_cpu": cpu}
+            results.append(result)
+    text = render_generated(generated_report(summarize_runs(results), manifest, n_boot=50))
+    assert (
+        "compute: 2 of 3 RASP-L tasks with runs (4 runs), 1 of 1 controls with runs (2 runs); 6.0 CPU-minutes" in text
+    )
