@@ -30,6 +30,7 @@ from lengthgen.registry import close_matches_hint
 from lengthgen.results import check_name
 from lengthgen.suites import METRICS, load_benchmark
 from lengthgen.tasks import make_task
+from lengthgen.tasks.base import task_identity
 from lengthgen.training.loop import TrainConfig, packing_obstacle
 from lengthgen.versions import identity as identity_at
 from lengthgen.versions import unreproducible, upgrade
@@ -101,11 +102,8 @@ def fingerprint_of(identity: dict[str, Any]) -> str:
     task (``rasp:FILE``) enters by its program's content, not the file's
     path, so the same cell run from another folder or clone keeps its name;
     the stored configuration keeps the path, to run it again."""
-    task = identity.get("task")
-    if isinstance(task, str) and task.startswith("rasp:"):
-        from lengthgen.rasp.task import program_identity
-
-        task, params = program_identity(task, identity.get("params") or {})
+    task, params = task_identity(identity.get("task"), identity.get("params"))
+    if task != identity.get("task"):
         identity = {**identity, "task": task, "params": params}
     return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()
 

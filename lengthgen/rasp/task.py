@@ -185,7 +185,7 @@ def program_task_name(spec: str) -> str:
     return spec
 
 
-def program_identity(task: str, params: dict) -> tuple[str, dict]:
+def program_identity(task: str, params: dict | None) -> tuple[str, dict]:
     """What names a program task's run: the program's content (its hash),
     not where its file lay, so the same cell run from another folder or a
     clone elsewhere keeps its fingerprint and a sweep resumes it.
@@ -193,7 +193,7 @@ def program_identity(task: str, params: dict) -> tuple[str, dict]:
     >>> program_identity("rasp:/home/a/g04.rasp", {"program": "/home/a/g04.rasp", "program_hash": "94a60cd1023d"})
     ('rasp:', {'program_hash': '94a60cd1023d'})
     """
-    params = dict(params)
+    params = dict(params or {})
     path = params.pop("program", "") or task[len(PREFIX) :]
     if not params.get("program_hash"):
         # a configuration not yet validated: the file's content stands in for the hash it will get

@@ -293,16 +293,35 @@ def register_task(cls: type[Task]) -> type[Task]:
 TASK_RESOLVERS: dict[str, str] = {"rasp:": "lengthgen.rasp.task:program_task_name"}
 
 
+# How a prefixed task enters a run's fingerprint, where its name alone would
+# not do: "rasp:FILE" by its program's content, not where the file lies.
+TASK_IDENTITIES: dict[str, str] = {"rasp:": "lengthgen.rasp.task:program_identity"}
+
+
+def _resolved(target: str):
+    import importlib
+
+    module, function = target.split(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def resolve_task_name(name: str) -> str:
     """``name`` itself, or for a prefixed name the task its resolver registers."""
     if isinstance(name, str) and name not in TASKS:
         for prefix, target in TASK_RESOLVERS.items():
             if name.startswith(prefix):
-                import importlib
-
-                module, function = target.split(":")
-                return getattr(importlib.import_module(module), function)(name)
+                return _resolved(target)(name)
     return name
+
+
+def task_identity(name: str, params: dict[str, Any] | None) -> tuple[str, dict[str, Any] | None]:
+    """The task name and parameters that enter a run's fingerprint (the
+    given ones, except for a prefixed task that says otherwise)."""
+    if isinstance(name, str):
+        for prefix, target in TASK_IDENTITIES.items():
+            if name.startswith(prefix):
+                return _resolved(target)(name, params)
+    return name, params
 
 
 def make_task(name: str, **params: Any) -> Task:
