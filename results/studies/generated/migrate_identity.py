@@ -20,6 +20,7 @@ import json
 import sys
 from pathlib import Path
 
+from lengthgen.results import write_text_atomic
 from lengthgen.runconfig import config_of_record, fingerprint_of
 from lengthgen.versions import record_versions
 
@@ -42,7 +43,7 @@ def main(folder: Path) -> int:
             config["params"] = {"program": program, **config["params"]}
             if fingerprint(record) != before:
                 raise SystemExit(f"{path}: the repaired configuration names another run")
-            path.write_text(json.dumps(record, indent=2) + "\n")
+            write_text_atomic(path, json.dumps(record, indent=2) + "\n")  # an interrupted run loses no cell
             print(f"{path.name}: configuration names its program file again")
         new = fingerprint(record)
         if record["fingerprint"] == new:
@@ -53,7 +54,7 @@ def main(folder: Path) -> int:
         if target.exists():
             raise SystemExit(f"{path}: {target.name} exists already")
         record["fingerprint"], record["name"] = new, new[:16]
-        target.write_text(json.dumps(record, indent=2) + "\n")
+        write_text_atomic(target, json.dumps(record, indent=2) + "\n")
         path.unlink()
         moved += 1
         print(f"{path.name} -> {target.name}")
