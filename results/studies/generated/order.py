@@ -4,6 +4,10 @@ a read of the partial cells holds both groups (the suite lists every
 control last).  Order only: every cell is the suite's, and none of the
 cells this moves forward had run when it was written.
 
+Amendment 1 (README.md): the controls without cells when it was
+registered (amendment1.yaml lists the explored tasks) run first, so that
+its test (H-G1) is read early; then the rest, interleaved as before.
+
     python results/studies/generated/order.py   # one comma-separated batch a line
 """
 
@@ -13,7 +17,8 @@ from pathlib import Path
 
 import yaml
 
-SUITE = Path(__file__).resolve().parent / "suite.yaml"
+HERE = Path(__file__).resolve().parent
+SUITE = HERE / "suite.yaml"
 BATCH = 4
 
 
@@ -26,7 +31,9 @@ def interleaved(names: list[str]) -> list[str]:
 
 def main() -> None:
     names = [Path(p).stem for p in yaml.safe_load(SUITE.read_text())["benchmarks"]]
-    order = interleaved(names)
+    explored = set(yaml.safe_load((HERE / "amendment1.yaml").read_text())["explored"])
+    first = [n for n in names if not n.startswith("g") and n not in explored]
+    order = first + interleaved([n for n in names if n not in first])
     assert sorted(order) == sorted(names)
     for start in range(0, len(order), BATCH):
         print(",".join(order[start : start + BATCH]))
