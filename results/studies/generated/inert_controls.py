@@ -132,7 +132,13 @@ def classify(path: Path, codes: TokenCodes, seed: int = 20261205) -> dict:
             best_range = (worst, label, agree)
         if agree[40] > best_test[0]:
             best_test = (agree[40], label)
-    row = {"control": path.stem, "first": first, "terms": len(TERM.findall(body)), "substitutes": tried, "rasp_l": legal}
+    row = {
+        "control": path.stem,
+        "first": first,
+        "terms": len(TERM.findall(body)),
+        "substitutes": tried,
+        "rasp_l": legal,
+    }
     if best_range is None:
         cls = "disguised" if first else "strict"
         row.update(range=None, at_30=None, at_40=None, best_at_40=None, substitute=None, cls=cls)
