@@ -22,13 +22,19 @@ stands; a draw they refuse is drawn again.
 arithmetic (``x * 2``, ``x % 3`` on positions, differences of counts and
 positions): programs the RASP-L rules refuse.  A control is kept only
 when it is a function no RASP-L program found by ``rasp search`` (up to
-the given bound) computes; without a search it says so (``searched:
-no``).
+the given bound) computes, and when no rewrite of its index arithmetic
+into RASP-L maps agrees with it on 99% of the sample
+(:mod:`lengthgen.rasp.disguise`: ``max(2k) > 0`` is ``max(k) > 0``);
+without a search it says so (``searched: no``).
 
 **Filters** (both groups): the answer is not constant, not an input token
 copied from the first or last place, not decided by the last three input
-tokens, and no cheap baseline of :mod:`lengthgen.evaluation.baselines`
-comes within 10 points of exact at the training and test lengths.
+tokens, not one function of the first three at every length (a table of
+the first tokens is a few lines of RASP-L, whatever the drawn program),
+and no cheap baseline of :mod:`lengthgen.evaluation.baselines` comes
+within 10 points of exact at the training and test lengths.  The two
+checks of :mod:`lengthgen.rasp.disguise` came after the generated-task
+study's draw (its Amendment 1), so the same seed now draws other tasks.
 Tasks are deduplicated by *observational equivalence*: equal answers on a
 fixed sample of inputs are one task, the shortest program kept.
 
@@ -42,8 +48,8 @@ of input positions whose change flips the answer, on average).
 >>> task.group, task.length, task.name.startswith("g03-")
 ('program', 3, True)
 >>> print(task.source.split(chr(10) * 2)[1], end="")  # the program after its header
-a1 = aggregate(select(indices, (indices > 0), <), tokens, 0, max);
-answer = (a1 == 1);
+a1 = aggregate(select(tokens, tokens, true), (tokens % 2), 0);
+answer = (a1 > 0.5);
 output = where(tokens == "<sep>", answer, full("<eos>"));
 """
 
@@ -59,6 +65,7 @@ import numpy as np
 from lengthgen.errors import LengthgenError
 from lengthgen.rasp.codes import TokenCodes
 from lengthgen.rasp.compiler import CompiledProgram, compile_source
+from lengthgen.rasp.disguise import FIRST_TOKENS, answers, decided_by_first, determined_by, disguising_rewrite
 from lengthgen.rasp.errors import RaspError
 
 GRAMMAR = (
@@ -241,12 +248,6 @@ class Sample:
         self.alphabet = alphabet
 
 
-def answers(program: CompiledProgram, inputs: np.ndarray) -> np.ndarray:
-    """The program's value at ``<sep>`` after each row of input codes."""
-    sep = np.full((len(inputs), 1), float(program.codes.code("<sep>")))
-    return program.interpreter().run(np.concatenate([inputs, sep], axis=1))[:, -1]
-
-
 def reject_reason(program: CompiledProgram, sample: Sample) -> str | None:
     """Why a candidate is not a task (None: it is), from the sample alone."""
     per = [answers(program, x) for x in sample.inputs]
@@ -267,15 +268,19 @@ def reject_reason(program: CompiledProgram, sample: Sample) -> str | None:
     local = answers(program, sample.local)
     if determined_by(sample.local[:, -LOCAL_WINDOW:], local):
         return f"decided by the last {LOCAL_WINDOW} input tokens"
+    inputs = [*sample.inputs, *sample.long]
+    first = decided_by_first(inputs, [*per, *(answers(program, x) for x in sample.long)])
+    if first is not None:
+        return f"decided by the first {FIRST_TOKENS} input tokens (the first {first})"
     return None
 
 
-def determined_by(columns: np.ndarray, values: np.ndarray) -> bool:
-    """Whether ``values`` is a function of the rows of ``columns`` on this sample."""
-    _, key = np.unique(columns, axis=0, return_inverse=True)
-    key = key.ravel()
-    pairs = np.unique(np.stack([key, values]), axis=1)
-    return pairs.shape[1] == key.max() + 1
+def disguised(body: str, program: CompiledProgram, sample: Sample) -> bool:
+    """Whether a RASP-L rewrite of the control's index arithmetic agrees
+    with it on the sample (its short and long inputs)."""
+    inputs = [*sample.inputs, *sample.long]
+    want = [answers(program, x) for x in inputs]
+    return disguising_rewrite(body, sample.codes, inputs, want) is not None
 
 
 def sensitivity(program: CompiledProgram, sample: Sample, rng: np.random.Generator) -> float:
@@ -443,6 +448,9 @@ class Drawer:
             if group == "control" and sig in pool:
                 # the cheap check of "no RASP-L program computes it", before the search
                 _count(stats, "control equivalent to a random RASP-L program")
+                continue
+            if group == "control" and disguised(body, program, sample):
+                _count(stats, "control: a RASP-L rewrite of its index arithmetic agrees")
                 continue
             name = f"{'g' if group == 'program' else 'c'}{length:02d}-{sig.hex()[:8]}"
             extra = {"length": str(length), "depth": str(normal.depth)}

@@ -104,6 +104,17 @@ def compiled(body: str):
         ),
         ("answer = aggregate(select(tokens, tokens, true), tokens, 0, max);\n", "one answer in >= 90%"),
         ("answer = (0 - aggregate(select(indices, full(0), ==), tokens, 0, max));\n", "answer outside 0-9"),
+        # is the first token 1?  A table of the first token, at every length
+        (
+            "a1 = aggregate(select(indices, full(0), ==), tokens, 0, max);\nanswer = (a1 == 1);\n",
+            "decided by the first",
+        ),
+        (  # do the first two tokens agree?
+            "a1 = aggregate(select(indices, full(0), ==), tokens, 0, max);\n"
+            "a2 = aggregate(select(indices, full(1), ==), tokens, 0, max);\n"
+            "answer = (a1 == a2);\n",
+            "decided by the first 3 input tokens (the first 2)",
+        ),
     ],
 )
 def test_filters_reject(body, reason):
@@ -112,8 +123,8 @@ def test_filters_reject(body, reason):
 
 
 def test_a_balanced_non_local_task_passes_the_filters():
-    # is the first input token 1?  (neither constant, a copy, nor local)
-    body = "a1 = aggregate(select(indices, full(0), ==), tokens, 0, max);\nanswer = (a1 == 1);\n"
+    # are most input tokens 2 or 3?  (neither constant, a copy, local, nor read off the first tokens)
+    body = "a1 = aggregate(select(tokens, tokens, true), (tokens > 1), 0);\nanswer = (a1 > 0.5);\n"
     assert reject_reason(compiled(body), Sample(CODES)) is None
 
 

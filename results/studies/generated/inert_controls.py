@@ -41,50 +41,22 @@ Deterministic (fixed seeds); a few CPU-minutes.
 from __future__ import annotations
 
 import argparse
-import itertools
-import re
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from lengthgen.rasp.compiler import compile_source
-from lengthgen.rasp.errors import RaspError
-from lengthgen.rasp.generate import INPUTS, VOCAB, TokenCodes, answers, determined_by
+from lengthgen.rasp.disguise import INDEX_TERM, answers, decided_by_first, rasp_l_rewrites, rewrites
+from lengthgen.rasp.generate import INPUTS, VOCAB, TokenCodes
 
 HERE = Path(__file__).resolve().parent
-TERM = re.compile(r"\((\w+) (\* 2|% 3|% 2)\)")
-MAPS = ("{x}", "({x} + 1)", "({x} - 1)", "({x} == 0)", "({x} == 1)", "({x} > 0)")
-CONSTANTS = ("0", "1", "2")
 RANGE = tuple(range(1, 21))
 TESTS = (30, 40)
 PER_RANGE_LENGTH = 200
 PER_TEST_LENGTH = 1000
-FIRST = (1, 2, 3)
 DISGUISED = 0.99
 INERT = 0.90
-
-
-def substitutes(body: str) -> list[tuple[str, str]]:
-    """Every body with each index-arithmetic term replaced, and a label."""
-    terms = list(TERM.finditer(body))
-    out = []
-    options = []
-    for m in terms:
-        x = m.group(1)
-        mine = [f.format(x=x) for f in MAPS]
-        mine += [f"full({c})" for c in CONSTANTS]
-        options.append(mine)
-    for combo in itertools.product(*options):
-        text, last, labels = [], 0, []
-        for m, rep in zip(terms, combo):
-            text.append(body[last : m.start()])
-            text.append(rep)
-            last = m.end()
-            labels.append(f"{m.group(0)} -> {rep}")
-        text.append(body[last:])
-        out.append(("".join(text), "; ".join(labels)))
-    return out
 
 
 def inputs(codes: TokenCodes, length: int, n: int, seed: int) -> np.ndarray:
@@ -98,15 +70,7 @@ def samples(codes: TokenCodes, seed: int) -> dict[int, np.ndarray]:
 
 
 def first_tokens(xs: dict[int, np.ndarray], want: dict[int, np.ndarray]) -> int | None:
-    """The smallest k such that the answer is one function of the first k
-    tokens at every length (lengths below k are not read)."""
-    for k in FIRST:
-        # one function for every length: a table of the first k tokens
-        cols = np.concatenate([x[:, :k] for n, x in xs.items() if n >= k])
-        vals = np.concatenate([want[n] for n in xs if n >= k])
-        if determined_by(cols, vals):
-            return k
-    return None
+    return decided_by_first(list(xs.values()), [want[n] for n in xs])
 
 
 def classify(path: Path, codes: TokenCodes, seed: int = 20261205) -> dict:
@@ -118,24 +82,20 @@ def classify(path: Path, codes: TokenCodes, seed: int = 20261205) -> dict:
     want = {n: answers(control, x) for n, x in xs.items()}
     first = first_tokens(xs, want)
     best_range, best_test = None, (0.0, "")
-    tried = legal = 0
-    for candidate, label in substitutes(body):
-        tried += 1
-        try:
-            program = compile_source(candidate, path.name, codes)
-        except RaspError:
-            continue  # still breaks a rule: not a RASP-L substitute
+    tried = sum(1 for _ in rewrites(body)) or 1  # a body without terms counts as its one (illegal) self
+    legal = 0
+    for found in rasp_l_rewrites(body, codes, list(xs.values()), list(want.values())):
         legal += 1
-        agree = {n: float((answers(program, xs[n]) == want[n]).mean()) for n in lengths}
+        agree = dict(zip(lengths, found.agreement))
         worst = min(agree[n] for n in RANGE)
         if best_range is None or worst > best_range[0]:
-            best_range = (worst, label, agree)
+            best_range = (worst, found.label, agree)
         if agree[40] > best_test[0]:
-            best_test = (agree[40], label)
+            best_test = (agree[40], found.label)
     row = {
         "control": path.stem,
         "first": first,
-        "terms": len(TERM.findall(body)),
+        "terms": len(INDEX_TERM.findall(body)),
         "substitutes": tried,
         "rasp_l": legal,
     }
