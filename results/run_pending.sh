@@ -59,6 +59,8 @@ case $lane in
     run 6d5bfbc replication-huang suite-learned-4h-full suite-learned-1h-tied suite-mode-width
     # H-R5 (Amendment 9): the NoPE arm's mode first
     ONLY=mode run 6d5bfbc replication-huang suite-nope
+    # H-R6 (Amendment 10): mode over 13 letters, before H-R4 (order only)
+    run 6d5bfbc replication-huang suite-mode-alphabet
     # H-R4 (Amendment 8) needs the transformer's bos option, first in 028f7f0
     run 028f7f0 replication-huang suite-learned-1h-bos
     run 6d5bfbc replication-huang suite-learned suite-learned-full suite-nope suite-no-offset
