@@ -80,6 +80,12 @@ def add_parser(sub) -> None:
         default=20_000,
         help="random RASP-L programs a control must differ from on the fixed sample (default: 20000)",
     )
+    gen.add_argument(
+        "--control-rules",
+        help="keep only controls that break these kinds of rule, comma-separated: arithmetic (x * 2, x % 3 on "
+        "positions or counts), means (a mean compared with another or with a sequence), kinds (a count compared "
+        "with a position); default: any",
+    )
     gen.set_defaults(func=cmd_generate)
 
     comp = rsub.add_parser(
@@ -248,6 +254,7 @@ def cmd_generate(args) -> int:
     out = Path(args.out)
     check_out_folder(out)
     lengths = tuple(parse_lengths(args.lengths))
+    rules = tuple(r.strip() for r in args.control_rules.split(",") if r.strip()) if args.control_rules else None
     stats: dict[str, int] = {}
     tasks = generate_tasks(
         args.count,
@@ -259,6 +266,7 @@ def cmd_generate(args) -> int:
         progress=lambda line: print(f"  {line}", file=sys.stderr, flush=True),
         stats=stats,
         pool_draws=args.pool_draws,
+        control_rules=rules,
     )
     settings = {
         "count": args.count,
@@ -267,6 +275,7 @@ def cmd_generate(args) -> int:
         "lengths": args.lengths,
         "search_seconds": args.search_seconds,
         "pool_draws": args.pool_draws,
+        "control_rules": list(rules) if rules else "any",
     }
     manifest = write_manifest(out, tasks, settings, stats)
     print(

@@ -84,6 +84,13 @@ MEAN_READOUTS = ("> 0.5", "== 0", "== 1", "> 0")
 # what RASP-L refuses and a control may use: index arithmetic
 UNRESTRICTED_UNARY = ("x * 2", "x % 3", "x % 2")
 ARITHMETIC_RULE = "grows with the length"  # the compiler's words for arithmetic on positions and counts
+# which rule a control breaks, by the compiler's words (Amendment 2 of the
+# generated study: the two kinds behave differently under training)
+RULES = {
+    "arithmetic": "is not allowed (only x +/- a constant",  # x * 2, x % 3 on a position or a count
+    "means": "a mean over several positions",  # a mean compared with another, or with a sequence
+    "kinds": "compare only like with like",  # a count compared with a position
+}
 # the sample every filter and the deduplication read (fixed: a task's
 # identity must not depend on the seed that drew it)
 SAMPLE_LENGTHS = tuple(range(1, 13))
@@ -115,6 +122,7 @@ class GeneratedTask:
     drawn_ops: int  # attention operations drawn (the length asked for)
     sensitivity: float  # average sensitivity at SENSITIVITY_LENGTH tokens
     violation: str = ""  # controls: the first RASP-L rule the program breaks
+    rules: tuple[str, ...] = ()  # controls: every kind of rule it breaks (RULES' names)
     search: dict = field(default_factory=dict)  # rasp search's record, when one ran
     best_baseline: dict = field(default_factory=dict)  # {"name", "length", "exact"}
 
@@ -128,6 +136,7 @@ class GeneratedTask:
             "drawn_ops": self.drawn_ops,
             "sensitivity_20": round(self.sensitivity, 3),
             "violation": self.violation or None,
+            "rules": list(self.rules) or None,
             "best_baseline": self.best_baseline,
             "search": self.search or None,
         }
@@ -275,6 +284,23 @@ def reject_reason(program: CompiledProgram, sample: Sample) -> str | None:
     return None
 
 
+def broken_rules(program: CompiledProgram) -> tuple[str, ...]:
+    """The kinds of RASP-L rule a program breaks (RULES' names, sorted;
+    "other" for a rule none names).
+
+    >>> from lengthgen.rasp.codes import TokenCodes
+    >>> body = "a1 = aggregate(select(indices, (indices % 2), ==), tokens, 0, max); output = a1;"
+    >>> broken_rules(compile_source(body, "<doc>", TokenCodes(VOCAB), strict=False))
+    ('arithmetic',)
+    """
+    kinds = set()
+    for violation in program.violations:
+        text = str(violation)
+        # the first named rule its words match: a mean compared like with like is "means"
+        kinds.add(next((name for name, words in RULES.items() if words in text), "other"))
+    return tuple(sorted(kinds))
+
+
 def disguised(body: str, program: CompiledProgram, sample: Sample) -> bool:
     """Whether a RASP-L rewrite of the control's index arithmetic agrees
     with it on the sample (its short and long inputs)."""
@@ -348,15 +374,23 @@ def generate_tasks(
     progress: Callable[[str], None] | None = None,
     stats: dict[str, int] | None = None,
     pool_draws: int = POOL_DRAWS,
+    control_rules: tuple[str, ...] | None = None,
 ) -> list[GeneratedTask]:
     """``count`` RASP-L tasks spread evenly over normal-form ``lengths``, then
     ``controls`` unrestricted ones, seeded by ``seed``; written to ``out``
     (one ``.rasp`` file each) when given, else to a temporary folder.
-    ``stats`` (a dict) receives how many draws each filter refused."""
+    ``stats`` (a dict) receives how many draws each filter refused.
+    ``control_rules`` (RULES' names) keeps only controls that break no
+    other kind of rule; None keeps any."""
     import tempfile
 
     if count < 0 or controls < 0:
         raise LengthgenError(f"--count and --controls must be >= 0, got {count} and {controls}")
+    unknown = sorted(set(control_rules or ()) - set(RULES))
+    if unknown or control_rules == ():
+        raise LengthgenError(
+            f"--control-rules: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(RULES)}"
+        )
     if not lengths or min(lengths) < 2 or max(lengths) > 12:
         # 2: one select and its aggregate, the shortest program that reads more than one token
         raise LengthgenError(f"--lengths must lie in 2..12, got {list(lengths)}")
@@ -371,7 +405,7 @@ def generate_tasks(
         folder.mkdir(parents=True, exist_ok=True)
         plan = [("program", lengths[i % len(lengths)]) for i in range(count)]
         plan += [("control", lengths[i % len(lengths)]) for i in range(controls)]
-        drawer = Drawer(rng, codes, sample, pool, folder, baseline_lengths, search_seconds, stats)
+        drawer = Drawer(rng, codes, sample, pool, folder, baseline_lengths, search_seconds, stats, control_rules)
         for group, want in plan:
             try:
                 task = drawer.draw(group, want)
@@ -400,6 +434,7 @@ class Drawer:
     baseline_lengths: tuple[int, ...]
     search_seconds: float
     stats: dict[str, int]
+    control_rules: tuple[str, ...] | None = None
     seen: set = field(default_factory=set)
 
     def draw(self, group: str, want: int) -> GeneratedTask:
@@ -430,6 +465,10 @@ class Drawer:
             if group == "control" and not all(ARITHMETIC_RULE in str(v) for v in program.violations):
                 # only index arithmetic: a mean over symbols, say, has a RASP-L rewrite
                 _count(stats, "breaks a rule other than index arithmetic (control)")
+                continue
+            rules = broken_rules(program) if group == "control" else ()
+            if self.control_rules is not None and not set(rules) <= set(self.control_rules):
+                _count(stats, f"breaks a rule outside --control-rules ({', '.join(rules)})")
                 continue
             normal = program.normal
             length = normal.length
@@ -473,7 +512,7 @@ class Drawer:
                 found = _search(path, length - 1, search_seconds)
             seen.add(sig)
             sens = sensitivity(program, sample, np.random.default_rng([int.from_bytes(sig[:4], "little"), 1]))
-            return GeneratedTask(name, group, source, length, normal.depth, n_ops, sens, violation, found, top)
+            return GeneratedTask(name, group, source, length, normal.depth, n_ops, sens, violation, rules, found, top)
         refused = ", ".join(f"{k}: {v:,}" for k, v in sorted(stats.items(), key=lambda kv: -kv[1])[:4])
         raise DrawFailed(f"no {group} task of length {want} passed the filters in {MAX_DRAWS:,} draws ({refused})")
 

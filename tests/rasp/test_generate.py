@@ -19,6 +19,7 @@ from lengthgen.rasp.generate import (
     Draw,
     Sample,
     best_baseline,
+    broken_rules,
     check_out_folder,
     generate_tasks,
     header,
@@ -166,3 +167,41 @@ def test_bad_arguments_are_errors():
         generate_tasks(1, seed=0, lengths=(1,))
     with pytest.raises(LengthgenError, match=">= 0"):
         generate_tasks(-1, seed=0)
+
+
+@pytest.mark.parametrize(
+    "body, rules",
+    [
+        ("a1 = aggregate(select(indices, (indices % 2), ==), tokens, 0, max);\nanswer = (a1 == 1);\n", ("arithmetic",)),
+        (  # a running share of 1s compared with another: the means rule alone
+            "a1 = aggregate(select(tokens, tokens, true), (tokens == 1), 0);\n"
+            "a2 = aggregate(select(a1, a1, <), (tokens == 1), 0, max);\n"
+            "answer = a2;\n",
+            ("means",),
+        ),
+        ("answer = (aggregate(select(indices, full(0), ==), tokens, 0, max) == 1);\n", ()),
+    ],
+)
+def test_broken_rules_name_each_kind_a_program_breaks(body, rules):
+    program = compile_source(body + END, "<t>", CODES, strict=False)
+    assert broken_rules(program) == rules
+
+
+def test_control_rules_keep_only_controls_that_break_those(tmp_path):
+    stats: dict[str, int] = {}
+    [task] = generate_tasks(
+        0,
+        seed=5,
+        lengths=(4,),
+        controls=1,
+        out=tmp_path,
+        baseline_lengths=(10,),
+        stats=stats,
+        pool_draws=50,
+        control_rules=("means",),
+    )
+    assert task.group == "control" and task.rules == ("means",)
+    assert task.record()["rules"] == ["means"]
+    assert any(reason.startswith("breaks a rule outside --control-rules") for reason in stats)
+    with pytest.raises(LengthgenError, match="unknown modulo; choose from arithmetic, means, kinds"):
+        generate_tasks(0, seed=5, controls=1, control_rules=("modulo",))
