@@ -3,9 +3,10 @@
 Two ways a random program's task is easier than its program (found in the
 generated-task study, its Amendment 1):
 
-- its answer is a **table of the first few input tokens** at every length,
-  which a RASP-L program of a few lines computes whatever the drawn
-  program's length (``decided_by_first``);
+- its answer is (nearly) a **table of the first or last few input
+  tokens**, which a RASP-L program of a few lines computes whatever the
+  drawn program's length (``decided_by_first``: exactly, at every length;
+  ``table_accuracy``: how often the best such table is right);
 - a control's **index arithmetic does nothing**: replacing each ``x * 2``,
   ``x % 3`` or ``x % 2`` by a RASP-L map of the same operand gives a RASP-L
   program with the same answers (``max(2k) > 0`` is ``max(k) > 0``), which
@@ -70,6 +71,27 @@ def decided_by_first(inputs: list[np.ndarray], values: list[np.ndarray], most: i
         if determined_by(cols, vals):
             return k
     return None
+
+
+def table_accuracy(fit_columns: np.ndarray, fit_values: np.ndarray, columns: np.ndarray, values: np.ndarray) -> float:
+    """How well the best lookup table of ``columns`` (the most frequent
+    value for each row of them, fitted on the first pair; the overall most
+    frequent value for a row never seen) predicts ``values``.
+
+    >>> x = np.array([[0], [0], [1], [1], [1]])
+    >>> table_accuracy(x, np.array([5, 5, 6, 6, 7]), np.array([[0], [1], [1]]), np.array([5, 6, 7]))
+    0.6666666666666666
+    """
+    _, key = np.unique(np.concatenate([fit_columns, columns]), axis=0, return_inverse=True)
+    key = key.ravel()
+    fit_key, score_key = key[: len(fit_columns)], key[len(fit_columns) :]
+    seen_values, code = np.unique(fit_values, return_inverse=True)
+    counts = np.zeros((key.max() + 1, len(seen_values)), dtype=np.int64)
+    np.add.at(counts, (fit_key, code.ravel()), 1)
+    fallback = seen_values[np.bincount(code.ravel()).argmax()]
+    best = np.where(counts.sum(axis=1) > 0, seen_values[counts.argmax(axis=1)], fallback)
+    guess = best[score_key]
+    return float((guess == values).mean())
 
 
 def rewrites(body: str) -> Iterator[tuple[str, str]]:

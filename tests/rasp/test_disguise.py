@@ -8,7 +8,7 @@ import pytest
 
 from lengthgen.rasp.codes import TokenCodes
 from lengthgen.rasp.compiler import compile_source
-from lengthgen.rasp.disguise import answers, decided_by_first, disguising_rewrite, rewrites
+from lengthgen.rasp.disguise import answers, decided_by_first, disguising_rewrite, rewrites, table_accuracy
 from lengthgen.rasp.generate import VOCAB, Sample, disguised
 
 CODES = TokenCodes(VOCAB)
@@ -72,3 +72,16 @@ def test_an_answer_that_reads_later_tokens_is_not_a_table_of_the_first():
     # one function at every length: a first-token rule whose threshold moves with the length is not a table
     moving = [(x[:, 0] > x.shape[1] % 3).astype(int) for x in inputs]
     assert decided_by_first(inputs, moving) is None
+
+
+def test_table_accuracy_is_the_best_lookup_table_s_score():
+    rng = np.random.default_rng(2)
+    x = rng.integers(0, 4, (4000, 10))
+    first = (x[:, 0] > 1).astype(int)
+    noisy = np.where(rng.random(4000) < 0.2, 1 - first, first)  # a fifth of the answers flipped
+    assert table_accuracy(x[:2000, :3], noisy[:2000], x[2000:, :3], noisy[2000:]) == pytest.approx(0.8, abs=0.03)
+    # an answer the first tokens do not carry: the table does no better than the commonest answer
+    parity = x.sum(axis=1) % 2
+    assert table_accuracy(x[:2000, :3], parity[:2000], x[2000:, :3], parity[2000:]) == pytest.approx(0.5, abs=0.04)
+    # a prefix never seen while fitting gets the commonest answer
+    assert table_accuracy(np.array([[0], [0], [1]]), np.array([3, 3, 4]), np.array([[2]]), np.array([3])) == 1.0

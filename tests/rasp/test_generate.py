@@ -108,13 +108,19 @@ def compiled(body: str):
         # is the first token 1?  A table of the first token, at every length
         (
             "a1 = aggregate(select(indices, full(0), ==), tokens, 0, max);\nanswer = (a1 == 1);\n",
-            "decided by the first",
+            "a table of the first 3 input tokens is right on 100%",
         ),
         (  # do the first two tokens agree?
             "a1 = aggregate(select(indices, full(0), ==), tokens, 0, max);\n"
             "a2 = aggregate(select(indices, full(1), ==), tokens, 0, max);\n"
             "answer = (a1 == a2);\n",
-            "decided by the first 3 input tokens (the first 2)",
+            "a table of the first 3",
+        ),
+        (  # is the first token 0, or a later token 0 too?  Nearly "is the first token 0" at 10+ tokens
+            "a1 = aggregate(select(indices, full(0), ==), (tokens == 0), 0, max);\n"
+            "a2 = aggregate(select(indices, full(0), >), (tokens == 0), 0, max);\n"
+            "answer = (a1 + a2);\n",
+            "a table of the first 3",
         ),
     ],
 )
