@@ -64,6 +64,8 @@ def main() -> None:
             print(f"| {c} | {part} | {len(names)} | {len(ran)} | {len(fitted)} | {len(won)} | {detail} |")
     print()
     print(h_g1(tasks, test))
+    print()
+    print(near_trivial(tasks))
 
 
 def h_g1(tasks: dict, test: dict[str, list[str]]) -> str:
@@ -83,6 +85,53 @@ def h_g1(tasks: dict, test: dict[str, list[str]]) -> str:
     if not done:
         return f"H-G1: pending (test-set controls without all {SEEDS} seeds); so far {stated}"
     return f"H-G1: {'confirmed' if all(holds.values()) else 'refuted'}: {stated}"
+
+
+def near_trivial(tasks: dict) -> str:
+    """Amendment 3: success of RASP-L and control tasks by whether a table
+    of their first 3 tokens is right on >= 90% at 2L (first_table.yaml),
+    and its predictions on the RASP-L tasks without cells when it was registered."""
+    table = yaml.safe_load((HERE / "first_table.yaml").read_text())["tasks"]
+    doc = yaml.safe_load((HERE / "amendment3.yaml").read_text())
+    test = set(doc["test_near"]) | set(doc["test_far"])
+    lines = [
+        "| group | first-3 table at 2L | set | tasks with runs | fitted | succeeded |",
+        "|---|---|---|---|---|---|",
+    ]
+    shares = {}
+    for group in ("program", "control"):
+        for near in (True, False):
+            for part in ("explored", "test"):
+                names = [
+                    n
+                    for n, r in table.items()
+                    if r["group"] == group
+                    and (r["at_40"] >= doc["threshold"]) == near
+                    and (n in test) == (part == "test")
+                ]
+                ran = [tasks[n] for n in names if n in tasks]
+                fitted = [t for t in ran if t.fitted(2)]
+                won = [t for t in fitted if t.success]
+                if not names:
+                    continue
+                label = ">= 90%" if near else "< 90%"
+                lines.append(
+                    f"| {group} | {label} | {part} | {len(ran)} of {len(names)} | {len(fitted)} | {len(won)} |"
+                )
+                if part == "test":
+                    shares["near" if near else "far"] = (
+                        len(won),
+                        len(fitted),
+                        all(tasks.get(n) and tasks[n].seeds >= SEEDS for n in names),
+                    )
+    verdicts = []
+    for key, (won, fitted, done) in shares.items():
+        want = doc["predictions"][key]["at_least"]
+        share = won / fitted if fitted else None
+        state = "pending" if not done else ("holds" if share is not None and share >= want else "fails")
+        shown = f"{won} of {fitted} fitted" + (f" ({share:.0%})" if share is not None else "")
+        verdicts.append(f"{key}: {shown}, predicted >= {want:.0%}: {state}")
+    return "\n".join(lines) + "\n\nAmendment 3: " + "; ".join(verdicts)
 
 
 if __name__ == "__main__":
