@@ -6,7 +6,8 @@ cells this moves forward had run when it was written.
 
 Amendment 1 (README.md): the controls without cells when it was
 registered (amendment1.yaml lists the explored tasks) run first, so that
-its test (H-G1) is read early; then the rest, interleaved as before.
+its test (H-G1) is read early; then (Amendment 3) the 7 far RASP-L
+tasks of its test set; then the rest, interleaved as before.
 
     python results/studies/generated/order.py   # one comma-separated batch a line
 """
@@ -32,7 +33,9 @@ def interleaved(names: list[str]) -> list[str]:
 def main() -> None:
     names = [Path(p).stem for p in yaml.safe_load(SUITE.read_text())["benchmarks"]]
     explored = set(yaml.safe_load((HERE / "amendment1.yaml").read_text())["explored"])
+    far = yaml.safe_load((HERE / "amendment3.yaml").read_text())["test_far"]
     first = [n for n in names if not n.startswith("g") and n not in explored]
+    first += [n for n in names if n in far]
     order = first + interleaved([n for n in names if n not in first])
     assert sorted(order) == sorted(names)
     for start in range(0, len(order), BATCH):
