@@ -286,7 +286,8 @@ def reject_reason(program: CompiledProgram, sample: Sample) -> str | None:
         for side, cols in (("first", slice(0, TABLE_TOKENS)), ("last", slice(-TABLE_TOKENS, None))):
             acc = table_accuracy(x[:half, cols], y[:half], x[half:, cols], y[half:])
             if acc >= 1 - BASELINE_MARGIN:
-                return f"a table of the {side} {TABLE_TOKENS} input tokens is right on {acc:.0%} at length {x.shape[1]}"
+                # one reason for every such refusal, so that the manifest's counts add up
+                return f"a table of the {side} {TABLE_TOKENS} input tokens is within {BASELINE_MARGIN * 100:.0f} points of exact"
     return None
 
 
