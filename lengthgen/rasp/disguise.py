@@ -1,7 +1,7 @@
 """Drawn tasks that are not what their programs look like.
 
 Two ways a random program's task is easier than its program (found in the
-generated-task study, its Amendment 1):
+generated-task study, its Amendments 1 and 3):
 
 - its answer is (nearly) a **table of the first or last few input
   tokens**, which a RASP-L program of a few lines computes whatever the
