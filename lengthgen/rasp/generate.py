@@ -31,10 +31,11 @@ without a search it says so (``searched: no``).
 copied from the first or last place, not decided by the last three input
 tokens, not within 10 points of exact for a lookup table of the first or
 the last three tokens at 10, 20 or 40 tokens (such a table is a few lines
-of RASP-L, whatever the drawn program), and no cheap baseline of :mod:`lengthgen.evaluation.baselines` comes
-within 10 points of exact at the training and test lengths.  The two
-checks of :mod:`lengthgen.rasp.disguise` came after the generated-task
-study's draw (its Amendment 1), so the same seed now draws other tasks.
+of RASP-L, whatever the drawn program), and no cheap baseline of
+:mod:`lengthgen.evaluation.baselines` comes within 10 points of exact at
+the training and test lengths.  The checks of :mod:`lengthgen.rasp.disguise`
+came after the generated-task study's draw (its Amendments 1 and 3), so
+the same seed now draws other tasks.
 Tasks are deduplicated by *observational equivalence*: equal answers on a
 fixed sample of inputs are one task, the shortest program kept.
 
