@@ -82,7 +82,7 @@ def add_parser(sub) -> None:
     )
     gen.add_argument(
         "--control-rules",
-        help="keep only controls that break these kinds of rule, comma-separated: arithmetic (x * 2, x % 3 on "
+        help="keep only controls that break these kinds of rule, comma-separated: arithmetic (x * 2, x %% 3 on "
         "positions or counts), means (a mean compared with another or with a sequence), kinds (a count compared "
         "with a position); default: any",
     )
