@@ -63,7 +63,10 @@ case $lane in
     run 6d5bfbc replication-huang suite-mode-alphabet
     # H-R4 (Amendment 8) needs the transformer's bos option, first in 028f7f0
     run 028f7f0 replication-huang suite-learned-1h-bos
-    run 6d5bfbc replication-huang suite-learned suite-learned-full suite-nope suite-no-offset
+    # copy-repeat and parity (their table's rows with no number of ours yet)
+    # before the untied 1-head seeds, which H-R2 and H-R4 already answer for
+    # the 1-head gap (order only, 2026-12-05)
+    run 6d5bfbc replication-huang suite-learned-full suite-learned suite-nope suite-no-offset
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
     run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire
