@@ -64,6 +64,17 @@ def add_parser(sub) -> None:
     gn.add_argument("--multiple", type=float, default=2.0, help="test length as a multiple of L (default: 2)")
     gn.add_argument("--min-fitted", type=int, default=2, help="fitted seeds a task needs to count (default: 2)")
     gn.add_argument("--bootstrap", type=int, default=2000, help="bootstrap resamples over tasks (default: 2000)")
+    gn.add_argument(
+        "--all-seeds",
+        action="store_true",
+        help="intention to treat: every task with runs counts, scored over all its seeds, fitted or not",
+    )
+    gn.add_argument(
+        "--band",
+        type=int,
+        default=0,
+        help="score the test over the lengths within BAND of the multiple x L, every one required (default: 0)",
+    )
     gn.add_argument("--plot", help="also draw success against program length, controls beside, to this file")
     gn.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
     gn.set_defaults(func=cmd_generated)
@@ -98,7 +109,9 @@ def cmd_generated(args) -> int:
         raise LengthgenError("--min-fitted must be >= 1 and --multiple > 1")
     manifest = load_manifest(args.tasks)
     runs = select_runs(load_results(args.folder), args.model, None, "exact")
-    report = generated_report(runs, manifest, args.multiple, args.min_fitted, args.bootstrap)
+    report = generated_report(
+        runs, manifest, args.multiple, args.min_fitted, args.bootstrap, all_seeds=args.all_seeds, band=args.band
+    )
     emit(render_generated(report), args.output)
     if args.plot:
         from lengthgen.reporting.generated import plot_generated

@@ -19,6 +19,15 @@ the task.  The rule (results/studies/generated/README.md):
   each predictor (shorter program, shallower program, lower sensitivity)
   ranks successes above failures, with bootstrap intervals.
 
+Two options a follow-up study registers (results/studies/generated-v2):
+``all_seeds`` (intention to treat) counts every task with runs and scores
+it over all its seeds, fitted or not, so a task the model cannot fit in
+range counts as a failure rather than dropping out (in the first study
+the controls that failed to fit were the ones farthest from trivial);
+``band`` scores the test over the lengths within ``band`` of ``multiple``
+x L, so that an answer that depends on the length modulo 2 or 3 is not
+judged at one residue.
+
 >>> auc([3.0, 2.0], [1.0, 1.0])   # every success ranked above every failure
 1.0
 >>> auc([1.0], [1.0])             # ties count half
@@ -63,11 +72,16 @@ class TaskOutcome:
     seeds: int = 0
     fitted_seeds: int = 0
     cpu_seconds: float = 0.0  # training, over its runs
-    scores: list[float] = field(default_factory=list)  # exact at the multiple, fitted seeds
-    given_length: list[float] = field(default_factory=list)  # exact with the target length given, fitted seeds
+    scores: list[float] = field(default_factory=list)  # exact at the multiple, fitted seeds (every seed: ITT)
+    given_length: list[float] = field(default_factory=list)  # exact with the target length given, likewise
+    all_seeds: bool = False  # intention to treat: every seed scored, every task with runs counted
 
     def fitted(self, min_fitted: int) -> bool:
         return self.fitted_seeds >= min_fitted and bool(self.scores)
+
+    def counted(self, min_fitted: int) -> bool:
+        """Whether the task enters the contrast: fitted, or (ITT) run at all."""
+        return bool(self.scores) if self.all_seeds else self.fitted(min_fitted)
 
     @property
     def score(self) -> float | None:
@@ -114,7 +128,36 @@ def row_at(run: RunSummary, length: int) -> dict[str, Any] | None:
     return None
 
 
-def outcomes(runs: list[RunSummary], manifest: dict[str, dict[str, Any]], multiple: float = 2.0) -> list[TaskOutcome]:
+def band_score(run: RunSummary, target: int, band: int) -> tuple[float, float]:
+    """Exact match, and exact with the target length given, averaged over the
+    test lengths ``target - band .. target + band`` (every one required).
+
+    >>> from types import SimpleNamespace
+    >>> rows = [{"length": n, "exact": n / 100} for n in (38, 39, 40, 41, 42)]
+    >>> run = SimpleNamespace(result={"results": rows}, benchmark="g1", seed=0)
+    >>> band_score(run, 40, 2)
+    (0.4, 0.4)
+    """
+    exact, given = [], []
+    for length in range(target - band, target + band + 1):
+        row = row_at(run, length)
+        if row is None:
+            what = f"{target}" if band == 0 else f"{length} (band {target - band}-{target + band})"
+            raise LengthgenError(f"{run.benchmark} seed {run.seed}: no test result at {what}")
+        exact.append(float(row["exact"]))
+        given.append(float(row.get("exact_given_length", row["exact"])))
+    return statistics.fmean(exact), statistics.fmean(given)
+
+
+def outcomes(
+    runs: list[RunSummary],
+    manifest: dict[str, dict[str, Any]],
+    multiple: float = 2.0,
+    all_seeds: bool = False,
+    band: int = 0,
+) -> list[TaskOutcome]:
+    if band < 0:
+        raise LengthgenError(f"--band must be >= 0, got {band}")
     by_task: dict[str, TaskOutcome] = {}
     for run in runs:
         record = manifest.get(run.benchmark)
@@ -130,19 +173,17 @@ def outcomes(runs: list[RunSummary], manifest: dict[str, dict[str, Any]], multip
                 min(int(record["length"]), int(searched)) if searched else int(record["length"]),
                 int(record["depth"]),
                 float(record["sensitivity_20"]),
+                all_seeds=all_seeds,
             ),
         )
         t.seeds += 1
         t.cpu_seconds += run.cpu_seconds or 0.0
-        if not run.fitted:
+        t.fitted_seeds += bool(run.fitted)
+        if not (run.fitted or all_seeds):
             continue
-        t.fitted_seeds += 1
-        target = int(round(multiple * run.train_max))
-        row = row_at(run, target)
-        if row is None:
-            raise LengthgenError(f"{run.benchmark} seed {run.seed}: no result at {multiple:g} x L = {target}")
-        t.scores.append(float(row["exact"]))
-        t.given_length.append(float(row.get("exact_given_length", row["exact"])))
+        exact, given = band_score(run, int(round(multiple * run.train_max)), band)
+        t.scores.append(exact)
+        t.given_length.append(given)
     if not by_task:
         raise LengthgenError("none of these results is a run of a task in the manifest (names must match)")
     return sorted(by_task.values(), key=lambda t: (t.group != "program", t.length, t.name))
@@ -186,9 +227,11 @@ def generated_report(
     min_fitted: int = 2,
     n_boot: int = 2000,
     seed: int = 0,
+    all_seeds: bool = False,
+    band: int = 0,
 ) -> dict[str, Any]:
-    tasks = outcomes(runs, manifest, multiple)
-    fitted = [t for t in tasks if t.fitted(min_fitted)]
+    tasks = outcomes(runs, manifest, multiple, all_seeds, band)
+    fitted = [t for t in tasks if t.counted(min_fitted)]
     programs = [t for t in fitted if t.group == "program"]
     controls = [t for t in fitted if t.group == "control"]
     rng = np.random.default_rng(seed)
@@ -206,13 +249,21 @@ def generated_report(
         aucs[name] = {"auc": value, "ci": ci}
     failures: dict[str, int] = {}
     for t in fitted:
-        if t.failure:
-            key = f"{t.group}: {t.failure}"
+        # under ITT a task that never fitted failed before any length question arose
+        why = "not fitted" if not t.fitted(min_fitted) and not t.success else t.failure
+        if why:
+            key = f"{t.group}: {why}"
             failures[key] = failures.get(key, 0) + 1
     report = {
         "tasks": tasks,
         "multiple": multiple,
         "min_fitted": min_fitted,
+        "all_seeds": all_seeds,
+        "band": band,
+        "fitted": {
+            g: (sum(t.fitted(min_fitted) for t in tasks if t.group == g), sum(t.group == g for t in tasks))
+            for g in ("program", "control")
+        },
         "programs": len(programs),
         "controls": len(controls),
         "rate_program": rate_p,
@@ -230,8 +281,9 @@ def generated_report(
 def verdict(report: dict[str, Any]) -> str:
     n_p, n_c = report["programs"], report["controls"]
     if n_p < MIN_PROGRAMS or n_c < MIN_CONTROLS:
+        which = "" if report.get("all_seeds") else "fitted "
         return (
-            f"inconclusive: {n_p} fitted RASP-L tasks and {n_c} fitted controls; the rule needs at least "
+            f"inconclusive: {n_p} {which}RASP-L tasks and {n_c} {which}controls; the rule needs at least "
             f"{MIN_PROGRAMS} and {MIN_CONTROLS}"
         )
     gap, ci, rate = report["gap"], report["gap_ci"], report["rate_program"]
@@ -251,32 +303,44 @@ def render_generated(report: dict[str, Any]) -> str:
     for t in report["tasks"]:
         by_key.setdefault((t.group, t.length), []).append(t)
     mf = report["min_fitted"]
+    itt = report.get("all_seeds", False)
     for (group, length), ts in sorted(by_key.items(), key=lambda kv: (kv[0][0] != "program", kv[0][1])):
-        fitted = [t for t in ts if t.fitted(mf)]
-        scores = [t.score for t in fitted]
+        counted = [t for t in ts if t.counted(mf)]
+        scores = [t.score for t in counted]
         rows.append(
             [
                 group,
                 length,
                 len(ts),
-                len(fitted),
-                sum(t.success for t in fitted),
+                sum(t.fitted(mf) for t in ts),
+                sum(t.success for t in counted),
                 f"{100 * statistics.fmean(scores):.1f}" if scores else "-",
             ]
         )
-    m = report["multiple"]
+    m, band = report["multiple"], report.get("band", 0)
+    at = f"{m:g}L" + (f" +/- {band}" if band else "")
     lines = [
-        render_table(["group", "length", "tasks", "fitted", "succeeded", f"mean exact at {m:g}L %"], rows),
+        render_table(["group", "length", "tasks", "fitted", "succeeded", f"mean exact at {at} %"], rows),
         "",
     ]
 
     def pct(v):
         return "-" if v is None else f"{v:.0%}"
 
-    lines.append(
-        f"fitted tasks (>= {mf} fitted seeds): {report['programs']} RASP-L, {report['controls']} controls; "
-        f"success (>= {SUCCESS:.0%} exact at {m:g}L): {pct(report['rate_program'])} vs {pct(report['rate_control'])}"
-    )
+    if itt:
+        fp, fc = report["fitted"]["program"], report["fitted"]["control"]
+        lines.append(
+            f"tasks, every seed counted fitted or not (intention to treat): {report['programs']} RASP-L, "
+            f"{report['controls']} controls; fitted (>= {mf} seeds): {fp[0]} of {fp[1]} RASP-L, {fc[0]} of {fc[1]} "
+            f"controls; success (>= {SUCCESS:.0%} exact at {at}, mean of all seeds): "
+            f"{pct(report['rate_program'])} vs {pct(report['rate_control'])}"
+        )
+    else:
+        lines.append(
+            f"fitted tasks (>= {mf} fitted seeds): {report['programs']} RASP-L, {report['controls']} controls; "
+            f"success (>= {SUCCESS:.0%} exact at {at}): {pct(report['rate_program'])} vs "
+            f"{pct(report['rate_control'])}"
+        )
     if report["gap"] is not None:
         ci = report["gap_ci"]
         lines.append(
@@ -284,7 +348,7 @@ def render_generated(report: dict[str, Any]) -> str:
         )
     for name, value in report["aucs"].items():
         if value["auc"] is None:
-            lines.append(f"AUC, {name}: - (needs successes and failures among fitted RASP-L tasks)")
+            lines.append(f"AUC, {name}: - (needs successes and failures among the counted RASP-L tasks)")
             continue
         ci = value["ci"]
         lines.append(f"AUC, {name}: {value['auc']:.2f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""))
@@ -325,7 +389,9 @@ def plot_generated(report: dict[str, Any], path: str) -> str:
         ax.scatter(xs, ys, c=[colour if f else "none" for f in filled], edgecolors=colour, s=28, label=label)
     ax.axhline(100 * SUCCESS, color="grey", ls="--", label=f"success ({SUCCESS:.0%})")
     ax.set_xlabel("program length (normal form; shortest known)")
-    ax.set_ylabel(f"exact at {report['multiple']:g}L (%), mean of fitted seeds")
+    band = report.get("band", 0)
+    seeds = "all seeds" if report.get("all_seeds") else "fitted seeds"
+    ax.set_ylabel(f"exact at {report['multiple']:g}L{f' +/- {band}' if band else ''} (%), mean of {seeds}")
     ax.set_ylim(-3, 103)
     ax.legend(fontsize=8, title=f"filled: fitted (>= {mf} seeds)", title_fontsize=8)
     fig.tight_layout()

@@ -123,3 +123,43 @@ def test_the_report_counts_tasks_runs_and_training_compute():
     assert (
         "compute: 2 of 3 RASP-L tasks with runs (4 runs), 1 of 1 controls with runs (2 runs); 6.0 CPU-minutes" in text
     )
+
+
+def test_intention_to_treat_counts_unfitted_tasks_as_failures():
+    """Controls that never fit drop out of the fitted-only contrast and
+    count as failures when every seed is counted."""
+    manifest = {f"g{i}": record(f"g{i}", "program", 4) for i in range(20)}
+    manifest |= {f"c{i}": record(f"c{i}", "control", 4) for i in range(10)}
+    spec = {n: (1.0, 0.95, 0.95) for n in manifest if n.startswith("g")}
+    spec |= {f"c{i}": (1.0, 0.95, 0.95) if i < 2 else (0.3, 0.0, 0.0) for i in range(10)}
+    fitted_only = generated_report(runs(spec), manifest, n_boot=200)
+    assert (fitted_only["controls"], fitted_only["rate_control"]) == (2, 1.0)
+    assert fitted_only["verdict"].startswith("inconclusive") and "2 fitted controls" in fitted_only["verdict"]
+    itt = generated_report(runs(spec), manifest, n_boot=200, all_seeds=True)
+    assert (itt["programs"], itt["controls"]) == (20, 10)
+    assert itt["rate_control"] == pytest.approx(0.2) and itt["fitted"]["control"] == (2, 10)
+    assert itt["failures"] == {"control: not fitted": 8}
+    assert itt["verdict"].startswith("supported"), itt["verdict"]
+    assert "intention to treat" in render_generated(itt)
+
+
+def test_intention_to_treat_scores_every_seed():
+    manifest = {"g1": record("g1", "program", 4)}
+    results = [make_result("g1", "transformer", s, {10: 1.0 if s else 0.2, 20: 1.0 if s else 0.0}) for s in range(3)]
+    (fitted,) = outcomes(summarize_runs(results), manifest)
+    (every,) = outcomes(summarize_runs(results), manifest, all_seeds=True)
+    assert fitted.score == 1.0 and fitted.fitted_seeds == 2
+    assert every.score == pytest.approx(2 / 3) and every.fitted_seeds == 2 and not every.success
+
+
+def test_a_band_averages_the_lengths_around_the_multiple_and_needs_each():
+    manifest = {"g1": record("g1", "program", 4)}
+    accs = {10: 1.0, 18: 0.7, 19: 1.0, 20: 0.4, 21: 1.0, 22: 0.9}
+    results = [make_result("g1", "transformer", 0, accs)]
+    (one,) = outcomes(summarize_runs(results), manifest)
+    (band,) = outcomes(summarize_runs(results), manifest, band=2)
+    assert one.score == pytest.approx(0.4) and band.score == pytest.approx(0.8)
+    with pytest.raises(LengthgenError, match=r"no test result at 17 \(band 17-23\)"):
+        outcomes(summarize_runs(results), manifest, band=3)
+    with pytest.raises(LengthgenError, match="--band must be >= 0"):
+        outcomes(summarize_runs(results), manifest, band=-1)
