@@ -86,6 +86,13 @@ def add_parser(sub) -> None:
         "positions or counts), means (a mean compared with another or with a sequence), kinds (a count compared "
         "with a position); default: any",
     )
+    gen.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="MANIFEST",
+        help="an earlier draw's tasks.yaml (or its folder) whose tasks this draw replaces by others; repeatable",
+    )
     gen.set_defaults(func=cmd_generate)
 
     comp = rsub.add_parser(
@@ -243,7 +250,7 @@ def cmd_search(args) -> int:
 
 
 def cmd_generate(args) -> int:
-    from lengthgen.rasp.generate import check_out_folder, generate_tasks, write_manifest
+    from lengthgen.rasp.generate import check_out_folder, excluded_signatures, generate_tasks, write_manifest
 
     if args.seed < 0:
         raise LengthgenError(f"--seed must be >= 0, got {args.seed}")
@@ -255,6 +262,7 @@ def cmd_generate(args) -> int:
     check_out_folder(out)
     lengths = tuple(parse_lengths(args.lengths))
     rules = tuple(r.strip() for r in args.control_rules.split(",") if r.strip()) if args.control_rules else None
+    exclude = excluded_signatures(args.exclude)
     stats: dict[str, int] = {}
     tasks = generate_tasks(
         args.count,
@@ -267,6 +275,7 @@ def cmd_generate(args) -> int:
         stats=stats,
         pool_draws=args.pool_draws,
         control_rules=rules,
+        exclude=exclude,
     )
     settings = {
         "count": args.count,

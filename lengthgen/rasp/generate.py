@@ -383,13 +383,17 @@ def generate_tasks(
     stats: dict[str, int] | None = None,
     pool_draws: int = POOL_DRAWS,
     control_rules: tuple[str, ...] | None = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> list[GeneratedTask]:
     """``count`` RASP-L tasks spread evenly over normal-form ``lengths``, then
     ``controls`` unrestricted ones, seeded by ``seed``; written to ``out``
     (one ``.rasp`` file each) when given, else to a temporary folder.
     ``stats`` (a dict) receives how many draws each filter refused.
     ``control_rules`` (RULES' names) keeps only controls that break no
-    other kind of rule; None keeps any."""
+    other kind of rule; None keeps any.  ``exclude`` holds the signatures
+    of tasks an earlier draw took (``excluded_signatures``): a follow-up
+    study draws others in their place, since a task whose cells were read
+    before its predictions is not a test."""
     import tempfile
 
     if count < 0 or controls < 0:
@@ -413,7 +417,9 @@ def generate_tasks(
         folder.mkdir(parents=True, exist_ok=True)
         plan = [("program", lengths[i % len(lengths)]) for i in range(count)]
         plan += [("control", lengths[i % len(lengths)]) for i in range(controls)]
-        drawer = Drawer(rng, codes, sample, pool, folder, baseline_lengths, search_seconds, stats, control_rules)
+        drawer = Drawer(
+            rng, codes, sample, pool, folder, baseline_lengths, search_seconds, stats, control_rules, exclude
+        )
         for group, want in plan:
             try:
                 task = drawer.draw(group, want)
@@ -443,6 +449,7 @@ class Drawer:
     search_seconds: float
     stats: dict[str, int]
     control_rules: tuple[str, ...] | None = None
+    exclude: frozenset[str] = frozenset()
     seen: set = field(default_factory=set)
 
     def draw(self, group: str, want: int) -> GeneratedTask:
@@ -491,6 +498,9 @@ class Drawer:
             sig = signature(program, sample)
             if sig in seen:
                 _count(stats, "equivalent to a task already drawn")
+                continue
+            if sig.hex()[:8] in self.exclude:
+                _count(stats, "drawn by an earlier study (--exclude)")
                 continue
             if group == "control" and sig in pool:
                 # the cheap check of "no RASP-L program computes it", before the search
@@ -551,6 +561,38 @@ def write_manifest(folder: Path, tasks: list[GeneratedTask], settings: dict, sta
     }
     path.write_text(yaml.safe_dump(doc, sort_keys=False, width=100), encoding="utf-8")
     return path
+
+
+def excluded_signatures(paths) -> frozenset[str]:
+    """The signatures (the 8 hex digits after the length in a generated
+    task's name) of every task in the given manifests or folders.
+
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "tasks.yaml").write_text("tasks: [{name: g03-e40b8937}, {name: c05-8c663e9c}]")
+    >>> sorted(excluded_signatures([d]))
+    ['8c663e9c', 'e40b8937']
+    """
+    import yaml
+
+    out = set()
+    for path in paths:
+        path = Path(path)
+        manifest = path / MANIFEST if path.is_dir() else path
+        try:
+            doc = yaml.safe_load(manifest.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise LengthgenError(f"--exclude {path}: cannot read a manifest ({exc})") from None
+        tasks = doc.get("tasks") if isinstance(doc, dict) else None
+        if not isinstance(tasks, list):
+            raise LengthgenError(f"--exclude {path}: not a manifest of lengthgen rasp generate (no 'tasks' list)")
+        for task in tasks:
+            name = str(task.get("name", "")) if isinstance(task, dict) else ""
+            parts = name.split("-")
+            if len(parts) != 2 or len(parts[1]) != 8:
+                raise LengthgenError(f"--exclude {path}: {name!r} is not a generated task's name (like g03-e40b8937)")
+            out.add(parts[1])
+    return frozenset(out)
 
 
 def check_out_folder(folder: Path) -> None:

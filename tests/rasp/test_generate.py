@@ -21,9 +21,11 @@ from lengthgen.rasp.generate import (
     best_baseline,
     broken_rules,
     check_out_folder,
+    excluded_signatures,
     generate_tasks,
     header,
     reject_reason,
+    write_manifest,
 )
 from lengthgen.rasp.task import ProgramTask
 
@@ -211,3 +213,55 @@ def test_control_rules_keep_only_controls_that_break_those(tmp_path):
     assert any(reason.startswith("breaks a rule outside --control-rules") for reason in stats)
     with pytest.raises(LengthgenError, match="unknown modulo; choose from arithmetic, means, kinds"):
         generate_tasks(0, seed=5, controls=1, control_rules=("modulo",))
+
+
+def test_an_excluded_signature_is_refused(tmp_path, monkeypatch):
+    from lengthgen.rasp import generate
+
+    # every draw that compiles at the length passes the filters and has one signature, which is excluded
+    monkeypatch.setattr(generate, "MAX_DRAWS", 300)
+    monkeypatch.setattr(generate, "reject_reason", lambda program, sample: None)
+    monkeypatch.setattr(generate, "signature", lambda program, sample: bytes.fromhex("ab" * 16))
+    stats: dict[str, int] = {}
+    assert generate_tasks(1, seed=2, lengths=(3,), out=tmp_path, stats=stats, exclude=frozenset({"abababab"})) == []
+    assert stats["drawn by an earlier study (--exclude)"] >= 1 and stats["slots left empty (program, length 3)"] == 1
+
+
+@pytest.mark.slow
+def test_exclude_replaces_an_earlier_draw_s_tasks(drawn, tmp_path):
+    """A follow-up study with the same seed draws other tasks in place of
+    those an earlier draw took (their cells were read before its predictions)."""
+    folder, tasks, _ = drawn
+    write_manifest(tmp_path, tasks, {}, {})
+    stats: dict[str, int] = {}
+    again = generate_tasks(
+        1,
+        seed=3,
+        lengths=(3,),
+        out=tmp_path / "again",
+        baseline_lengths=(10, 20),
+        stats=stats,
+        exclude=excluded_signatures([tmp_path]),
+    )
+    assert len(again) == 1 and again[0].name not in {t.name for t in tasks}
+    assert stats["drawn by an earlier study (--exclude)"] >= 1  # the same seed's first task, refused
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tasks: [{name: count}]\n")
+    with pytest.raises(LengthgenError, match="'count' is not a generated task's name"):
+        excluded_signatures([bad])
+    with pytest.raises(LengthgenError, match="cannot read a manifest"):
+        excluded_signatures([tmp_path / "missing.yaml"])
+
+
+def test_the_command_passes_exclude_on(tmp_path, monkeypatch):
+    from lengthgen.cli.main import main
+    from lengthgen.rasp import generate
+
+    seen = {}
+    monkeypatch.setattr(generate, "generate_tasks", lambda *a, **kw: seen.update(kw) or [])
+    (tmp_path / "a.yaml").write_text("tasks: [{name: g03-e40b8937}]\n")
+    (tmp_path / "b.yaml").write_text("tasks: [{name: c05-8c663e9c}]\n")
+    (tmp_path / "out").mkdir()  # the stand-in draws nothing, so makes no folder
+    argv = ["rasp", "generate", "--out", str(tmp_path / "out"), "--exclude", str(tmp_path / "a.yaml")]
+    assert main([*argv, "--exclude", str(tmp_path / "b.yaml")]) == 0
+    assert seen["exclude"] == {"e40b8937", "8c663e9c"}
