@@ -75,6 +75,7 @@ class TaskOutcome:
     scores: list[float] = field(default_factory=list)  # exact at the multiple, fitted seeds (every seed: ITT)
     given_length: list[float] = field(default_factory=list)  # exact with the target length given, likewise
     all_seeds: bool = False  # intention to treat: every seed scored, every task with runs counted
+    rules: tuple[str, ...] = ()  # controls: the kinds of RASP-L rule broken (manifests from 05db4ba on)
 
     def fitted(self, min_fitted: int) -> bool:
         return self.fitted_seeds >= min_fitted and bool(self.scores)
@@ -174,6 +175,7 @@ def outcomes(
                 int(record["depth"]),
                 float(record["sensitivity_20"]),
                 all_seeds=all_seeds,
+                rules=tuple(record.get("rules") or ()),
             ),
         )
         t.seeds += 1
@@ -355,6 +357,16 @@ def render_generated(report: dict[str, Any]) -> str:
     if report["failures"]:
         lines.append("failures: " + ", ".join(f"{k} {v}" for k, v in sorted(report["failures"].items())))
     tasks = report["tasks"]
+    kinds = sorted({k for t in tasks for k in t.rules})
+    if kinds:  # described, not judged: a control breaking several kinds counts under each
+        lines.append(
+            "controls by the kind of rule broken: "
+            + "; ".join(
+                f"{k} {sum(t.success for t in c)} of {len(c)} succeeded"
+                for k in kinds
+                for c in [[t for t in tasks if k in t.rules and t.counted(mf)]]
+            )
+        )
     run = {g: [t for t in tasks if t.group == g] for g in ("program", "control")}
     lines.append(
         "compute: "

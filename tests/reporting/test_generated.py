@@ -163,3 +163,13 @@ def test_a_band_averages_the_lengths_around_the_multiple_and_needs_each():
         outcomes(summarize_runs(results), manifest, band=3)
     with pytest.raises(LengthgenError, match="--band must be >= 0"):
         outcomes(summarize_runs(results), manifest, band=-1)
+
+
+def test_controls_are_described_by_the_kind_of_rule_they_break():
+    manifest = {"g1": record("g1", "program", 4)}
+    manifest["c1"] = record("c1", "control", 4) | {"rules": ["arithmetic"]}
+    manifest["c2"] = record("c2", "control", 4) | {"rules": ["arithmetic", "means"]}
+    spec = {"g1": (1.0, 1.0, 1.0), "c1": (1.0, 0.2, 0.2), "c2": (1.0, 0.95, 0.95)}
+    text = render_generated(generated_report(runs(spec), manifest, n_boot=50))
+    assert "controls by the kind of rule broken: arithmetic 1 of 2 succeeded; means 1 of 1 succeeded" in text
+    assert "kind of rule" not in render_generated(generated_report(runs({"g1": spec["g1"]}), manifest, n_boot=50))
