@@ -171,6 +171,12 @@ def add_parser(sub) -> None:
     bn.add_argument("--bins", nargs="+", required=True, help="length bins LOW-HIGH, e.g. 26-50 51-75")
     bn.add_argument("--metric", default="declared", choices=METRIC_CHOICES, help="default: each benchmark's own")
     bn.add_argument("--reference", help="YAML of published numbers: benchmark -> configuration -> one %% per bin")
+    bn.add_argument(
+        "--count",
+        default="fitted",
+        choices=["fitted", "perfect"],
+        help="seeds a bin averages: fitted in range (default) or at 100%% at L (Huang et al.'s count)",
+    )
     bn.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
     bn.set_defaults(func=cmd_bins)
 
@@ -331,8 +337,8 @@ def cmd_bins(args) -> int:
     if not results:
         raise LengthgenError("none of these folders holds a usable result file")
     metric = None if args.metric == "declared" else args.metric
-    rows = bin_rows(summarize_runs(results, metric), bins, reference)
-    text = render_bins(rows, bins, metric or "declared metric")
+    rows = bin_rows(summarize_runs(results, metric), bins, reference, args.count)
+    text = render_bins(rows, bins, metric or "declared metric", count=args.count)
     emit(text, args.output)
     return 0
 

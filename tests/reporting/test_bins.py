@@ -37,6 +37,22 @@ def test_bins_average_lengths_then_fitted_seeds():
     assert row.spread[0] == pytest.approx((0.4, 0.8))
 
 
+def test_huang_et_al_s_count_keeps_only_seeds_at_100_in_range(capsys, tmp_path):
+    [row] = bin_rows(runs(), [(11, 20), (21, 30)], count="perfect")
+    assert (row.fitted, row.perfect) == (2, 1)
+    assert row.bins == pytest.approx([0.8, 0.1])  # seed 0 alone
+    text = render_bins([row], [(11, 20), (21, 30)], "exact", count="perfect")
+    assert "exact 11-20 (seeds at 100% at L)" in text and "Huang et al.'s count" in text
+    with pytest.raises(LengthgenError, match="--count must be one of fitted, perfect"):
+        bin_rows(runs(), [(11, 20)], count="all")
+    folder = tmp_path / "arm"
+    folder.mkdir()
+    for i, r in enumerate(run.result for run in runs()):
+        (folder / f"{i}.json").write_text(json.dumps(r))
+    assert main(["bins", str(folder), "--bins", "11-20", "--count", "perfect"]) == 0
+    assert "| 80.0 " in capsys.readouterr().out
+
+
 def test_reference_numbers_stand_beside_ours(tmp_path):
     ref = tmp_path / "ref.yaml"
     ref.write_text("copy:\n  transformer+rope: [99.9, 98.7]\n")
