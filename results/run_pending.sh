@@ -63,6 +63,8 @@ case $lane in
     run 6d5bfbc replication-huang suite-mode-alphabet
     # H-R4 (Amendment 8) needs the transformer's bos option, first in 028f7f0
     run 028f7f0 replication-huang suite-learned-1h-bos
+    # H-R7 (Amendment 11): bos untied, to split H-R4's two details
+    run 028f7f0 replication-huang suite-learned-1h-bos-untied
     # copy-repeat and parity (their table's rows with no number of ours yet)
     # before the untied 1-head seeds, which H-R2 and H-R4 already answer for
     # the 1-head gap (order only, 2026-12-05)
