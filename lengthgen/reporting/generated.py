@@ -276,7 +276,12 @@ def generated_report(
         "failures": failures,
         "manifest": {g: sum(1 for r in manifest.values() if r["group"] == g) for g in ("program", "control")},
     }
+    most = max(t.seeds for t in tasks)
+    report["incomplete"] = sum(t.seeds < most for t in tasks)
     report["verdict"] = verdict(report)
+    if report["incomplete"]:
+        # a rule is read on complete tasks; a partial read says so in the verdict itself
+        report["verdict"] += f" (partial: {report['incomplete']} tasks have fewer than {most} seeds)"
     return report
 
 

@@ -173,3 +173,12 @@ def test_controls_are_described_by_the_kind_of_rule_they_break():
     text = render_generated(generated_report(runs(spec), manifest, n_boot=50))
     assert "controls by the kind of rule broken: arithmetic 1 of 2 succeeded; means 1 of 1 succeeded" in text
     assert "kind of rule" not in render_generated(generated_report(runs({"g1": spec["g1"]}), manifest, n_boot=50))
+
+
+def test_a_partial_read_says_so_in_the_verdict():
+    manifest = {"g1": record("g1", "program", 4), "g2": record("g2", "program", 4)}
+    results = [make_result(n, "transformer", s, {10: 1.0, 20: 1.0}) for n in ("g1", "g2") for s in range(3)]
+    complete = generated_report(summarize_runs(results), manifest, n_boot=20)
+    assert complete["incomplete"] == 0 and "partial" not in complete["verdict"]
+    partial = generated_report(summarize_runs(results[:-1]), manifest, n_boot=20)
+    assert partial["verdict"].endswith("(partial: 1 tasks have fewer than 3 seeds)")
