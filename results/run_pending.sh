@@ -42,6 +42,24 @@ run() {  # run COMMIT STUDY SUITE...   (ONLY=TASKS, PE=ENCODINGS: just those cel
   done
 }
 
+keep_checkpoints() {  # keep_checkpoints FOLDER: copy each cell's latest checkpoint to FOLDER/../checkpoints
+  # the last copy a cell leaves is its final model: the trainer writes a
+  # checkpoint at the last step (written whole, then renamed) and the cell
+  # evaluates for a minute before bench deletes it
+  local dst
+  dst=$(dirname "$1")/checkpoints
+  mkdir -p "$dst"
+  while true; do
+    find "$1" -name '*.ckpt.pt' 2>/dev/null | while read -r f; do
+      b=$(basename "$f")
+      if [ ! -e "$dst/$b" ] || [ "$f" -nt "$dst/$b" ]; then
+        cp -p "$f" "$dst/.$b.tmp" 2>/dev/null && mv "$dst/.$b.tmp" "$dst/$b"
+      fi
+    done
+    sleep 3
+  done
+}
+
 case $lane in
   studies)
     # replication-huang first: the long-range NoPE arm's verdict is fixed by
@@ -65,6 +83,13 @@ case $lane in
     run 028f7f0 replication-huang suite-learned-1h-bos
     # H-R7 (Amendment 11): bos untied, to split H-R4's two details
     run 028f7f0 replication-huang suite-learned-1h-bos-untied
+    # H-R8 (Amendment 12): four of H-R4's and H-R7's cells trained again, bit
+    # for bit, keeping each one's final checkpoint (bench of 028f7f0 deletes
+    # it when the cell ends) for copy_mechanism.py
+    keep_checkpoints "$root/results/studies/replication-huang/diagnosis/runs" &
+    keeper=$!
+    run 028f7f0 replication-huang/diagnosis suite-copy-mechanism-untied suite-copy-mechanism-tied
+    sleep 5; kill "$keeper" || true
     # copy-repeat and parity (their table's rows with no number of ours yet)
     # before the untied 1-head seeds, which H-R2 and H-R4 already answer for
     # the 1-head gap (order only, 2026-12-05)

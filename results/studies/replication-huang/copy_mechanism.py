@@ -1,0 +1,151 @@
+"""Does a copy-unique model copy by content or by position?  Two probes of a
+trained model (H-R8 in README.md).
+
+    python results/studies/replication-huang/copy_mechanism.py RUN [RUN ...] --lengths 20 30
+
+RUN is a run's result file (RUN.json, or its path without extension) with
+its final checkpoint RUN.ckpt.pt beside it or in ``--checkpoints FOLDER``.  The input is ``x_0 .. x_{n-1} <sep>`` with every token
+different, and the model is teacher-forced on a copy of it.
+
+*Jump probe.*  The prefix is the true copy ``x_0 .. x_{k-2}`` followed by
+``x_{k-1+j}`` instead of ``x_{k-1}`` (a jump of ``j`` places).  The two ways
+to copy then disagree about the next token: a model that copies by content
+(find the last output token in the input, emit the one after it, an
+induction head) answers ``x_{k+j}``; one that copies by position (the k-th
+output is the k-th input, found by a trained distance or index) answers
+``x_k``.  Every other answer is "other".  ``k`` is drawn uniformly where
+both answers exist; 500 probes per jump and length (generator seed 11).
+
+*Clean profile.*  On unaltered copies, the teacher-forced token error at
+each output place (in bins of 5, then ``<eos>``): where in the copy a
+model that fails beyond the training range goes wrong.
+
+``--verify`` first re-scores exact match at the given lengths exactly as
+the run scored them (same generator, greedy decoding) and prints the two
+side by side, so a checkpoint that is not the run's final model shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from lengthgen.evaluation.evaluate import evaluate_length
+from lengthgen.models import build_model
+from lengthgen.tasks import make_task
+from lengthgen.tasks.base import EOS, SEP
+
+
+def load(run: str, checkpoints: str | None):
+    run = run.removesuffix(".json")
+    result = json.loads(Path(f"{run}.json").read_text())
+    cfg = result["config"]
+    task = make_task(cfg["task"], **cfg["params"])
+    model = build_model(cfg["model"], task.vocab_size, task.vocab, **cfg["model_options"])
+    ckpt = Path(checkpoints, f"{Path(run).name}.ckpt.pt") if checkpoints else Path(f"{run}.ckpt.pt")
+    if not ckpt.exists():
+        raise SystemExit(f"{ckpt}: no checkpoint (keep one with `lengthgen run --keep-checkpoint`)")
+    state = torch.load(ckpt, weights_only=False)
+    model.load_state_dict(state["model"])
+    model.eval()
+    return result, task, model, state.get("step")
+
+
+@torch.no_grad()
+def next_tokens(model, rows: np.ndarray) -> np.ndarray:
+    """The model's greedy next token after each row (rows of equal length)."""
+    out = []
+    for start in range(0, len(rows), 250):
+        logits = model(torch.from_numpy(rows[start : start + 250])).logits
+        out.append(logits[:, -1].argmax(-1).numpy())
+    return np.concatenate(out)
+
+
+def jump_probe(model, task, length: int, jump: int, n: int = 500, seed: int = 11) -> dict[str, float] | None:
+    """Shares of content, position and other answers after a jump of ``jump``
+    places (None where the length leaves no place for that jump)."""
+    rng = np.random.default_rng([seed, length, jump + 1000])
+    x = task.sample(rng, n, length).inputs
+    # k >= 1, and k-1+jump, k+jump and k all inside 0..length-1
+    lo, hi = max(1, 1 - jump), min(length - 1, length - 1 - jump)
+    if lo > hi:
+        return None
+    k = rng.integers(lo, hi + 1, size=n)
+    rows = []
+    for i in range(n):
+        prefix = list(x[i, : k[i] - 1]) + [x[i, k[i] - 1 + jump]]
+        rows.append(list(x[i]) + [SEP] + prefix)
+    # every row of one k has one length; decode each group as a batch
+    answer = np.empty(n, dtype=np.int64)
+    for kk in np.unique(k):
+        sel = np.flatnonzero(k == kk)
+        answer[sel] = next_tokens(model, np.array([rows[i] for i in sel], dtype=np.int64))
+    content = answer == x[np.arange(n), k + jump]
+    position = answer == x[np.arange(n), k]
+    return {
+        "content": 100 * content.mean(),
+        "position": 100 * position.mean(),
+        "other": 100 * (~content & ~position).mean(),
+    }
+
+
+@torch.no_grad()
+def clean_profile(model, task, length: int, n: int = 300, seed: int = 12, width: int = 5) -> list[tuple[str, float]]:
+    """Teacher-forced token error (%) by output place on unaltered copies."""
+    batch = task.sample(np.random.default_rng([seed, length]), n, length)
+    x = batch.inputs
+    rows = np.concatenate([x, np.full((n, 1), SEP), x], axis=1)
+    logits = model(torch.from_numpy(rows)).logits
+    # the predictions of the copy's tokens and of its <eos>: from <sep> on
+    pred = logits[:, length:].argmax(-1).numpy()
+    want = np.concatenate([x, np.full((n, 1), EOS)], axis=1)
+    wrong = 100 * (pred != want).mean(axis=0)
+    out = [(f"{lo}-{min(lo + width, length) - 1}", wrong[lo : lo + width].mean()) for lo in range(0, length, width)]
+    return out + [("<eos>", wrong[length])]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+", help="result files (RUN.json)")
+    parser.add_argument("--checkpoints", help="folder of the RUN.ckpt.pt files (default: beside each RUN.json)")
+    parser.add_argument("--lengths", type=int, nargs="+", default=[20, 30])
+    parser.add_argument("--jumps", type=int, nargs="+", default=[-5, -1, 1, 5])
+    parser.add_argument("--probes", type=int, default=500, help="probes per jump and length")
+    parser.add_argument("--verify", action="store_true", help="re-score exact match as the run did")
+    args = parser.parse_args()
+    if 0 in args.jumps:
+        parser.error("a jump of 0 is the clean copy, where both answers agree")
+    torch.set_num_threads(1)
+    for run in args.runs:
+        result, task, model, step = load(run, args.checkpoints)
+        cfg = result["config"]
+        print(f"\n{run} (seed {cfg['seed']}, checkpoint at step {step})")
+        if args.verify:
+            stored = {r["length"]: f"{100 * r['exact']:.1f}, token {100 * r['token']:.1f}" for r in result["results"]}
+            for length in args.lengths:
+                rng = np.random.default_rng([cfg["seed"], 2, length])
+                counts = evaluate_length(
+                    model, task, length, cfg["eval_examples"], rng, torch.device("cpu"), cfg["eval_batch_size"]
+                )
+                print(
+                    f"  verify at {length}: exact {100 * counts.exact / counts.examples:.1f}, token {100 * counts.tokens_correct / counts.tokens:.1f}% (stored {stored.get(length, '-')})"
+                )
+        print("| length | jump | content % | position % | other % |")
+        print("|---|---|---|---|---|")
+        for length in args.lengths:
+            for jump in args.jumps:
+                r = jump_probe(model, task, length, jump, args.probes)
+                if r is None:
+                    continue
+                print(f"| {length} | {jump:+d} | {r['content']:.1f} | {r['position']:.1f} | {r['other']:.1f} |")
+        for length in args.lengths:
+            profile = clean_profile(model, task, length)
+            print(f"  token error % by output place at {length}: " + ", ".join(f"{p} {e:.1f}" for p, e in profile))
+
+
+if __name__ == "__main__":
+    main()
