@@ -102,6 +102,12 @@ def add_parser(sub) -> None:
     p.add_argument("--no-resume", dest="resume", action="store_false", help="rerun every cell")
     p.add_argument("--dry-run", action="store_true", help="list the cells and their estimated cost, run nothing")
     p.add_argument(
+        "--keep-checkpoints",
+        action="store_true",
+        help="keep each finished cell's final checkpoint (KEY.ckpt.pt beside its result) for scripts that read "
+        "the trained model; by default it is removed, the result being final",
+    )
+    p.add_argument(
         "--print-config",
         action="store_true",
         help="print each cell's settings with where each came from (suite, benchmark, recipe, default), run nothing",
@@ -249,7 +255,7 @@ def cmd_bench(args) -> int:
         return 0
     executor = make_executor(args, sweep_dir)
     print(f"suite {suite.name}: {len(cells)} cells -> {sweep_dir} ({executor.name} executor)", file=sys.stderr)
-    report = run_sweep(cells, executor, resume=args.resume)
+    report = run_sweep(cells, executor, resume=args.resume, keep_checkpoints=args.keep_checkpoints)
     entries = aggregate(load_results(sweep_dir), args.metric)
     table = render(entries, "github", args.metric)
     if args.leaderboard:

@@ -98,9 +98,8 @@ def run_cell(cfg: RunConfig, threads: int | None = None, exits: bool = False) ->
 
         ensure_task(cfg.task)
         ensure_model(cfg.model)
+        # the finished cell's checkpoint is the sweep's to remove or keep (run_sweep)
         result = run_experiment(cfg, resume=True, progress=False, log=lambda m: None, reuse_complete=True)
-        ckpt = Path(cfg.out) / f"{cfg.run_name()}.ckpt.pt"
-        ckpt.unlink(missing_ok=True)  # the result is final; checkpoints only serve resumption
         # the leaderboard's rows: beyond the range, or every test row (held-out symbols at fixed length)
         beyond = beyond_rows(result["results"])
         key = "exact" if cfg.metric == "exact" else "token"

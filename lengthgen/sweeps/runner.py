@@ -64,11 +64,14 @@ def run_sweep(
     resume: bool = True,
     log: Callable[[str], None] | None = None,
     progress: bool | None = None,
+    keep_checkpoints: bool = False,
 ) -> SweepReport:
     """Run every cell not already complete.  Result files are written by the
     cells themselves (temporary file + rename), so an interrupted sweep
     loses at most the cells in flight, and a half-written file is never
-    mistaken for a result."""
+    mistaken for a result.  A finished cell's checkpoint (its final model)
+    is removed, the result being final, unless ``keep_checkpoints``: scripts
+    that read a trained model need it."""
     log = log or (lambda m: print(m, file=sys.stderr))
     report = SweepReport(total=len(cells))
     todo = []
@@ -96,6 +99,8 @@ def run_sweep(
         nonlocal finished
         finished += 1
         if outcome.ok:
+            if not keep_checkpoints:
+                Path(cell.config.out, f"{cell.config.run_name()}.ckpt.pt").unlink(missing_ok=True)
             report.done.append(cell.key)
             s = outcome.summary
             how = "reused " if s.get("reused") else "done   "  # another process finished it meanwhile

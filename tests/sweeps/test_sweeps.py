@@ -65,6 +65,19 @@ def test_run_then_resume_skips_complete_cells(tiny_suite, tmp_path):
     assert mtimes == {c.key: c.result_path().stat().st_mtime_ns for c in cells}
 
 
+def test_keep_checkpoints_keeps_each_finished_cells_final_model(tiny_suite, tmp_path):
+    import torch
+
+    cells = expand(load_suite(tiny_suite), tmp_path, models=["lstm"], limit=2)
+    report = run_sweep(cells, LocalExecutor(workers=1), progress=False, log=lambda m: None, keep_checkpoints=True)
+    assert len(report.done) == 2
+    for cell in cells:
+        ckpt = tmp_path / f"{cell.key}.ckpt.pt"
+        assert ckpt.exists(), "a kept checkpoint sits beside its result"
+        steps = json.loads(cell.result_path().read_text())["config"]["train"]["steps"]
+        assert torch.load(ckpt, weights_only=False)["step"] == steps, "the final model, not an earlier one"
+
+
 def test_partial_or_foreign_result_file_is_not_a_result(tiny_suite, tmp_path):
     cell = expand(load_suite(tiny_suite), tmp_path, limit=1)[0]
     path = cell.result_path()
@@ -170,6 +183,16 @@ def test_bench_cli_prints_leaderboard(tiny_suite, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0 and "extrapolation" in out and "fitted" in out and "| parity" in out
     assert board.read_text().startswith("# Leaderboard: suite `tiny`")
+
+
+def test_bench_cli_keeps_checkpoints_when_asked(tiny_suite, tmp_path, capsys):
+    from lengthgen.cli.main import main
+
+    args = ["bench", "--suite", str(tiny_suite), "--models", "lstm", "--limit", "1", "--workers", "1"]
+    assert main(args + ["--out", str(tmp_path / "a")]) == 0
+    assert main(args + ["--out", str(tmp_path / "b"), "--keep-checkpoints"]) == 0
+    assert not list((tmp_path / "a").rglob("*.ckpt.pt"))
+    assert len(list((tmp_path / "b").rglob("*.ckpt.pt"))) == 1
 
 
 def test_vary_multiplies_cells_and_labels_columns(tiny_suite, tmp_path):
