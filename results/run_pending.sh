@@ -49,8 +49,10 @@ keep_checkpoints() {  # keep_checkpoints FOLDER: copy each cell's latest checkpo
   local dst
   dst=$(dirname "$1")/checkpoints
   mkdir -p "$dst"
+  # this runs under set -e and pipefail: a find of a folder bench has not
+  # made yet fails, and must not end the loop
   while true; do
-    find "$1" -name '*.ckpt.pt' 2>/dev/null | while read -r f; do
+    { find "$1" -name '*.ckpt.pt' 2>/dev/null || true; } | while read -r f; do
       b=$(basename "$f")
       if [ ! -e "$dst/$b" ] || [ "$f" -nt "$dst/$b" ]; then
         cp -p "$f" "$dst/.$b.tmp" 2>/dev/null && mv "$dst/.$b.tmp" "$dst/$b"
