@@ -86,16 +86,22 @@ def jump_probe(model, task, length: int, jump: int, n: int = 500, seed: int = 11
         answer[sel] = next_tokens(model, np.array([rows[i] for i in sel], dtype=np.int64))
     content = answer == x[np.arange(n), k + jump]
     position = answer == x[np.arange(n), k]
+    # described after H-R8's first probe, not predicted: x_{k-1}, the token
+    # the true copy needs after the prefix's second-to-last token (for a
+    # jump of -1 it is the content answer, and counted there)
+    skipped = (answer == x[np.arange(n), k - 1]) & ~content
     return {
         "content": 100 * content.mean(),
         "position": 100 * position.mean(),
-        "other": 100 * (~content & ~position).mean(),
+        "skipped": 100 * skipped.mean(),
+        "other": 100 * (~content & ~position & ~skipped).mean(),
     }
 
 
 @torch.no_grad()
-def clean_profile(model, task, length: int, n: int = 300, seed: int = 12, width: int = 5) -> list[tuple[str, float]]:
-    """Teacher-forced token error (%) by output place on unaltered copies."""
+def place_errors(model, task, length: int, n: int = 300, seed: int = 12) -> np.ndarray:
+    """Teacher-forced token error (%) at each output place of unaltered
+    copies: the copy's ``length`` tokens, then its ``<eos>``."""
     batch = task.sample(np.random.default_rng([seed, length]), n, length)
     x = batch.inputs
     rows = np.concatenate([x, np.full((n, 1), SEP), x], axis=1)
@@ -103,9 +109,26 @@ def clean_profile(model, task, length: int, n: int = 300, seed: int = 12, width:
     # the predictions of the copy's tokens and of its <eos>: from <sep> on
     pred = logits[:, length:].argmax(-1).numpy()
     want = np.concatenate([x, np.full((n, 1), EOS)], axis=1)
-    wrong = 100 * (pred != want).mean(axis=0)
+    return 100 * (pred != want).mean(axis=0)
+
+
+def clean_profile(model, task, length: int, width: int = 5) -> list[tuple[str, float]]:
+    """:func:`place_errors` in bins of ``width`` places, then ``<eos>``."""
+    wrong = place_errors(model, task, length)
     out = [(f"{lo}-{min(lo + width, length) - 1}", wrong[lo : lo + width].mean()) for lo in range(0, length, width)]
     return out + [("<eos>", wrong[length])]
+
+
+def bos_distance_split(model, task, length: int, near: int = 46, far: int = 57) -> tuple[float | None, float | None]:
+    """H-R8b's reading: the error over the output places predicted at most
+    ``near`` positions after ``<bos>``, and over those at least ``far`` after
+    it.  Place i of a copy of n tokens is predicted at the token before it,
+    n + 1 + i positions after ``<bos>``; training (n <= 25, then <eos>)
+    reaches 51."""
+    wrong = place_errors(model, task, length)
+    distance = length + 1 + np.arange(length + 1)
+    inside, beyond = wrong[distance <= near], wrong[distance >= far]
+    return (inside.mean() if inside.size else None), (beyond.mean() if beyond.size else None)
 
 
 def main() -> None:
@@ -116,6 +139,10 @@ def main() -> None:
     parser.add_argument("--jumps", type=int, nargs="+", default=[-5, -1, 1, 5])
     parser.add_argument("--probes", type=int, default=500, help="probes per jump and length")
     parser.add_argument("--verify", action="store_true", help="re-score exact match as the run did")
+    parser.add_argument("--width", type=int, default=5, help="output places per bin of the clean profile")
+    parser.add_argument(
+        "--bos-distance", action="store_true", help="H-R8b: error by distance from <bos> (<= 46, >= 57)"
+    )
     args = parser.parse_args()
     if 0 in args.jumps:
         parser.error("a jump of 0 is the clean copy, where both answers agree")
@@ -134,17 +161,25 @@ def main() -> None:
                 print(
                     f"  verify at {length}: exact {100 * counts.exact / counts.examples:.1f}, token {100 * counts.tokens_correct / counts.tokens:.1f}% (stored {stored.get(length, '-')})"
                 )
-        print("| length | jump | content % | position % | other % |")
-        print("|---|---|---|---|---|")
+        print("| length | jump | content % | position % | skipped % | other % |")
+        print("|---|---|---|---|---|---|")
         for length in args.lengths:
             for jump in args.jumps:
                 r = jump_probe(model, task, length, jump, args.probes)
                 if r is None:
                     continue
-                print(f"| {length} | {jump:+d} | {r['content']:.1f} | {r['position']:.1f} | {r['other']:.1f} |")
+                print(
+                    f"| {length} | {jump:+d} | {r['content']:.1f} | {r['position']:.1f} | {r['skipped']:.1f} "
+                    f"| {r['other']:.1f} |"
+                )
         for length in args.lengths:
-            profile = clean_profile(model, task, length)
+            profile = clean_profile(model, task, length, args.width)
             print(f"  token error % by output place at {length}: " + ", ".join(f"{p} {e:.1f}" for p, e in profile))
+        if args.bos_distance:
+            for length in args.lengths:
+                inside, beyond = bos_distance_split(model, task, length)
+                show = ["-" if v is None else f"{v:.1f}%" for v in (inside, beyond)]
+                print(f"  at {length}: error at <= 46 after <bos> {show[0]}, at >= 57 after it {show[1]}")
 
 
 if __name__ == "__main__":
