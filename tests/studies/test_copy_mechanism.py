@@ -1,6 +1,6 @@
 """The copy-mechanism probe (results/studies/replication-huang/copy_mechanism.py)
-classifies answers correctly: checked on two hand-written copiers whose
-rule is known, one by content and one by position."""
+classifies answers correctly: checked on hand-written copiers whose rule
+is known (by content, by position, the first input token not yet copied)."""
 
 import importlib.util
 from pathlib import Path
@@ -41,6 +41,9 @@ class Copier(torch.nn.Module):
                 done = t - sep  # output tokens before this prediction
                 if self.by == "position":
                     answer = x[done] if done < len(x) else EOS
+                elif self.by == "coverage":  # the first input token not yet copied
+                    copied = set(row[sep + 1 : t + 1])
+                    answer = next((v for v in x if v not in copied), EOS)
                 else:  # content: the successor of the last token read
                     last = row[t]
                     i = x.index(last) if last in x else -1
@@ -59,11 +62,20 @@ def test_jump_probe_names_the_rule_of_a_known_copier(by, jump):
     assert result["other"] == 0.0
 
 
-@pytest.mark.parametrize("by", ["content", "position"])
+@pytest.mark.parametrize("by", ["content", "position", "coverage"])
 def test_a_perfect_copier_makes_no_error_at_any_place(by):
     probe = load_script()
     task = make_task("copy-unique", alphabet=40)
     assert probe.place_errors(Copier(task.vocab_size, by), task, 15, n=20).max() == 0.0
+
+
+@pytest.mark.parametrize("by,answer", [("content", "content"), ("coverage", "hole")])
+@pytest.mark.parametrize("back", [3, 5, 10])
+def test_hole_probe_names_the_rule_of_a_known_copier(by, answer, back):
+    probe = load_script()
+    task = make_task("copy-unique", alphabet=40)
+    result = probe.hole_probe(Copier(task.vocab_size, by), task, 14, back, n=60)
+    assert result[answer] == 100.0 and result["other"] == 0.0
 
 
 def test_no_place_for_a_jump_longer_than_the_copy():

@@ -98,6 +98,36 @@ def jump_probe(model, task, length: int, jump: int, n: int = 500, seed: int = 11
     }
 
 
+def hole_probe(model, task, length: int, back: int, n: int = 500, seed: int = 13) -> dict[str, float] | None:
+    """H-R8d: the true copy ``x_0 .. x_{k-1}`` with ``x_m`` left out, m = k -
+    ``back`` (``back`` >= 3, so the prefix ends with two correct tokens).
+    A coverage rule (the first input token not yet copied) answers the hole
+    ``x_m``; a content pointer ``x_k`` (the successor of the last token);
+    ``x_{k-1}``, the token at the prefix's own length, is "position"."""
+    if back < 3:
+        raise ValueError("back must be >= 3 (2 is the jump probe's +1)")
+    rng = np.random.default_rng([seed, length, back])
+    x = task.sample(rng, n, length).inputs
+    lo, hi = back, length - 1  # m = k - back >= 0 and x_k exists
+    if lo > hi:
+        return None
+    k = rng.integers(lo, hi + 1, size=n)
+    answer = np.empty(n, dtype=np.int64)
+    for kk in np.unique(k):
+        sel = np.flatnonzero(k == kk)
+        keep = [i for i in range(kk) if i != kk - back]
+        rows = np.concatenate([x[sel], np.full((len(sel), 1), SEP), x[sel][:, keep]], axis=1)
+        answer[sel] = next_tokens(model, rows)
+    rows_ = np.arange(n)
+    hole, content, position = (answer == x[rows_, k - back]), (answer == x[rows_, k]), (answer == x[rows_, k - 1])
+    return {
+        "hole": 100 * hole.mean(),
+        "content": 100 * content.mean(),
+        "position": 100 * position.mean(),
+        "other": 100 * (~hole & ~content & ~position).mean(),
+    }
+
+
 @torch.no_grad()
 def place_errors(model, task, length: int, n: int = 300, seed: int = 12) -> np.ndarray:
     """Teacher-forced token error (%) at each output place of unaltered
@@ -141,6 +171,9 @@ def main() -> None:
     parser.add_argument("--verify", action="store_true", help="re-score exact match as the run did")
     parser.add_argument("--width", type=int, default=5, help="output places per bin of the clean profile")
     parser.add_argument(
+        "--holes", type=int, nargs="*", default=[], help="H-R8d: hole probes this many places back (each >= 3)"
+    )
+    parser.add_argument(
         "--bos-distance", action="store_true", help="H-R8b: error by distance from <bos> (<= 46, >= 57)"
     )
     args = parser.parse_args()
@@ -172,6 +205,17 @@ def main() -> None:
                     f"| {length} | {jump:+d} | {r['content']:.1f} | {r['position']:.1f} | {r['skipped']:.1f} "
                     f"| {r['other']:.1f} |"
                 )
+        if args.holes:
+            print("| length | hole back | hole % | content % | position % | other % |")
+            print("|---|---|---|---|---|---|")
+            for length in args.lengths:
+                for back in args.holes:
+                    r = hole_probe(model, task, length, back, args.probes)
+                    if r is not None:
+                        print(
+                            f"| {length} | {back} | {r['hole']:.1f} | {r['content']:.1f} | {r['position']:.1f} "
+                            f"| {r['other']:.1f} |"
+                        )
         for length in args.lengths:
             profile = clean_profile(model, task, length, args.width)
             print(f"  token error % by output place at {length}: " + ", ".join(f"{p} {e:.1f}" for p, e in profile))
