@@ -75,15 +75,13 @@ def jump_probe(model, task, length: int, jump: int, n: int = 500, seed: int = 11
     if lo > hi:
         return None
     k = rng.integers(lo, hi + 1, size=n)
-    rows = []
-    for i in range(n):
-        prefix = list(x[i, : k[i] - 1]) + [x[i, k[i] - 1 + jump]]
-        rows.append(list(x[i]) + [SEP] + prefix)
-    # every row of one k has one length; decode each group as a batch
+    # every row of one k has one length; build and decode each group as a batch
     answer = np.empty(n, dtype=np.int64)
     for kk in np.unique(k):
         sel = np.flatnonzero(k == kk)
-        answer[sel] = next_tokens(model, np.array([rows[i] for i in sel], dtype=np.int64))
+        prefix = x[sel][:, list(range(kk - 1)) + [kk - 1 + jump]]
+        rows = np.concatenate([x[sel], np.full((len(sel), 1), SEP), prefix], axis=1)
+        answer[sel] = next_tokens(model, rows)
     content = answer == x[np.arange(n), k + jump]
     position = answer == x[np.arange(n), k]
     # described after H-R8's first probe, not predicted: x_{k-1}, the token
