@@ -82,3 +82,49 @@ def test_no_place_for_a_jump_longer_than_the_copy():
     probe = load_script()
     task = make_task("copy-unique", alphabet=40)
     assert probe.jump_probe(Copier(task.vocab_size, "content"), task, 4, 5, n=10) is None
+
+
+class PositionLimitedCopier(torch.nn.Module):
+    """A content pointer that misses (answers ``<eos>``) where its source lies
+    more than ``reach`` positions back, or where it reads at a position of
+    ``top`` or more: the two readings H-R9 separates."""
+
+    def __init__(self, vocab: int, reach: int = 10**6, top: int = 10**6):
+        super().__init__()
+        self.content = Copier(vocab, "content")
+        self.reach, self.top = reach, top
+
+    def forward(self, tokens, positions=None):
+        logits = self.content(tokens).logits.clone()
+        rows = tokens.numpy()
+        where = np.broadcast_to(np.arange(rows.shape[1]), rows.shape) if positions is None else positions.numpy()
+        for r, row in enumerate(rows):
+            x = list(row[: int(np.flatnonzero(row == SEP)[0])])
+            for t in range(len(x), len(row)):
+                i = x.index(row[t]) + 1 if row[t] in x else None  # the source's index
+                far = i is not None and i < len(x) and where[r, t] - where[r, i] > self.reach
+                if far or where[r, t] >= self.top:
+                    logits[r, t] = 0.0
+                    logits[r, t, EOS] = 1.0
+        return SimpleNamespace(logits=logits)
+
+
+@pytest.mark.parametrize("limit,failing", [({"reach": 30}, {"gap20"}), ({"top": 45}, {"top"}), ({}, set())])
+def test_layouts_separate_a_distance_limit_from_a_position_limit(limit, failing):
+    probe = load_script()
+    task = make_task("copy-unique", alphabet=40)
+    model = PositionLimitedCopier(task.vocab_size, **limit)
+    # copies of 12 read 25 tokens: sources 12 back (base, top), 17 (gap5), 32 (gap20)
+    errors = {
+        layout: probe.layout_error(model, task, 12, layout, span=60) for layout in ("base", "top", "gap5", "gap20")
+    }
+    assert {layout for layout, e in errors.items() if e > 0} == failing
+    assert all(errors[layout] == 100.0 for layout in failing)
+
+
+def test_a_layout_is_checked():
+    probe = load_script()
+    with pytest.raises(ValueError, match="unknown layout"):
+        probe.layout_positions(5, "gapx", 60)
+    with pytest.raises(ValueError, match="do not fit"):
+        probe.layout_positions(5, "top", 8)

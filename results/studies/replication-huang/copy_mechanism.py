@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lengthgen.evaluation.evaluate import evaluate_length
+from lengthgen.evaluation.evaluate import evaluate_length, sequence_length
 from lengthgen.models import build_model
 from lengthgen.tasks import make_task
 from lengthgen.tasks.base import EOS, SEP
@@ -127,13 +127,21 @@ def hole_probe(model, task, length: int, back: int, n: int = 500, seed: int = 13
 
 
 @torch.no_grad()
-def place_errors(model, task, length: int, n: int = 300, seed: int = 12) -> np.ndarray:
+def place_errors(
+    model, task, length: int, n: int = 300, seed: int = 12, positions: np.ndarray | None = None
+) -> np.ndarray:
     """Teacher-forced token error (%) at each output place of unaltered
-    copies: the copy's ``length`` tokens, then its ``<eos>``."""
+    copies: the copy's ``length`` tokens, then its ``<eos>``.  ``positions``
+    (one per token read, ``2 * length + 1``) replaces the model's default
+    0, 1, 2, ... (see :func:`layout_positions`)."""
     batch = task.sample(np.random.default_rng([seed, length]), n, length)
     x = batch.inputs
     rows = np.concatenate([x, np.full((n, 1), SEP), x], axis=1)
-    logits = model(torch.from_numpy(rows)).logits
+    if positions is None:
+        logits = model(torch.from_numpy(rows)).logits
+    else:
+        where = torch.from_numpy(np.broadcast_to(positions, rows.shape).copy())
+        logits = model(torch.from_numpy(rows), positions=where).logits
     # the predictions of the copy's tokens and of its <eos>: from <sep> on
     pred = logits[:, length:].argmax(-1).numpy()
     want = np.concatenate([x, np.full((n, 1), EOS)], axis=1)
@@ -145,6 +153,49 @@ def clean_profile(model, task, length: int, width: int = 5) -> list[tuple[str, f
     wrong = place_errors(model, task, length)
     out = [(f"{lo}-{min(lo + width, length) - 1}", wrong[lo : lo + width].mean()) for lo in range(0, length, width)]
     return out + [("<eos>", wrong[length])]
+
+
+def layout_positions(length: int, layout: str, span: int) -> np.ndarray:
+    """H-R9's layouts: the position of each token read (``x``, ``<sep>``, the
+    copy), as passed to the model (a model with ``<bos>`` puts it one
+    position before the first and shifts the rest by one, as in training).
+    ``base`` counts from 0, as evaluation does; ``top`` ends at ``span - 1``,
+    the last position random offsets train; ``gapG`` moves the copy's
+    tokens ``G`` positions on, so that each output place's source lies
+    ``G`` positions further back while the tokens stay the same.
+
+    >>> layout_positions(2, "gap10", 151).tolist()
+    [0, 1, 2, 13, 14]
+    >>> layout_positions(2, "top", 151).tolist()
+    [146, 147, 148, 149, 150]
+    """
+    read = np.arange(2 * length + 1)
+    if layout == "base":
+        return read
+    if layout == "top":
+        if span < len(read):
+            raise ValueError(f"{len(read)} tokens do not fit a span of {span}")
+        return read + span - len(read)
+    if layout.startswith("gap") and layout[3:].isdigit():
+        return read + int(layout[3:]) * (read > length)
+    raise ValueError(f"unknown layout {layout!r} (base, top or gapN)")
+
+
+def layout_error(model, task, length: int, layout: str, span: int, first_place: int = 2) -> float:
+    """H-R9's measure: teacher-forced token error (%) over output places
+    ``first_place`` .. ``length - 1`` of clean copies laid out as ``layout``
+    (place 0 is predicted at ``<sep>``, place 1 at the first copied token,
+    whose neighbour a gap moves)."""
+    wrong = place_errors(model, task, length, positions=layout_positions(length, layout, span))
+    return float(wrong[first_place:length].mean())
+
+
+def offset_span(result: dict, task) -> int:
+    """The position ids random offsets covered in training (as the
+    experiment computes it): the tokens read at the longest length."""
+    cfg = result["config"]
+    longest = max([max(cfg["train_lengths"])] + list(cfg["test_lengths"]))
+    return sequence_length(task, longest) - 1
 
 
 def bos_distance_split(model, task, length: int, near: int = 46, far: int = 57) -> tuple[float | None, float | None]:
@@ -174,6 +225,13 @@ def main() -> None:
     parser.add_argument(
         "--bos-distance", action="store_true", help="H-R8b: error by distance from <bos> (<= 46, >= 57)"
     )
+    parser.add_argument(
+        "--layouts",
+        nargs="*",
+        default=[],
+        help="H-R9: token error over places 2.. of clean copies in these layouts (base, top, gapN)",
+    )
+    parser.add_argument("--layout-length", type=int, default=20, help="H-R9: the copies' length")
     args = parser.parse_args()
     if 0 in args.jumps:
         parser.error("a jump of 0 is the clean copy, where both answers agree")
@@ -217,6 +275,15 @@ def main() -> None:
         for length in args.lengths:
             profile = clean_profile(model, task, length, args.width)
             print(f"  token error % by output place at {length}: " + ", ".join(f"{p} {e:.1f}" for p, e in profile))
+        if args.layouts:
+            span = offset_span(result, task)
+            shown = ", ".join(
+                f"{layout} {layout_error(model, task, args.layout_length, layout, span):.2f}%"
+                for layout in args.layouts
+            )
+            print(
+                f"  H-R9 layouts at {args.layout_length} (span {span}), error over places 2-{args.layout_length - 1}: {shown}"
+            )
         if args.bos_distance:
             for length in args.lengths:
                 inside, beyond = bos_distance_split(model, task, length)
