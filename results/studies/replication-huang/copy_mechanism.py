@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lengthgen.config import parse_lengths
 from lengthgen.evaluation.evaluate import evaluate_length, sequence_length
 from lengthgen.models import build_model
 from lengthgen.tasks import make_task
@@ -194,7 +195,7 @@ def offset_span(result: dict, task) -> int:
     """The position ids random offsets covered in training (as the
     experiment computes it): the tokens read at the longest length."""
     cfg = result["config"]
-    longest = max([max(cfg["train_lengths"])] + list(cfg["test_lengths"]))
+    longest = max(parse_lengths(cfg["train_lengths"]) + parse_lengths(cfg["test_lengths"]))
     return sequence_length(task, longest) - 1
 
 
