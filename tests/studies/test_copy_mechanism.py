@@ -86,13 +86,14 @@ def test_no_place_for_a_jump_longer_than_the_copy():
 
 class PositionLimitedCopier(torch.nn.Module):
     """A content pointer that misses (answers ``<eos>``) where its source lies
-    more than ``reach`` positions back, or where it reads at a position of
-    ``top`` or more: the two readings H-R9 separates."""
+    more than ``reach`` positions back, where it reads at a position of
+    ``top`` or more (the two readings H-R9 separates), or where its source
+    lies more than ``lead`` positions after the first token (H-R10's)."""
 
-    def __init__(self, vocab: int, reach: int = 10**6, top: int = 10**6):
+    def __init__(self, vocab: int, reach: int = 10**6, top: int = 10**6, lead: int = 10**6):
         super().__init__()
         self.content = Copier(vocab, "content")
-        self.reach, self.top = reach, top
+        self.reach, self.top, self.lead = reach, top, lead
 
     def forward(self, tokens, positions=None):
         logits = self.content(tokens).logits.clone()
@@ -102,22 +103,26 @@ class PositionLimitedCopier(torch.nn.Module):
             x = list(row[: int(np.flatnonzero(row == SEP)[0])])
             for t in range(len(x), len(row)):
                 i = x.index(row[t]) + 1 if row[t] in x else None  # the source's index
-                far = i is not None and i < len(x) and where[r, t] - where[r, i] > self.reach
-                if far or where[r, t] >= self.top:
+                known = i is not None and i < len(x)
+                far = known and where[r, t] - where[r, i] > self.reach
+                late = known and where[r, i] - where[r, 0] > self.lead
+                if far or late or where[r, t] >= self.top:
                     logits[r, t] = 0.0
                     logits[r, t, EOS] = 1.0
         return SimpleNamespace(logits=logits)
 
 
-@pytest.mark.parametrize("limit,failing", [({"reach": 30}, {"gap20"}), ({"top": 45}, {"top"}), ({}, set())])
+@pytest.mark.parametrize(
+    "limit,failing", [({"reach": 30}, {"gap20"}), ({"top": 45}, {"top"}), ({"lead": 14}, {"lead20"}), ({}, set())]
+)
 def test_layouts_separate_a_distance_limit_from_a_position_limit(limit, failing):
     probe = load_script()
     task = make_task("copy-unique", alphabet=40)
     model = PositionLimitedCopier(task.vocab_size, **limit)
-    # copies of 12 read 25 tokens: sources 12 back (base, top), 17 (gap5), 32 (gap20)
-    errors = {
-        layout: probe.layout_error(model, task, 12, layout, span=60) for layout in ("base", "top", "gap5", "gap20")
-    }
+    # copies of 12 read 25 tokens: sources 12 back (base, top, lead20), 17 (gap5), 32 (gap20);
+    # the sources of places 2-11 lie 2-11 after x_0, 22-31 in lead20
+    layouts = ("base", "top", "gap5", "gap20", "lead20")
+    errors = {layout: probe.layout_error(model, task, 12, layout, span=60) for layout in layouts}
     assert {layout for layout, e in errors.items() if e > 0} == failing
     assert all(errors[layout] == 100.0 for layout in failing)
 

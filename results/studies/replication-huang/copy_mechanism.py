@@ -163,10 +163,14 @@ def layout_positions(length: int, layout: str, span: int) -> np.ndarray:
     ``base`` counts from 0, as evaluation does; ``top`` ends at ``span - 1``,
     the last position random offsets train; ``gapG`` moves the copy's
     tokens ``G`` positions on, so that each output place's source lies
-    ``G`` positions further back while the tokens stay the same.
+    ``G`` positions further back while the tokens stay the same; ``leadG``
+    (H-R10) moves every token after ``x_0`` ``G`` positions on, so each
+    source lies ``G`` further from the start with the same tokens before it.
 
     >>> layout_positions(2, "gap10", 151).tolist()
     [0, 1, 2, 13, 14]
+    >>> layout_positions(2, "lead10", 151).tolist()
+    [0, 11, 12, 13, 14]
     >>> layout_positions(2, "top", 151).tolist()
     [146, 147, 148, 149, 150]
     """
@@ -179,7 +183,9 @@ def layout_positions(length: int, layout: str, span: int) -> np.ndarray:
         return read + span - len(read)
     if layout.startswith("gap") and layout[3:].isdigit():
         return read + int(layout[3:]) * (read > length)
-    raise ValueError(f"unknown layout {layout!r} (base, top or gapN)")
+    if layout.startswith("lead") and layout[4:].isdigit():
+        return read + int(layout[4:]) * (read >= 1)
+    raise ValueError(f"unknown layout {layout!r} (base, top, gapG or leadG)")
 
 
 def layout_error(model, task, length: int, layout: str, span: int, first_place: int = 2) -> float:
@@ -230,7 +236,7 @@ def main() -> None:
         "--layouts",
         nargs="*",
         default=[],
-        help="H-R9: token error over places 2.. of clean copies in these layouts (base, top, gapN)",
+        help="H-R9, H-R10: token error over places 2.. of clean copies in these layouts (base, top, gapG, leadG)",
     )
     parser.add_argument("--layout-length", type=int, default=20, help="H-R9: the copies' length")
     args = parser.parse_args()
