@@ -133,3 +133,37 @@ def test_a_layout_is_checked():
         probe.layout_positions(5, "gapx", 60)
     with pytest.raises(ValueError, match="do not fit"):
         probe.layout_positions(5, "top", 8)
+
+
+@pytest.mark.parametrize("bos", [True, False])
+def test_predecessor_weights_of_a_uniform_first_layer(bos):
+    """With zero queries the first layer attends uniformly over the causal
+    prefix, so x_i's weight on its predecessor is 1 / (keys it sees)."""
+    from lengthgen.models import build_model
+
+    probe = load_script()
+    task = make_task("copy-unique", alphabet=40)
+    torch.manual_seed(0)
+    model = build_model(
+        "transformer", task.vocab_size, task.vocab, d_model=16, n_layers=2, n_heads=2, pe="learned", bos=bos
+    )
+    with torch.no_grad():
+        model.blocks[0].attn.qkv.weight[:16].zero_()
+        model.blocks[0].attn.qkv.bias[:16].zero_()
+    prev = probe.predecessor_weights(model, task, 10, n=8)
+    keys = np.arange(10) + 1 + bos  # x_i sees x_0 .. x_i, and <bos>
+    if bos:
+        np.testing.assert_allclose(prev, 1 / keys, rtol=1e-5)
+    else:
+        assert np.isnan(prev[0])
+        np.testing.assert_allclose(prev[1:], 1 / keys[1:], rtol=1e-5)
+
+
+def test_predecessor_weights_refuse_an_attention_they_cannot_recompute():
+    from lengthgen.models import build_model
+
+    probe = load_script()
+    task = make_task("copy-unique", alphabet=40)
+    model = build_model("transformer", task.vocab_size, task.vocab, d_model=16, n_layers=1, n_heads=2, pe="alibi")
+    with pytest.raises(SystemExit, match="does not recompute"):
+        probe.predecessor_weights(model, task, 10, n=4)

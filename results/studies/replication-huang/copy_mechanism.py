@@ -197,6 +197,46 @@ def layout_error(model, task, length: int, layout: str, span: int, first_place: 
     return float(wrong[first_place:length].mean())
 
 
+@torch.no_grad()
+def predecessor_weights(
+    model, task, length: int, positions: np.ndarray | None = None, layer: int = 0, n: int = 300, seed: int = 12
+) -> np.ndarray:
+    """H-R11: the attention weight (mean over heads and over ``n`` clean
+    copies) from each input token ``x_i`` to its predecessor ``x_{i-1}`` in
+    block ``layer`` (for ``x_0`` the predecessor is ``<bos>``, nan without
+    one).  The weights are recomputed from the block's input, and checked:
+    they must reproduce the block's attention output, so an attention with
+    terms this does not recompute (a positional bias, rotations, identity
+    terms) stops with an error instead of giving wrong weights."""
+    attn = model.blocks[layer].attn
+    seen: dict[str, torch.Tensor] = {}
+    hooks = [
+        attn.register_forward_pre_hook(lambda m, args: seen.__setitem__("x", args[0])),
+        attn.register_forward_hook(lambda m, args, out: seen.__setitem__("out", out)),
+    ]
+    try:
+        place_errors(model, task, length, n, seed, positions)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    x = seen["x"]
+    batch, width, _ = x.shape
+    h, dh = attn.n_heads, attn.head_dim
+    q, k, v = attn.qkv(x).view(batch, width, 3, h, dh).permute(2, 0, 3, 1, 4).unbind(0)
+    logits = (q @ k.transpose(-1, -2)) * (attn.scale if attn.scale is not None else dh**-0.5)
+    future = torch.ones(width, width, dtype=torch.bool).triu(1)
+    weights = logits.masked_fill(future, float("-inf")).softmax(-1)  # [B, H, query, key]
+    rebuilt = attn.proj((weights @ v).transpose(1, 2).reshape(batch, width, -1))
+    if not torch.allclose(rebuilt, seen["out"], atol=1e-4):
+        raise SystemExit("predecessor_weights: this attention has terms the probe does not recompute")
+    start = 1 if getattr(model, "bos", False) else 0  # x_i's column
+    rows = np.arange(length) + start
+    prev = weights.mean(1)[:, rows, np.maximum(rows - 1, 0)].mean(0).numpy()
+    if not start:
+        prev[0] = np.nan
+    return prev
+
+
 def offset_span(result: dict, task) -> int:
     """The position ids random offsets covered in training (as the
     experiment computes it): the tokens read at the longest length."""
@@ -239,6 +279,12 @@ def main() -> None:
         help="H-R9, H-R10: token error over places 2.. of clean copies in these layouts (base, top, gapG, leadG)",
     )
     parser.add_argument("--layout-length", type=int, default=20, help="H-R9: the copies' length")
+    parser.add_argument(
+        "--attention",
+        action="store_true",
+        help="H-R11: the first layer's weight on each input token's predecessor (bins of --width at --lengths; "
+        "places 3.. at --layout-length in each of --layouts)",
+    )
     args = parser.parse_args()
     if 0 in args.jumps:
         parser.error("a jump of 0 is the clean copy, where both answers agree")
@@ -291,6 +337,19 @@ def main() -> None:
             print(
                 f"  H-R9 layouts at {args.layout_length} (span {span}), error over places 2-{args.layout_length - 1}: {shown}"
             )
+        if args.attention:
+            for length in args.lengths:
+                prev = predecessor_weights(model, task, length)
+                bins = [(lo, min(lo + args.width, length) - 1) for lo in range(0, length, args.width)]
+                shown = ", ".join(f"{lo}-{hi} {np.nanmean(prev[lo : hi + 1]):.3f}" for lo, hi in bins)
+                print(f"  H-R11 first-layer weight on the predecessor at {length}, by input place: {shown}")
+            if args.layouts:
+                span, m = offset_span(result, task), args.layout_length
+                shown = ", ".join(
+                    f"{layout} {predecessor_weights(model, task, m, layout_positions(m, layout, span))[3:].mean():.3f}"
+                    for layout in args.layouts
+                )
+                print(f"  H-R11 first-layer weight on the predecessor at {m}, places 3-{m - 1}: {shown}")
         if args.bos_distance:
             for length in args.lengths:
                 inside, beyond = bos_distance_split(model, task, length)
