@@ -96,8 +96,10 @@ case $lane in
     sleep 5; kill "$keeper" || true
     # copy-repeat and parity (their table's rows with no number of ours yet)
     # before the untied 1-head seeds, which H-R2 and H-R4 already answer for
-    # the 1-head gap (order only, 2026-12-05)
-    run 6d5bfbc replication-huang suite-learned-full suite-learned suite-nope suite-no-offset
+    # the 1-head gap (order only, 2026-12-05); the NoPE arm and the control,
+    # rows of their table too, before those seeds as well (order only,
+    # 2026-12-06: H-R4, H-R7 and H-R8-H-R11 answered the 1-head question)
+    run 6d5bfbc replication-huang suite-learned-full suite-nope suite-no-offset suite-learned
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
     run f853bfe sota suite-addition-looped suite-addition-looped-rope suite-addition-fire
