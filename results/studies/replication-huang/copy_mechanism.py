@@ -1,5 +1,7 @@
-"""Does a copy-unique model copy by content or by position?  Two probes of a
-trained model (H-R8 in README.md).
+"""How does a trained copy-unique model copy, and where does it fail?  Probes
+of a trained model for H-R8 to H-R11 in README.md: the jump and hole
+probes (content, position or coverage), the clean profile, the layouts
+(the same copies at other positions) and the first layer's attention.
 
     python results/studies/replication-huang/copy_mechanism.py RUN [RUN ...] --lengths 20 30
 
@@ -16,9 +18,23 @@ output is the k-th input, found by a trained distance or index) answers
 ``x_k``.  Every other answer is "other".  ``k`` is drawn uniformly where
 both answers exist; 500 probes per jump and length (generator seed 11).
 
+*Hole probe* (``--holes``).  The true copy with one token left out: a
+coverage rule fills the hole, a content pointer continues after the last
+token (:func:`hole_probe`).
+
 *Clean profile.*  On unaltered copies, the teacher-forced token error at
 each output place (in bins of 5, then ``<eos>``): where in the copy a
 model that fails beyond the training range goes wrong.
+
+*Layouts* (``--layouts``).  The clean copies' error with the tokens at
+other positions: shifted to the top of the trained positions, the copy
+moved away from its input, the input moved away from ``<bos>``
+(:func:`layout_positions`).
+
+*Attention* (``--attention``).  The first layer's weight from each input
+token to its predecessor (:func:`predecessor_weights`): whether the model
+has the previous-token head an induction copy needs, and how it holds up
+with more tokens before the source.
 
 ``--verify`` first re-scores exact match at the given lengths exactly as
 the run scored them (same generator, greedy decoding) and prints the two
