@@ -1,7 +1,8 @@
-"""How does a trained copy-unique model copy, and where does it fail?  Probes
-of a trained model for H-R8 to H-R11 in README.md: the jump and hole
-probes (content, position or coverage), the clean profile, the layouts
-(the same copies at other positions) and the first layer's attention.
+"""How does a trained copy-unique model copy, and where does it fail?
+
+Probes for H-R8 to H-R11 in README.md: the jump and hole probes (content,
+position or coverage), the clean profile, the layouts (the same copies at
+other positions) and the first layer's attention.
 
     python results/studies/replication-huang/copy_mechanism.py RUN [RUN ...] --lengths 20 30
 
