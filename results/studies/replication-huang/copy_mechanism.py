@@ -83,6 +83,18 @@ def next_tokens(model, rows: np.ndarray) -> np.ndarray:
     return np.concatenate(out)
 
 
+def answers_after(model, x: np.ndarray, k: np.ndarray, prefix) -> np.ndarray:
+    """The model's next token after ``x <sep>`` and a copy prefix, per row:
+    row i's prefix is its input at the columns ``prefix(k[i])``.  Rows of one
+    ``k`` have one length, so each group is built and decoded as a batch."""
+    answer = np.empty(len(x), dtype=np.int64)
+    for kk in np.unique(k):
+        sel = np.flatnonzero(k == kk)
+        rows = np.concatenate([x[sel], np.full((len(sel), 1), SEP), x[sel][:, prefix(kk)]], axis=1)
+        answer[sel] = next_tokens(model, rows)
+    return answer
+
+
 def jump_probe(model, task, length: int, jump: int, n: int = 500, seed: int = 11) -> dict[str, float] | None:
     """Shares of content, position and other answers after a jump of ``jump``
     places (None where the length leaves no place for that jump)."""
@@ -93,13 +105,7 @@ def jump_probe(model, task, length: int, jump: int, n: int = 500, seed: int = 11
     if lo > hi:
         return None
     k = rng.integers(lo, hi + 1, size=n)
-    # every row of one k has one length; build and decode each group as a batch
-    answer = np.empty(n, dtype=np.int64)
-    for kk in np.unique(k):
-        sel = np.flatnonzero(k == kk)
-        prefix = x[sel][:, list(range(kk - 1)) + [kk - 1 + jump]]
-        rows = np.concatenate([x[sel], np.full((len(sel), 1), SEP), prefix], axis=1)
-        answer[sel] = next_tokens(model, rows)
+    answer = answers_after(model, x, k, lambda kk: list(range(kk - 1)) + [kk - 1 + jump])
     content = answer == x[np.arange(n), k + jump]
     position = answer == x[np.arange(n), k]
     # described after H-R8's first probe, not predicted: x_{k-1}, the token
@@ -128,12 +134,7 @@ def hole_probe(model, task, length: int, back: int, n: int = 500, seed: int = 13
     if lo > hi:
         return None
     k = rng.integers(lo, hi + 1, size=n)
-    answer = np.empty(n, dtype=np.int64)
-    for kk in np.unique(k):
-        sel = np.flatnonzero(k == kk)
-        keep = [i for i in range(kk) if i != kk - back]
-        rows = np.concatenate([x[sel], np.full((len(sel), 1), SEP), x[sel][:, keep]], axis=1)
-        answer[sel] = next_tokens(model, rows)
+    answer = answers_after(model, x, k, lambda kk: [i for i in range(kk) if i != kk - back])
     rows_ = np.arange(n)
     hole, content, position = (answer == x[rows_, k - back]), (answer == x[rows_, k]), (answer == x[rows_, k - 1])
     return {
@@ -305,6 +306,11 @@ def main() -> None:
     args = parser.parse_args()
     if 0 in args.jumps:
         parser.error("a jump of 0 is the clean copy, where both answers agree")
+    for layout in args.layouts:
+        try:
+            layout_positions(args.layout_length, layout, span=10**6)
+        except ValueError as error:
+            parser.error(str(error))
     torch.set_num_threads(1)
     for run in args.runs:
         result, task, model, step = load(run, args.checkpoints)
