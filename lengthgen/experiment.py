@@ -74,20 +74,36 @@ def build(cfg: RunConfig):
     return task, test_task, model
 
 
+def offset_span(cfg: RunConfig, task, test_task) -> int | None:
+    """The position ids a run's random offsets cover in training, or None
+    without offsets: the training option ``offset_span`` where it is set,
+    else every position the model reads at the longest length it is trained
+    or evaluated on (input ``<sep>`` target; the ``<eos>`` is only a label,
+    never read).
+
+    >>> from lengthgen.runconfig import RunConfig
+    >>> cfg = RunConfig(task="copy-unique", train_lengths=[1, 5], test_lengths=[10])
+    >>> cfg.train.position_offset = "example"
+    >>> task, test_task, _ = build(cfg)
+    >>> offset_span(cfg, task, test_task)  # 10 tokens, <sep>, 10 tokens
+    21
+    """
+    if cfg.train.position_offset == "none":
+        return None
+    if cfg.train.offset_span:
+        return cfg.train.offset_span
+    longest = [sequence_length(task, max(cfg.train_lengths))]
+    if cfg.test_lengths:
+        longest.append(sequence_length(test_task, max(cfg.test_lengths)))
+    return max(longest) - 1
+
+
 def make_trainer(cfg: RunConfig, task, test_task, model, device: torch.device, **options) -> Trainer:
     """The trainer of a run, probing as every sweep cell does (the first
     test length beyond the range; the test_params inputs where they differ),
     so that a script retraining a committed cell reproduces it.  ``options``
     go to :class:`Trainer` (checkpoint_path, progress, log, ...)."""
     longer = [n for n in cfg.test_lengths if n > max(cfg.train_lengths)]
-    span = None
-    if cfg.train.position_offset != "none":
-        # random offsets cover the positions the model reads at the longest
-        # length evaluated: input <sep> target, the <eos> being only a label
-        span = -1 + max(
-            [sequence_length(task, max(cfg.train_lengths))]
-            + [sequence_length(test_task, max(cfg.test_lengths))] * bool(cfg.test_lengths)
-        )
     return Trainer(
         model,
         task,
@@ -100,7 +116,7 @@ def make_trainer(cfg: RunConfig, task, test_task, model, device: torch.device, *
         # exists where test_params change them)
         probe_task=test_task if cfg.test_params else None,
         compile=cfg.compile,
-        offset_span=span,
+        offset_span=offset_span(cfg, task, test_task),
         autocast=uses_autocast(cfg.precision, device),
         **options,
     )

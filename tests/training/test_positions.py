@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lengthgen.errors import LengthgenError
-from lengthgen.experiment import RunConfig, build, make_trainer
+from lengthgen.experiment import RunConfig, build, make_trainer, offset_span
 from lengthgen.tasks import EOS, SEP
 from lengthgen.tasks.base import Batch
 from lengthgen.training import positions as positions_module
@@ -190,3 +190,20 @@ def test_default_span_covers_a_run_tested_only_at_its_longest_training_length():
     trainer = make_trainer(cfg, task, test_task, model, CPU, progress=False)
     assert trainer.offset_span == 9  # 4 + 1 + 4 tokens read
     assert int(trainer.next_batch().positions.max()) <= 8
+
+
+@pytest.mark.parametrize(
+    "train, test_lengths, span",
+    [
+        ({"position_offset": "none"}, [12], None),
+        ({"position_offset": "example"}, [12], 25),  # 12 tokens, <sep>, 12 tokens read (the <eos> is a label)
+        ({"position_offset": "batch"}, [], 9),
+        ({"position_offset": "example", "offset_span": 30}, [12], 30),
+    ],
+)
+def test_offset_span_is_the_span_the_trainer_draws_offsets_over(train, test_lengths, span):
+    cfg = offset_config(steps=2, **train)
+    cfg.test_lengths = test_lengths
+    task, test_task, model = build(cfg)
+    assert offset_span(cfg, task, test_task) == span
+    assert make_trainer(cfg, task, test_task, model, CPU, progress=False).offset_span == (span or 0)

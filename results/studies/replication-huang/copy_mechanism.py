@@ -51,9 +51,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lengthgen.config import parse_lengths
-from lengthgen.evaluation.evaluate import evaluate_length, sequence_length
+from lengthgen.evaluation.evaluate import evaluate_length
+from lengthgen.experiment import build, offset_span
 from lengthgen.models import build_model
+from lengthgen.runconfig import config_of_record
 from lengthgen.tasks import make_task
 from lengthgen.tasks.base import EOS, SEP
 
@@ -255,12 +256,14 @@ def predecessor_weights(
     return prev
 
 
-def offset_span(result: dict, task) -> int:
-    """The position ids random offsets covered in training (as the
-    experiment computes it): the tokens read at the longest length."""
-    cfg = result["config"]
-    longest = max(parse_lengths(cfg["train_lengths"]) + parse_lengths(cfg["test_lengths"]))
-    return sequence_length(task, longest) - 1
+def trained_span(result: dict) -> int:
+    """The position ids the run's random offsets covered in training."""
+    cfg = config_of_record(result)
+    task, test_task, _ = build(cfg)
+    span = offset_span(cfg, task, test_task)
+    if span is None:
+        raise SystemExit(f"{result['name']}: trained without position offsets; the layouts need them")
+    return span
 
 
 def bos_distance_split(model, task, length: int, near: int = 46, far: int = 57) -> tuple[float | None, float | None]:
@@ -352,7 +355,7 @@ def main() -> None:
             profile = clean_profile(model, task, length, args.width)
             print(f"  token error % by output place at {length}: " + ", ".join(f"{p} {e:.1f}" for p, e in profile))
         if args.layouts:
-            span = offset_span(result, task)
+            span = trained_span(result)
             shown = ", ".join(
                 f"{layout} {layout_error(model, task, args.layout_length, layout, span):.2f}%"
                 for layout in args.layouts
@@ -367,7 +370,7 @@ def main() -> None:
                 shown = ", ".join(f"{lo}-{hi} {np.nanmean(prev[lo : hi + 1]):.3f}" for lo, hi in bins)
                 print(f"  H-R11 first-layer weight on the predecessor at {length}, by input place: {shown}")
             if args.layouts:
-                span, m = offset_span(result, task), args.layout_length
+                span, m = trained_span(result), args.layout_length
                 shown = ", ".join(
                     f"{layout} {predecessor_weights(model, task, m, layout_positions(m, layout, span))[3:].mean():.3f}"
                     for layout in args.layouts
