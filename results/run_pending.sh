@@ -6,7 +6,7 @@
 # skips finished cells and resumes checkpointed ones.
 #
 #   bash results/run_pending.sh LANE        # LANE: studies (replication-huang, then conjecture-v3's NoPE arms)
-#                                           #   or records (sota's addition arms, then generated, adaptive-v3, generated-v2)
+#                                           #   or records (sota's addition arms, then generated, adaptive-v3, its fair ACT, generated-v2)
 #   DRY_RUN=1 bash results/run_pending.sh LANE   # list the cells and their status only
 #
 # PYTHON (default: .venv/bin/python of this checkout) must have torch and the
@@ -116,12 +116,14 @@ case $lane in
       ONLY=$batch run 028f7f0 generated suite
     done
     run f853bfe adaptive suites/adaptive-v3 suites/adaptive-v3-banks
+    # the fair ACT before generated-v2 (order only, 2026-12-06): it is the
+    # last arm an open issue (#35) asks for, and 20 cells against 225
+    run f853bfe adaptive suites/adaptive-v3-act
     # generated-v2 (registered at 8f8e524, trained by that commit's code):
-    # after study 2's main arms, whose design was registered first
+    # after study 2's arms, whose design was registered first
     for batch in $("$python" "$root/results/studies/generated-v2/order.py"); do
       ONLY=$batch run 8f8e524 generated-v2 suite
     done
-    run f853bfe adaptive suites/adaptive-v3-act
     run f853bfe sota suite-addition-fire-diagnosis ;;
   *) echo "unknown lane $lane (studies or records)" >&2; exit 2 ;;
 esac
