@@ -135,14 +135,11 @@ def test_a_layout_is_checked():
         probe.layout_positions(5, "top", 8)
 
 
-@pytest.mark.parametrize("bos", [True, False])
-def test_predecessor_weights_of_a_uniform_first_layer(bos):
-    """With zero queries the first layer attends uniformly over the causal
-    prefix, so x_i's weight on its predecessor is 1 / (keys it sees)."""
+def uniform_first_layer(task, bos: bool):
+    """A model whose first layer has zero queries, so it attends uniformly
+    over the causal prefix."""
     from lengthgen.models import build_model
 
-    probe = load_script()
-    task = make_task("copy-unique", alphabet=40)
     torch.manual_seed(0)
     model = build_model(
         "transformer", task.vocab_size, task.vocab, d_model=16, n_layers=2, n_heads=2, pe="learned", bos=bos
@@ -150,13 +147,54 @@ def test_predecessor_weights_of_a_uniform_first_layer(bos):
     with torch.no_grad():
         model.blocks[0].attn.qkv.weight[:16].zero_()
         model.blocks[0].attn.qkv.bias[:16].zero_()
-    prev = probe.predecessor_weights(model, task, 10, n=8)
+    return model
+
+
+@pytest.mark.parametrize("bos", [True, False])
+def test_predecessor_weights_of_a_uniform_first_layer(bos):
+    """With zero queries the first layer attends uniformly over the causal
+    prefix, so x_i's weight on its predecessor is 1 / (keys it sees)."""
+    probe = load_script()
+    task = make_task("copy-unique", alphabet=40)
+    prev = probe.predecessor_weights(uniform_first_layer(task, bos), task, 10, n=8)
     keys = np.arange(10) + 1 + bos  # x_i sees x_0 .. x_i, and <bos>
     if bos:
         np.testing.assert_allclose(prev, 1 / keys, rtol=1e-5)
     else:
         assert np.isnan(prev[0])
         np.testing.assert_allclose(prev[1:], 1 / keys[1:], rtol=1e-5)
+
+
+@pytest.mark.parametrize("bos", [True, False])
+def test_attention_shares_split_a_uniform_first_layer_by_where_it_looks(bos):
+    """Uniform over the causal prefix: each named key gets 1 / (keys seen),
+    the rest x_0 .. x_{i-3} gets (i - 2) / (keys seen), and all five sum to 1."""
+    probe = load_script()
+    task = make_task("copy-unique", alphabet=40)
+    model = uniform_first_layer(task, bos)
+    shares = probe.attention_shares(model, task, 10, n=8)
+    i = np.arange(2, 10)
+    keys = i + 1 + bos
+    for name in ("pred", "self", "back2") + (("bos",) if bos else ()):
+        assert np.isnan(shares[name][:2]).all()
+        np.testing.assert_allclose(shares[name][2:], 1 / keys, rtol=1e-5)
+    np.testing.assert_allclose(shares["rest"][2:], (i - 2) / keys, rtol=1e-5)
+    assert bos or np.isnan(shares["bos"]).all()
+    total = sum(np.nan_to_num(shares[name][2:]) for name in probe.SHARES)
+    np.testing.assert_allclose(total, 1.0, rtol=1e-5)
+
+
+def test_shares_need_the_attention_flag_and_ranges_of_places(monkeypatch, capsys):
+    probe = load_script()
+    for argv, message in [
+        (["run", "--shares"], "give --attention too"),
+        (["run", "--attention", "--shares", "1-5"], "2 <= LO <= HI"),
+        (["run", "--attention", "--shares", "9-5"], "2 <= LO <= HI"),
+    ]:
+        monkeypatch.setattr("sys.argv", ["copy_mechanism.py", *argv])
+        with pytest.raises(SystemExit):
+            probe.main()
+        assert message in capsys.readouterr().err
 
 
 def test_predecessor_weights_refuse_an_attention_they_cannot_recompute():

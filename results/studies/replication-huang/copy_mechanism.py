@@ -35,7 +35,8 @@ moved away from its input, the input moved away from ``<bos>``
 *Attention* (``--attention``).  The first layer's weight from each input
 token to its predecessor (:func:`predecessor_weights`): whether the model
 has the previous-token head an induction copy needs, and how it holds up
-with more tokens before the source.
+with more tokens before the source.  With ``--shares``, where the rest of
+that weight goes (:func:`attention_shares`).
 
 ``--verify`` first re-scores exact match at the given lengths exactly as
 the run scored them (same generator, greedy decoding) and prints the two
@@ -217,16 +218,15 @@ def layout_error(model, task, length: int, layout: str, span: int, first_place: 
 
 
 @torch.no_grad()
-def predecessor_weights(
+def first_layer_weights(
     model, task, length: int, positions: np.ndarray | None = None, layer: int = 0, n: int = 300, seed: int = 12
-) -> np.ndarray:
-    """H-R11: the attention weight (mean over heads and over ``n`` clean
-    copies) from each input token ``x_i`` to its predecessor ``x_{i-1}`` in
-    block ``layer`` (for ``x_0`` the predecessor is ``<bos>``, nan without
-    one).  The weights are recomputed from the block's input, and checked:
-    they must reproduce the block's attention output, so an attention with
-    terms this does not recompute (a positional bias, rotations, identity
-    terms) stops with an error instead of giving wrong weights."""
+) -> tuple[torch.Tensor, int]:
+    """The attention weights of block ``layer`` over ``n`` clean copies
+    (mean over heads: [copy, query, key]) and the column of ``x_0``.  The
+    weights are recomputed from the block's input, and checked: they must
+    reproduce the block's attention output, so an attention with terms this
+    does not recompute (a positional bias, rotations, identity terms) stops
+    with an error instead of giving wrong weights."""
     attn = model.blocks[layer].attn
     seen: dict[str, torch.Tensor] = {}
     hooks = [
@@ -247,13 +247,45 @@ def predecessor_weights(
     weights = logits.masked_fill(future, float("-inf")).softmax(-1)  # [B, H, query, key]
     rebuilt = attn.proj((weights @ v).transpose(1, 2).reshape(batch, width, -1))
     if not torch.allclose(rebuilt, seen["out"], atol=1e-4):
-        raise SystemExit("predecessor_weights: this attention has terms the probe does not recompute")
-    start = 1 if getattr(model, "bos", False) else 0  # x_i's column
+        raise SystemExit("first_layer_weights: this attention has terms the probe does not recompute")
+    return weights.mean(1), (1 if getattr(model, "bos", False) else 0)
+
+
+def predecessor_weights(model, task, length: int, positions: np.ndarray | None = None, **options) -> np.ndarray:
+    """H-R11: the first layer's weight from each input token ``x_i`` to its
+    predecessor ``x_{i-1}`` (for ``x_0`` the predecessor is ``<bos>``, nan
+    without one), the mean over clean copies (:func:`first_layer_weights`)."""
+    weights, start = first_layer_weights(model, task, length, positions, **options)
     rows = np.arange(length) + start
-    prev = weights.mean(1)[:, rows, np.maximum(rows - 1, 0)].mean(0).numpy()
+    prev = weights[:, rows, np.maximum(rows - 1, 0)].mean(0).numpy()
     if not start:
         prev[0] = np.nan
     return prev
+
+
+SHARES = ("pred", "bos", "self", "back2", "rest")
+
+
+def attention_shares(model, task, length: int, **options) -> dict[str, np.ndarray]:
+    """H-R12: where each input token ``x_i`` puts its first-layer weight,
+    by place i: its predecessor, ``<bos>`` (nan without one), itself,
+    ``x_{i-2}``, and the rest (``x_0 .. x_{i-3}``).  The five sum to 1 at
+    places i >= 2; below that the three named neighbours overlap ``<bos>``
+    or do not exist, so those places are nan."""
+    weights, start = first_layer_weights(model, task, length, **options)
+    w = weights.mean(0).numpy()  # [query, key], mean over copies
+    shares = {name: np.full(length, np.nan) for name in SHARES}
+    for i in range(2, length):
+        row = w[start + i]
+        shares["pred"][i], shares["self"][i], shares["back2"][i] = (
+            row[start + i - 1],
+            row[start + i],
+            row[start + i - 2],
+        )
+        shares["rest"][i] = row[start : start + i - 2].sum()
+        if start:
+            shares["bos"][i] = row[0]
+    return shares
 
 
 def trained_span(result: dict) -> int:
@@ -301,6 +333,14 @@ def main() -> None:
     )
     parser.add_argument("--layout-length", type=int, default=20, help="H-R9: the copies' length")
     parser.add_argument(
+        "--shares",
+        nargs="*",
+        default=None,
+        metavar="LO-HI",
+        help="H-R12 (with --attention): where the first layer's weight goes (predecessor, <bos>, self, x_{i-2}, "
+        "rest), means over these ranges of input places at each of --lengths (default 5-24 50-59)",
+    )
+    parser.add_argument(
         "--attention",
         action="store_true",
         help="H-R11: the first layer's weight on each input token's predecessor (bins of --width at --lengths; "
@@ -314,6 +354,14 @@ def main() -> None:
             layout_positions(args.layout_length, layout, span=10**6)
         except ValueError as error:
             parser.error(str(error))
+    place_ranges = []
+    for spec in ["5-24", "50-59"] if args.shares == [] else (args.shares or []):
+        lo, _, hi = spec.partition("-")
+        if not (lo.isdigit() and hi.isdigit() and 2 <= int(lo) <= int(hi)):
+            parser.error(f"--shares {spec!r}: give ranges of input places LO-HI with 2 <= LO <= HI")
+        place_ranges.append((int(lo), int(hi)))
+    if args.shares is not None and not args.attention:
+        parser.error("--shares reads the first layer's attention: give --attention too")
     torch.set_num_threads(1)
     for run in args.runs:
         result, task, model, step = load(run, args.checkpoints)
@@ -369,6 +417,12 @@ def main() -> None:
                 bins = [(lo, min(lo + args.width, length) - 1) for lo in range(0, length, args.width)]
                 shown = ", ".join(f"{lo}-{hi} {np.nanmean(prev[lo : hi + 1]):.3f}" for lo, hi in bins)
                 print(f"  H-R11 first-layer weight on the predecessor at {length}, by input place: {shown}")
+                if args.shares is not None:
+                    shares = attention_shares(model, task, length)
+                    for lo, hi in place_ranges:
+                        if hi < length:
+                            cells = ", ".join(f"{name} {np.mean(shares[name][lo : hi + 1]):.3f}" for name in SHARES)
+                            print(f"  H-R12 first-layer weight at {length}, input places {lo}-{hi}: {cells}")
             if args.layouts:
                 span, m = trained_span(result), args.layout_length
                 shown = ", ".join(
