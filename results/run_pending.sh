@@ -99,6 +99,14 @@ case $lane in
     # the 1-head gap (order only, 2026-12-05); the NoPE arm and the control,
     # rows of their table too, before those seeds as well (order only,
     # 2026-12-06: H-R4, H-R7 and H-R8-H-R11 answered the 1-head question)
+    # H-R13 (Amendment 18): H-R4's model at their full lengths, after
+    # copy-repeat's last seed and before parity (order only, 2026-12-06),
+    # keeping each cell's final checkpoint for the hole probe
+    ONLY=copy-repeat run 6d5bfbc replication-huang suite-learned-full
+    keep_checkpoints "$root/results/studies/replication-huang/runs" &
+    keeper=$!
+    run 028f7f0 replication-huang suite-learned-1h-bos-50
+    sleep 5; kill "$keeper" || true
     run 6d5bfbc replication-huang suite-learned-full suite-nope suite-no-offset suite-learned
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
