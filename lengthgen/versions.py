@@ -101,6 +101,9 @@ LATE: tuple[Late, ...] = (
     Late("train", "curriculum_on_fit", False, "training lengths opened one at a time, each when the last fits"),
     Late("train", "init_from", "", "training starts from another run's checkpoint"),
     Late("train", "init_from_sha256", "", "the sha256 of the init_from checkpoint"),
+    Late("train", "schedule", "cosine", "the decay after warmup: cosine or linear (Hugging Face's default)"),
+    Late("train", "adam_beta2", 0.98, "Adam's second-moment decay (torch's and Hugging Face's default: 0.999)"),
+    Late("train", "decay_embeddings", False, "weight decay on embeddings and position tables too"),
 )
 
 LATE_OPTIONS: dict[str, Any] = {x.option: x.before for x in LATE if x.section == "model_options"}

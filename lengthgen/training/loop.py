@@ -28,6 +28,7 @@ from lengthgen.evaluation.metrics import wilson_interval
 from lengthgen.evaluation.thresholds import FIT_THRESHOLD
 from lengthgen.models.base import SequenceModel
 from lengthgen.models.positional import RANDOMIZED_KINDS, SEGMENT_KINDS
+from lengthgen.registry import close_matches_hint
 from lengthgen.tasks.base import Task
 from lengthgen.training.buckets import length_groups
 from lengthgen.training.checkpoint import load_checkpoint, save_checkpoint
@@ -40,7 +41,7 @@ from lengthgen.training.positions import (
     pack_rows,
     shifted_positions,
 )
-from lengthgen.training.schedule import warmup_cosine
+from lengthgen.training.schedule import SCHEDULES, lr_multiplier
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -81,6 +82,16 @@ class TrainConfig:
     weight_decay: float = 0.01
     warmup: int = 100
     min_lr_ratio: float = 0.1
+    # the decay after warmup: "cosine" or "linear" (Hugging Face Trainer's
+    # default, which Huang et al. trained with)
+    schedule: str = "cosine"
+    # Adam's second-moment decay: 0.98 here; 0.999 is torch's and Hugging
+    # Face's default
+    adam_beta2: float = 0.98
+    # weight decay on token embeddings and position tables too (Hugging Face
+    # Trainer exempts only biases and norms; lengthgen exempts embeddings,
+    # whose rows a task may rarely use)
+    decay_embeddings: bool = False
     grad_clip: float = 1.0
     eval_every: int = 250
     eval_examples: int = 128
@@ -155,6 +166,13 @@ class TrainConfig:
         for key in ("weight_decay", "grad_clip", "warmup"):
             if getattr(self, key) < 0:
                 raise LengthgenError(f"training option {key!r} must be >= 0, got {getattr(self, key)}")
+        if self.schedule not in SCHEDULES:
+            hint = close_matches_hint(str(self.schedule), list(SCHEDULES))
+            raise LengthgenError(
+                f"training option 'schedule' must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}{hint}"
+            )
+        if not 0.0 < self.adam_beta2 < 1.0:
+            raise LengthgenError(f"training option 'adam_beta2' must be in (0, 1), got {self.adam_beta2}")
         if not 0.0 <= self.min_lr_ratio <= 1.0:
             raise LengthgenError(f"training option 'min_lr_ratio' must be in [0, 1], got {self.min_lr_ratio}")
         if self.position_offset not in OFFSET_MODES:
@@ -235,13 +253,15 @@ class TrainState:
 
 
 def build_optimizer(model: SequenceModel, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW; no weight decay on biases, norms, embeddings and scalar gains;
-    per-parameter learning-rate multipliers from the model (muP)."""
+    """AdamW; no weight decay on biases, norms, scalar gains and (unless
+    ``decay_embeddings``) embeddings and position tables; per-parameter
+    learning-rate multipliers from the model (muP)."""
     multipliers = model.lr_multipliers()
     exempt = model.decay_exempt() if hasattr(model, "decay_exempt") else set()
     groups: dict[tuple[bool, float], list] = {}
     for name, p in model.named_parameters():
-        decay = p.dim() >= 2 and "embedding" not in name and "table" not in name and name not in exempt
+        table = "embedding" in name or "table" in name
+        decay = p.dim() >= 2 and (cfg.decay_embeddings or not table) and name not in exempt
         groups.setdefault((decay, multipliers.get(name, 1.0)), []).append(p)
     # muP (lr multiplier 1/m on hidden weights): weight decay times m, as the
     # mup package does, so lr x wd stays the same across widths
@@ -251,7 +271,7 @@ def build_optimizer(model: SequenceModel, cfg: TrainConfig) -> torch.optim.Optim
             for (decay, mult), ps in sorted(groups.items(), key=lambda kv: kv[0])
         ],
         lr=cfg.lr,
-        betas=(0.9, 0.98),
+        betas=(0.9, cfg.adam_beta2),
         # one multi-tensor kernel per update instead of a Python loop over
         # parameters (torch's default on CPU); the same arithmetic, bit for bit
         foreach=True,
@@ -331,7 +351,7 @@ class Trainer:
         # the training forward; probes and evaluation keep the eager model
         self.forward = compile_for_training(model) if compile else model
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda s: warmup_cosine(s, cfg.warmup, cfg.steps, cfg.min_lr_ratio)
+            self.optimizer, lambda s: lr_multiplier(cfg.schedule, s, cfg.warmup, cfg.steps, cfg.min_lr_ratio)
         )
         halting_start = getattr(model, "halting_start", 0)
         if halting_start >= cfg.steps:

@@ -11,7 +11,7 @@ from lengthgen.tasks import EOS, SEP, make_task
 from lengthgen.training.checkpoint import load_checkpoint, save_checkpoint
 from lengthgen.training.data import sample_mixed_lengths, to_lm_batch
 from lengthgen.training.loop import TrainConfig, Trainer
-from lengthgen.training.schedule import warmup_cosine
+from lengthgen.training.schedule import warmup_cosine, warmup_linear
 
 CPU = torch.device("cpu")
 
@@ -40,6 +40,64 @@ def test_schedule_shape():
     assert values[0] == pytest.approx(0.1) and values[9] == pytest.approx(1.0)
     assert all(x >= y for x, y in zip(values[10:], values[11:]))
     assert values[-1] == pytest.approx(0.1, abs=1e-3)
+
+
+def test_linear_schedule_is_a_straight_line_to_the_floor_and_keeps_more_rate_late():
+    values = [warmup_linear(s, 10, 100, 0.1) for s in range(101)]
+    assert values[0] == pytest.approx(0.1) and values[9] == pytest.approx(1.0)
+    steps = np.diff(values[10:])
+    assert np.allclose(steps, steps[0]) and steps[0] < 0  # one slope from warmup's end to the floor
+    assert values[100] == pytest.approx(0.1)
+    late = range(60, 100)
+    assert all(warmup_linear(s, 10, 100, 0.0) > warmup_cosine(s, 10, 100, 0.0) for s in late)
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "linear"])
+def test_the_trainer_follows_the_configured_schedule(schedule):
+    cfg = tiny_config(schedule=schedule, min_lr_ratio=0.0)
+    trainer = make_trainer(cfg)
+    rates = []
+    for _ in range(cfg.train.steps):
+        rates.append(trainer.optimizer.param_groups[0]["lr"] / cfg.train.lr)
+        trainer.train_step()
+    expected = [(warmup_linear if schedule == "linear" else warmup_cosine)(s, 2, 12, 0.0) for s in range(12)]
+    assert rates == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("decay_embeddings", [False, True])
+def test_adam_beta2_and_decay_on_embeddings_reach_the_optimizer(decay_embeddings):
+    cfg = tiny_config(adam_beta2=0.999, decay_embeddings=decay_embeddings)
+    cfg.model_options["pe"] = "learned"
+    trainer = make_trainer(cfg)
+    decayed = {id(p) for g in trainer.optimizer.param_groups if g["weight_decay"] > 0 for p in g["params"]}
+    assert all(g["betas"] == (0.9, 0.999) for g in trainer.optimizer.param_groups)
+    tables = [p for n, p in trainer.model.named_parameters() if "embedding" in n or "table" in n]
+    assert tables and all((id(p) in decayed) == decay_embeddings for p in tables)
+    biases = [p for n, p in trainer.model.named_parameters() if p.dim() < 2]
+    assert biases and not any(id(p) in decayed for p in biases)
+
+
+@pytest.mark.parametrize(
+    "train, message",
+    [
+        ({"schedule": "linea"}, "did you mean: linear"),
+        ({"adam_beta2": 1.0}, "adam_beta2"),
+        ({"adam_beta2": 0.0}, "adam_beta2"),
+    ],
+)
+def test_bad_schedule_options_are_one_line_errors(train, message):
+    with pytest.raises(LengthgenError, match=message) as err:
+        TrainConfig(**train).validate()
+    assert "\n" not in str(err.value)
+
+
+def test_the_new_optimizer_options_leave_earlier_identities_unchanged():
+    cfg = tiny_config()
+    before = cfg.fingerprint()
+    assert not {"schedule", "adam_beta2", "decay_embeddings"} & set(cfg.identity()["train"])
+    for option, value in [("schedule", "linear"), ("adam_beta2", 0.999), ("decay_embeddings", True)]:
+        changed = tiny_config(**{option: value})
+        assert changed.fingerprint() != before and changed.identity()["train"][option] == value
 
 
 def tiny_config(**train):
