@@ -11,7 +11,7 @@
 #
 # PYTHON (default: .venv/bin/python of this checkout) must have torch and the
 # package's dependencies; the frozen code is put first by running from its
-# worktree (../lengthgen-ce57c86, ../lengthgen-f853bfe, made here if missing).
+# worktree (../lengthgen-ce57c86, ../lengthgen-f853bfe, ..., made here if missing).
 set -euo pipefail
 lane=${1:?usage: bash results/run_pending.sh studies|records}
 root=$(git rev-parse --show-toplevel)
@@ -32,13 +32,13 @@ frozen() {  # frozen COMMIT -> the worktree's path
   echo "$dir"
 }
 
-run() {  # run COMMIT STUDY SUITE...   (ONLY=TASKS, PE=ENCODINGS: just those cells)
+run() {  # run COMMIT STUDY SUITE...   (ONLY=TASKS, PE=ENCODINGS, SEEDS=0-2: just those cells)
   local code study=$root/results/studies/$2
   code=$(frozen "$1")
   shift 2
   for suite in "$@"; do
-    echo "== $(date -u +%FT%TZ) $suite (code $(git -C "$code" rev-parse --short HEAD))${ONLY:+ tasks $ONLY}${PE:+ pe $PE}"
-    (cd "$code" && "$python" -m lengthgen bench --suite "$study/$suite.yaml" --out "$study/runs" --workers 1 --threads 1 ${ONLY:+--tasks "$ONLY"} ${PE:+--pe "$PE"} ${DRY_RUN:+--dry-run})
+    echo "== $(date -u +%FT%TZ) $suite (code $(git -C "$code" rev-parse --short HEAD))${ONLY:+ tasks $ONLY}${PE:+ pe $PE}${SEEDS:+ seeds $SEEDS}"
+    (cd "$code" && "$python" -m lengthgen bench --suite "$study/$suite.yaml" --out "$study/runs" --workers 1 --threads 1 ${ONLY:+--tasks "$ONLY"} ${PE:+--pe "$PE"} ${SEEDS:+--seeds "$SEEDS"} ${DRY_RUN:+--dry-run})
   done
 }
 
@@ -105,6 +105,16 @@ case $lane in
     ONLY=copy-repeat run 6d5bfbc replication-huang suite-learned-full
     keep_checkpoints "$root/results/studies/replication-huang/runs" &
     keeper=$!
+    SEEDS=0-2 run 028f7f0 replication-huang suite-learned-1h-bos-50
+    # H-R13b (Amendment 19, code f8cfdc0) runs only if H-R13 reads
+    # inconclusive: 3 of its seeds not fitted; then before H-R13's last two
+    if "$python" -c '
+import glob, json, sys
+cells = [json.load(open(f)) for f in glob.glob(sys.argv[1] + "/*.json")]
+sys.exit(0 if sum(not c["fit"]["fitted"] for c in cells if "fit" in c) >= 3 else 1)
+' "$root/results/studies/replication-huang/runs/replication-huang-learned-1h-bos-50"; then
+      run f8cfdc0 replication-huang suite-learned-1h-bos-50-hf
+    fi
     run 028f7f0 replication-huang suite-learned-1h-bos-50
     sleep 5; kill "$keeper" || true
     run 6d5bfbc replication-huang suite-learned-full suite-nope suite-no-offset suite-learned
