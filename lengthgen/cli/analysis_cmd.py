@@ -9,7 +9,7 @@ import sys
 
 from lengthgen.cli.output import emit
 from lengthgen.errors import LengthgenError
-from lengthgen.reporting.loading import load_results
+from lengthgen.reporting.loading import load_arms, load_results
 
 
 def load_folders(folders: list[str]) -> list[dict]:
@@ -138,7 +138,9 @@ def cmd_depth(args) -> int:
 
     if args.bootstrap < 1:
         raise LengthgenError(f"--bootstrap must be a positive number of resamples, got {args.bootstrap}")
-    results = load_folders(args.folders)
+    # two arms of one configuration (the Hyper-UT with and without input
+    # conditioning share a column) keep a row each, named by their folder
+    results = load_arms(args.folders)
     emit(depth_tables(results, args.bootstrap, args.metric), args.output)
     if args.plot:
         from lengthgen.reporting.plots import plot_depth

@@ -325,23 +325,13 @@ def cmd_rank(args) -> int:
 
 
 def cmd_bins(args) -> int:
-    from lengthgen.reporting.bins import bin_rows, keep_arms_apart, load_reference, parse_bins, render_bins
+    from lengthgen.reporting.bins import bin_rows, load_reference, parse_bins, render_bins
+    from lengthgen.reporting.loading import load_arms
     from lengthgen.reporting.runs import summarize_runs
 
     bins = parse_bins(args.bins)
     reference = load_reference(args.reference) if args.reference else None
-    folders = []
-    names = [Path(f).name for f in args.folders]
-    for folder, name in zip(args.folders, names):
-        try:
-            folders.append((name if names.count(name) == 1 else str(folder), load_results(folder)))
-        except LengthgenError as exc:
-            if len(args.folders) == 1:
-                raise
-            print(f"lengthgen: warning: {exc}; left out", file=sys.stderr)  # a study's arm with no cell yet
-    results = keep_arms_apart(folders)
-    if not results:
-        raise LengthgenError("none of these folders holds a usable result file")
+    results = load_arms(args.folders)  # a study's arm with no cell yet is left out with a warning
     metric = None if args.metric == "declared" else args.metric
     rows = bin_rows(summarize_runs(results, metric), bins, reference, args.count)
     text = render_bins(rows, bins, metric or "declared metric", count=args.count)

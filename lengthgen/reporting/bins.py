@@ -25,11 +25,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from lengthgen.config import load_yaml
 from lengthgen.errors import LengthgenError
-from lengthgen.reporting.loading import benchmark_of, column_of
+from lengthgen.reporting.loading import column_of
 from lengthgen.reporting.runs import RunSummary
 
 
@@ -52,29 +51,6 @@ def parse_bins(specs: list[str]) -> list[tuple[int, int]]:
     if not bins:
         raise LengthgenError("give at least one bin, e.g. --bins 26-50 51-75")
     return bins
-
-
-def keep_arms_apart(folders: list[tuple[str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
-    """The results of several folders, one per arm of a study, as one list.
-
-    Folders that hold different seeds of one configuration are one arm run
-    in parts, and stay one row.  Where two folders hold the same seed of
-    the same benchmark and model column, they are two arms (say, a stop
-    rule against the whole budget) that the model column cannot tell
-    apart, and taking the later file as a rerun would drop an arm without
-    a word: each such result is marked with its folder's name (the
-    ``_arm`` field, shown after its column), so each arm keeps its row.
-    """
-    seen: dict[tuple[str, str, int], set[str]] = {}
-    for name, results in folders:
-        for r in results:
-            seen.setdefault((benchmark_of(r), column_of(r), r["seed"]), set()).add(name)
-    clash = {(bench, column) for (bench, column, _), names in seen.items() if len(names) > 1}
-    merged = []
-    for name, results in folders:
-        for r in results:
-            merged.append({**r, "_arm": name} if (benchmark_of(r), column_of(r)) in clash else r)
-    return merged
 
 
 def seed_bin(run: RunSummary, bounds: tuple[int, int]) -> float | None:

@@ -192,5 +192,50 @@ def column_of(result: dict[str, Any]) -> str:
     if isinstance(train, dict) and train.get("pack_context"):
         label += f"[packed={train['pack_context']}]"
     label = f"{label}[{variant}]" if variant else label
-    # the folder of an arm that the configuration cannot tell apart from another (reporting.bins.keep_arms_apart)
+    # the folder of an arm that the configuration cannot tell apart from another (keep_arms_apart)
     return f"{label} ({result['_arm']})" if result.get("_arm") else label
+
+
+def keep_arms_apart(folders: list[tuple[str, list[dict[str, Any]]]]) -> list[dict[str, Any]]:
+    """The results of several folders, one per arm of a study, as one list.
+
+    Folders that hold different seeds of one configuration are one arm run
+    in parts, and stay one row.  Where two folders hold the same seed of
+    the same benchmark and model column, they are two arms (say, a stop
+    rule against the whole budget) that the model column cannot tell
+    apart, and taking the later file as a rerun would drop an arm without
+    a word: each such result is marked with its folder's name (the
+    ``_arm`` field, shown after its column), so each arm keeps its row.
+    """
+    seen: dict[tuple[str, str, int], set[str]] = {}
+    for name, results in folders:
+        for r in results:
+            seen.setdefault((benchmark_of(r), column_of(r), r["seed"]), set()).add(name)
+    clash = {(bench, column) for (bench, column, _), names in seen.items() if len(names) > 1}
+    merged = []
+    for name, results in folders:
+        for r in results:
+            merged.append({**r, "_arm": name} if (benchmark_of(r), column_of(r)) in clash else r)
+    return merged
+
+
+def load_arms(folders: list[str | Path], warn: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """The results of several folders, each an arm of a study, as one list
+    (:func:`keep_arms_apart`: two arms with the same configuration and
+    seeds keep a row each, named by their folder).  Among several folders,
+    one with no result yet (an arm still queued) is named in a warning and
+    left out; a single folder must hold results."""
+    warn = warn or (lambda m: print(f"lengthgen: warning: {m}", file=sys.stderr))
+    names = [Path(f).name for f in folders]
+    arms = []
+    for folder, name in zip(folders, names):
+        try:
+            arms.append((name if names.count(name) == 1 else str(folder), load_results(folder, warn)))
+        except LengthgenError as exc:
+            if len(folders) == 1:
+                raise
+            warn(f"{exc}; left out")
+    results = keep_arms_apart(arms)
+    if not results:
+        raise LengthgenError("none of these folders holds a usable result file")
+    return results

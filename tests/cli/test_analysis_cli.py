@@ -74,6 +74,24 @@ def test_depth_reports_the_slope_and_refuses_nonsense(capsys, tmp_path):
     assert code == 2 and "missing" in err
 
 
+def test_depth_keeps_two_arms_of_one_configuration_apart(capsys, tmp_path):
+    # two arms the model column cannot tell apart (a Hyper-UT with and without
+    # input conditioning): the same seeds in two folders are two arms, not reruns
+    for name, slope in (("conditioned", 0.5), ("banks", -0.5)):
+        (tmp_path / name).mkdir()
+        for seed in range(3):
+            act_run(tmp_path / name, seed, slope + 0.01 * seed)
+    code, out, _ = run(capsys, "depth", tmp_path / "conditioned", tmp_path / "banks", "--bootstrap", "200")
+    assert code == 0
+    slopes, lengths = out.split("\n\n", 1)
+    conditioned, banks = table_rows(slopes, "ut+rope (conditioned)"), table_rows(slopes, "ut+rope (banks)")
+    assert len(conditioned) == len(banks) == 1
+    assert "3/3" in conditioned[0] and conditioned[0][-1] == "more steps for longer inputs"
+    assert "3/3" in banks[0] and banks[0][-1] == "fewer steps for longer inputs"
+    steps = {row[1]: row[7] for row in table_rows(lengths, "c-pvr") if row[3] == "6"}
+    assert steps["ut+rope (conditioned)"].startswith("5.06") and steps["ut+rope (banks)"].startswith("-0.94")
+
+
 @pytest.mark.skipif(not SYMBOLS.is_dir(), reason="needs the checkout's committed results")
 def test_curve_has_one_row_per_model_and_axis_value(capsys, tmp_path):
     files = [json.loads(p.read_text()) for p in SYMBOLS.glob("*.json")]
