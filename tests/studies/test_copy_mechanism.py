@@ -2,8 +2,6 @@
 classifies answers correctly: checked on hand-written copiers whose rule
 is known (by content, by position, the first input token not yet copied)."""
 
-import importlib.util
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -12,16 +10,9 @@ import torch
 
 from lengthgen.tasks import make_task
 from lengthgen.tasks.base import EOS, SEP
+from tests.studies.scripts import study_script
 
-SCRIPT = Path(__file__).resolve().parents[2] / "results/studies/replication-huang/copy_mechanism.py"
-pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="needs the repository's results folder")
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("copy_mechanism", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+load_script, pytestmark = study_script("results/studies/replication-huang/copy_mechanism.py")
 
 
 class Copier(torch.nn.Module):

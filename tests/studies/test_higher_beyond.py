@@ -1,20 +1,12 @@
 """Study 2's "higher beyond the training hops" rule (results/studies/adaptive/higher_beyond.py)."""
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "results/studies/adaptive/higher_beyond.py"
-pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="needs the repository's results folder")
+from tests.studies.scripts import study_script
 
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("higher_beyond", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+load_script, pytestmark = study_script("results/studies/adaptive/higher_beyond.py")
 
 
 def test_one_sided_p_counts_the_relabellings_at_least_as_extreme():
