@@ -142,10 +142,14 @@ def read_result(path: Path) -> Any:
     return json.loads(raw.decode("utf-8"))
 
 
+def warn_on_stderr(message: str) -> None:
+    print(f"lengthgen: warning: {message}", file=sys.stderr)
+
+
 def load_results(folder: str | Path, warn: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
     """Every usable ``*.json`` result under ``folder`` (recursively), sorted by
     path; a bad file is skipped with a warning that names it."""
-    warn = warn or (lambda m: print(f"lengthgen: warning: {m}", file=sys.stderr))
+    warn = warn or warn_on_stderr
     folder = Path(folder)
     if not folder.exists():
         raise LengthgenError(f"{folder}: no such folder")
@@ -225,7 +229,7 @@ def load_arms(folders: list[str | Path], warn: Callable[[str], None] | None = No
     seeds keep a row each, named by their folder).  Among several folders,
     one with no result yet (an arm still queued) is named in a warning and
     left out; a single folder must hold results."""
-    warn = warn or (lambda m: print(f"lengthgen: warning: {m}", file=sys.stderr))
+    warn = warn or warn_on_stderr
     names = [Path(f).name for f in folders]
     arms = []
     for folder, name in zip(folders, names):

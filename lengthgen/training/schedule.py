@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import math
 
-SCHEDULES = ("cosine", "linear")
-
 
 def _progress(step: int, warmup: int, total: int) -> float:
     span = max(1, total - warmup)
@@ -41,6 +39,10 @@ def warmup_linear(step: int, warmup: int, total: int, min_ratio: float = 0.1) ->
     return min_ratio + (1.0 - min_ratio) * (1.0 - _progress(step, warmup, total))
 
 
+_DECAYS = {"cosine": warmup_cosine, "linear": warmup_linear}
+SCHEDULES = tuple(_DECAYS)
+
+
 def lr_multiplier(schedule: str, step: int, warmup: int, total: int, min_ratio: float = 0.1) -> float:
     """The multiplier of ``schedule`` (one of :data:`SCHEDULES`) at ``step``."""
-    return {"cosine": warmup_cosine, "linear": warmup_linear}[schedule](step, warmup, total, min_ratio)
+    return _DECAYS[schedule](step, warmup, total, min_ratio)
