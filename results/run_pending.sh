@@ -105,17 +105,31 @@ case $lane in
     ONLY=copy-repeat run 6d5bfbc replication-huang suite-learned-full
     keep_checkpoints "$root/results/studies/replication-huang/runs" &
     keeper=$!
-    SEEDS=0-2 run 028f7f0 replication-huang suite-learned-1h-bos-50
     # H-R13b (Amendment 19, code f8cfdc0) runs only if H-R13 reads
-    # inconclusive: 3 of its seeds not fitted; then before H-R13's last two
-    if "$python" -c '
+    # inconclusive: 3 of its seeds not fitted; then before H-R13's remaining
+    # seeds, so the count is taken after each seed (2026-12-06: taken only
+    # after seeds 0-2, it could not reach 3 once seed 1 had fitted)
+    hr13b_if_inconclusive() {
+      if "$python" -c '
 import glob, json, sys
 cells = [json.load(open(f)) for f in glob.glob(sys.argv[1] + "/*.json")]
 sys.exit(0 if sum(not c["fit"]["fitted"] for c in cells if "fit" in c) >= 3 else 1)
 ' "$root/results/studies/replication-huang/runs/replication-huang-learned-1h-bos-50"; then
-      run f8cfdc0 replication-huang suite-learned-1h-bos-50-hf
-    fi
-    run 028f7f0 replication-huang suite-learned-1h-bos-50
+        run f8cfdc0 replication-huang suite-learned-1h-bos-50-hf
+      fi
+    }
+    for seeds in 0-2 3 4; do
+      SEEDS=$seeds run 028f7f0 replication-huang suite-learned-1h-bos-50
+      hr13b_if_inconclusive
+    done
+    sleep 5; kill "$keeper" || true
+    # parity, the last row of their table with learned positions and no
+    # number of ours, then H-R14 (Amendment 20: new seeds of H-R4's cells,
+    # final checkpoints kept for the hole probe)
+    ONLY=parity run 6d5bfbc replication-huang suite-learned-full
+    keep_checkpoints "$root/results/studies/replication-huang/runs" &
+    keeper=$!
+    run 028f7f0 replication-huang suite-learned-1h-bos-pattern
     sleep 5; kill "$keeper" || true
     run 6d5bfbc replication-huang suite-learned-full suite-nope suite-no-offset suite-learned
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
