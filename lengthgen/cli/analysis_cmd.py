@@ -12,17 +12,13 @@ from lengthgen.errors import LengthgenError
 from lengthgen.reporting.loading import load_arms, load_results
 
 
-def load_folders(folders: list[str]) -> list[dict]:
-    """Results of several folders read as one; a folder with none is named, not skipped silently."""
-    results = []
-    for folder in folders:
-        results += load_results(folder)
-    return results
-
-
 def add_parser(sub) -> None:
     tf = sub.add_parser("time-to-fit", help="CPU-seconds until fitted in range, per benchmark and recipe")
-    tf.add_argument("folders", nargs="+", help="sweep folders read as one (a recipe's seeds may span sweeps)")
+    tf.add_argument(
+        "folders",
+        nargs="+",
+        help="sweep folders read as one (a recipe's seeds may span sweeps; two arms keep a row each)",
+    )
     tf.add_argument("--format", default="github", choices=("github", "csv"), help="table format (default: github)")
     tf.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
     tf.add_argument(
@@ -93,7 +89,7 @@ def cmd_report(args) -> int:
     from lengthgen.reporting.html import html_report
     from lengthgen.results import write_text_atomic
 
-    page = html_report(", ".join(args.folders), load_folders(args.folders))
+    page = html_report(", ".join(args.folders), load_arms(args.folders))
     write_text_atomic(Path(args.html), page)
     print(args.html)
     return 0
@@ -126,7 +122,7 @@ def cmd_time_to_fit(args) -> int:
     if args.compare:
         from lengthgen.reporting.arms import compare_arms, render_arms
 
-        report = compare_arms(load_folders(args.folders), args.compare, margin=args.margin)
+        report = compare_arms(load_arms(args.folders), args.compare, margin=args.margin)
         emit(render_arms(report, args.format), args.output)
         return 0
     emit(time_to_fit_report(args.folders, args.format), args.output)
@@ -152,7 +148,7 @@ def cmd_depth(args) -> int:
 def cmd_curve(args) -> int:
     from lengthgen.reporting.curves import curve, plot_curve, render, trend
 
-    table = curve(load_folders(args.folders), args.axis)
+    table = curve(load_arms(args.folders), args.axis)
     if not table:
         raise LengthgenError(f"no held-out-symbol results with a value of {args.axis!r} in {', '.join(args.folders)}")
     emit(render(table, args.axis) + "\n\n" + trend(table, args.axis), args.output)

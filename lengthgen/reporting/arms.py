@@ -76,7 +76,9 @@ def variant_parts(result: dict[str, Any]) -> list[tuple[str, str]]:
 def without_option(result: dict[str, Any], option: str) -> str:
     """The model column the run would have had without the compared option."""
     rest = ",".join(f"{k}={v}" for k, v in variant_parts(result) if k != option)
-    return column_of({**result, "config": {**result["config"], "variant": rest}})
+    # load_arms names by folder two different cells of one value and seed; without
+    # the name they share a key, which pair_runs refuses rather than pair either
+    return column_of({**result, "_arm": None, "config": {**result["config"], "variant": rest}})
 
 
 def exact_beyond(run: RunSummary) -> float:
@@ -116,8 +118,19 @@ def pair_runs(results: list[dict[str, Any]], option: str) -> tuple[list[str], li
     def key(run: RunSummary) -> tuple[str, str, int]:
         return run.benchmark, without_option(run.result, option), run.seed
 
-    first = {key(r): r for r in by_value[values[0]]}
-    second = {key(r): r for r in by_value[values[1]]}
+    def by_key(runs: list[RunSummary], value: str) -> dict[tuple[str, str, int], RunSummary]:
+        keyed: dict[tuple[str, str, int], RunSummary] = {}
+        for run in runs:
+            other = keyed.setdefault(key(run), run)
+            if other is not run:
+                # two arms with the same value of the option would be paired at random
+                raise LengthgenError(
+                    f"--compare {option}: two runs of {run.benchmark} seed {run.seed} with {option}={value} "
+                    f"({other.column}; {run.column}); compare two arms at a time"
+                )
+        return keyed
+
+    first, second = by_key(by_value[values[0]], values[0]), by_key(by_value[values[1]], values[1])
     pairs = [Pair(*k, first[k], second[k]) for k in sorted(first.keys() & second.keys())]
     return values, pairs, by_value
 

@@ -27,8 +27,11 @@ def model_label(result: dict[str, Any]) -> str:
     config = result["config"]
     options = config.get("model_options") or {}
     if not options.get("modified_heads") and config["model"] != "transformer-modattn":
-        return "plain"
-    return {"both": "+aI+bI", "qk": "+aI", "ov": "+bI"}.get(options.get("identity", "both"), "modified")
+        label = "plain"
+    else:
+        label = {"both": "+aI+bI", "qk": "+aI", "ov": "+bI"}.get(options.get("identity", "both"), "modified")
+    # two arms of one configuration (load_arms) are two curves, not one curve's seeds
+    return f"{label} ({result['_arm']})" if result.get("_arm") else label
 
 
 def axis_value(result: dict[str, Any], axis: str) -> Any:

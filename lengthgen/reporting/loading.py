@@ -204,18 +204,24 @@ def keep_arms_apart(folders: list[tuple[str, list[dict[str, Any]]]]) -> list[dic
     """The results of several folders, one per arm of a study, as one list.
 
     Folders that hold different seeds of one configuration are one arm run
-    in parts, and stay one row.  Where two folders hold the same seed of
-    the same benchmark and model column, they are two arms (say, a stop
-    rule against the whole budget) that the model column cannot tell
-    apart, and taking the later file as a rerun would drop an arm without
-    a word: each such result is marked with its folder's name (the
-    ``_arm`` field, shown after its column), so each arm keeps its row.
+    in parts, and stay one row; so does one cell found in two folders (the
+    same fingerprint: a copy or a bit-identical rerun counts once).  Where
+    two folders hold different cells for the same seed of the same
+    benchmark and model column, they are two arms (say, a stop rule against
+    the whole budget) that the model column cannot tell apart, and taking
+    the later file as a rerun would drop an arm without a word: each such
+    result is marked with its folder's name (the ``_arm`` field, shown
+    after its column), so each arm keeps its row.  A result file with no
+    fingerprint (an old schema) is taken to be its folder's own cell.
     """
-    seen: dict[tuple[str, str, int], set[str]] = {}
+    seen: dict[tuple[str, str, int], dict[str, str]] = {}
     for name, results in folders:
         for r in results:
-            seen.setdefault((benchmark_of(r), column_of(r), r["seed"]), set()).add(name)
-    clash = {(bench, column) for (bench, column, _), names in seen.items() if len(names) > 1}
+            cell = r.get("fingerprint") or f"folder {name}"
+            seen.setdefault((benchmark_of(r), column_of(r), r["seed"]), {})[name] = cell
+    clash = {
+        (bench, column) for (bench, column, _), cells in seen.items() if len(cells) > 1 and len(set(cells.values())) > 1
+    }
     merged = []
     for name, results in folders:
         for r in results:

@@ -2,7 +2,8 @@
 
 ``lengthgen time-to-fit FOLDER [FOLDER ...]`` reads several folders as one
 (a recipe's seeds may come from different sweeps); the same run in two
-folders counts once.
+folders counts once, and two arms the recipe's label cannot tell apart
+(different cells for the same seed) keep a row each, named by folder.
 
 A recipe is a model column (model, encoding, sweep variant) and its
 training budget (steps, curriculum, stop rule).  For each run: whether it
@@ -19,7 +20,7 @@ from collections import defaultdict
 
 from lengthgen.evaluation.outcomes import format_extrapolation
 from lengthgen.evaluation.thresholds import FIT_THRESHOLD
-from lengthgen.reporting.loading import load_results
+from lengthgen.reporting.loading import load_arms
 from lengthgen.reporting.runs import latest_per_seed, summarize_runs
 from lengthgen.tables import render_table
 
@@ -40,7 +41,7 @@ def with_training_tag(result: dict) -> dict:
 
 
 def rows_of(folders: list[str]) -> tuple[list[list[str]], list[list[str]], int]:
-    results = [with_training_tag(r) for folder in folders for r in load_results(folder)]
+    results = [with_training_tag(r) for r in load_arms(folders)]
     runs = summarize_runs(latest_per_seed(results))
     detail, best = [], []
     by_recipe: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))

@@ -61,6 +61,17 @@ def act_run(folder: Path, seed: int, slope: float) -> None:
     (folder / f"ut-{seed}.json").write_text(json.dumps(result))
 
 
+ARM_RESULT = {
+    "schema": 2,
+    "seed": 0,
+    "config": {"task": "c-pvr", "benchmark": "c-pvr", "model": "ut", "model_options": {"pe": "rope"}},
+    "task": {"name": "c-pvr", "version": 2},
+    "model": {"name": "ut"},
+    "results": [{"length": n, "exact": 1.0, "token": 1.0, "in_train_range": n <= 3} for n in (1, 3, 6)],
+    "fit": {"fitted": True},
+}
+
+
 def test_depth_reports_the_slope_and_refuses_nonsense(capsys, tmp_path):
     for seed in range(3):
         act_run(tmp_path, seed, 0.5 + 0.01 * seed)
@@ -90,6 +101,41 @@ def test_depth_keeps_two_arms_of_one_configuration_apart(capsys, tmp_path):
     assert "3/3" in banks[0] and banks[0][-1] == "fewer steps for longer inputs"
     steps = {row[1]: row[7] for row in table_rows(lengths, "c-pvr") if row[3] == "6"}
     assert steps["ut+rope (conditioned)"].startswith("5.06") and steps["ut+rope (banks)"].startswith("-0.94")
+
+
+def test_time_to_fit_keeps_two_arms_apart_and_counts_a_copied_cell_once(capsys, tmp_path):
+    # the same seed and recipe label in two folders: one cell copied (one row)
+    # or two different cells, two arms (a row each, named by folder)
+    for name, fingerprint in (("a", "cell-a"), ("copy", "cell-a"), ("b", "cell-b")):
+        (tmp_path / name).mkdir()
+        result = json.loads(json.dumps(ARM_RESULT))
+        result["fingerprint"] = fingerprint
+        (tmp_path / name / "r.json").write_text(json.dumps(result))
+    code, out, _ = run(capsys, "time-to-fit", tmp_path / "a", tmp_path / "copy")
+    assert code == 0 and len(table_rows(out.split("\n\n", 3)[-1], "c-pvr")) == 1
+    code, out, _ = run(capsys, "time-to-fit", tmp_path / "a", tmp_path / "b")
+    rows = table_rows(out.split("\n\n", 3)[-1], "c-pvr")
+    assert code == 0 and len(rows) == 2
+    assert "(a)" in rows[0][1] and "(b)" in rows[1][1]
+
+
+@pytest.mark.skipif(not SYMBOLS.is_dir(), reason="needs the checkout's committed results")
+def test_curve_keeps_two_arms_of_one_configuration_apart(capsys, tmp_path):
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        for p in SYMBOLS.glob("*.json"):
+            result = json.loads(p.read_text())
+            result["fingerprint"] = f"{name}-{result.get('fingerprint')}"
+            (tmp_path / name / p.name).write_text(json.dumps(result))
+    _, one, _ = run(capsys, "curve", SYMBOLS, "--axis", "train_examples")
+    code, two, _ = run(capsys, "curve", tmp_path / "first", tmp_path / "second", "--axis", "train_examples")
+    bench = json.loads(next(SYMBOLS.glob("*.json")).read_text())["config"]["benchmark"]
+    rows = table_rows(one, bench)  # one per axis value, then one trend
+    assert code == 0 and len(rows) >= 2
+    for name in ("first", "second"):
+        arm = [r for r in table_rows(two, bench) if r[1].endswith(f"({name})")]
+        assert len(arm) == len(rows)
+        assert [r[2:] for r in arm] == [r[2:] for r in rows]  # each arm alone is the one folder's curve
 
 
 @pytest.mark.skipif(not SYMBOLS.is_dir(), reason="needs the checkout's committed results")

@@ -92,3 +92,34 @@ def test_the_command_prints_the_three_tests(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "Fit rate (pack_examples): False 2/3, True 4/4" in out
     assert "Time to fit: median CPU-s False / True = 2.50x over 2 pairs" in out
+
+
+def write_folder(folder, runs):
+    folder.mkdir()
+    for i, r in enumerate(runs):
+        (folder / f"r{i}.json").write_text(json.dumps(r))
+
+
+def test_arms_in_two_folders_pair_across_them_and_a_copied_cell_counts_once(tmp_path, capsys):
+    runs = arms()
+    for i, r in enumerate(runs):
+        r["fingerprint"] = f"cell{i}"
+    write_folder(tmp_path / "off", [r for r in runs if r["config"]["variant"].endswith("False")])
+    write_folder(tmp_path / "on", [r for r in runs if r["config"]["variant"].endswith("True")])
+    write_folder(tmp_path / "copy", [r for r in runs if r["config"]["variant"].endswith("True")][:1])
+    folders = [str(tmp_path / name) for name in ("off", "on", "copy")]
+    assert main(["time-to-fit", *folders, "--compare", "pack_examples"]) == 0
+    assert "Fit rate (pack_examples): False 2/3, True 4/4" in capsys.readouterr().out
+
+
+def test_two_different_cells_for_one_value_and_seed_are_an_error(tmp_path, capsys):
+    # two arms sharing a value of the option would otherwise be paired with the other value at random
+    runs = arms()
+    for i, r in enumerate(runs):
+        r["fingerprint"] = f"cell{i}"
+    rival = {**runs[1], "fingerprint": "another cell"}
+    write_folder(tmp_path / "a", runs)
+    write_folder(tmp_path / "b", [rival])
+    assert main(["time-to-fit", str(tmp_path / "a"), str(tmp_path / "b"), "--compare", "pack_examples"]) == 2
+    err = capsys.readouterr().err
+    assert "two runs of sort seed 0 with pack_examples=True" in err and "compare two arms at a time" in err
