@@ -175,12 +175,31 @@ def test_attention_shares_split_a_uniform_first_layer_by_where_it_looks(bos):
     np.testing.assert_allclose(total, 1.0, rtol=1e-5)
 
 
+@pytest.mark.parametrize("bos", [True, False])
+def test_distance_shares_of_a_uniform_first_layer_count_the_keys_in_each_bin(bos):
+    """Uniform over the causal prefix: a bin's share at place i is the
+    number of its keys there (distances lo..min(hi, i)) over the keys seen."""
+    probe = load_script()
+    task = make_task("copy-unique", alphabet=80)
+    shares = probe.distance_shares(uniform_first_layer(task, bos), task, 30, n=4)
+    i = np.arange(30)
+    keys = i + 1 + bos
+    for name, (lo, hi) in {"d1": (1, 1), "d2": (2, 2), "d3-8": (3, 8), "d9-24": (9, 24), "d25+": (25, 99)}.items():
+        np.testing.assert_allclose(shares[name], np.clip(np.minimum(hi, i) - lo + 1, 0, None) / keys, atol=1e-6)
+    np.testing.assert_allclose(shares["self"], 1 / keys, rtol=1e-5)
+    assert np.isnan(shares["bos"]).all() if not bos else np.allclose(shares["bos"], 1 / keys, rtol=1e-5)
+    total = sum(np.nan_to_num(v) for v in shares.values())
+    np.testing.assert_allclose(total, 1.0, rtol=1e-5)
+
+
 def test_shares_need_the_attention_flag_and_ranges_of_places(monkeypatch, capsys):
     probe = load_script()
     for argv, message in [
         (["run", "--shares"], "give --attention too"),
         (["run", "--attention", "--shares", "1-5"], "2 <= LO <= HI"),
         (["run", "--attention", "--shares", "9-5"], "2 <= LO <= HI"),
+        (["run", "--distances"], "--distances reads the first layer's attention"),
+        (["run", "--attention", "--distances", "30"], "--distances '30'"),
     ]:
         monkeypatch.setattr("sys.argv", ["copy_mechanism.py", *argv])
         with pytest.raises(SystemExit):

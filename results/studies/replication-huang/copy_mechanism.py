@@ -1,6 +1,6 @@
 """How does a trained copy-unique model copy, and where does it fail?
 
-Probes for H-R8 to H-R11 in README.md: the jump and hole probes (content,
+Probes for H-R8 to H-R12 and H-R15 in README.md: the jump and hole probes (content,
 position or coverage), the clean profile, the layouts (the same copies at
 other positions) and the first layer's attention.
 
@@ -36,7 +36,8 @@ moved away from its input, the input moved away from ``<bos>``
 token to its predecessor (:func:`predecessor_weights`): whether the model
 has the previous-token head an induction copy needs, and how it holds up
 with more tokens before the source.  With ``--shares``, where the rest of
-that weight goes (:func:`attention_shares`).
+that weight goes (:func:`attention_shares`); with ``--distances``, how it
+falls with distance (:func:`distance_shares`).
 
 ``--verify`` first re-scores exact match at the given lengths exactly as
 the run scored them (same generator, greedy decoding) and prints the two
@@ -288,6 +289,32 @@ def attention_shares(model, task, length: int, **options) -> dict[str, np.ndarra
     return shares
 
 
+DISTANCES = ((1, 1), (2, 2), (3, 8), (9, 24), (25, None))
+
+
+def distance_shares(model, task, length: int, **options) -> dict[str, np.ndarray]:
+    """H-R15: each input token ``x_i``'s first-layer weight summed over the
+    keys ``x_{i-d}`` in the distance bins of :data:`DISTANCES` (named
+    ``"d1"``, ``"d3-8"``, ``"d25+"``, ...), beside ``<bos>`` (nan without
+    one) and ``x_i`` itself, by place i.  A bin with no key at place i
+    (d > i) takes 0 there; the shares sum to 1 at every place."""
+    weights, start = first_layer_weights(model, task, length, **options)
+    w = weights.mean(0).numpy()  # [query, key], mean over copies
+    names = [f"d{lo}" if lo == hi else f"d{lo}+" if hi is None else f"d{lo}-{hi}" for lo, hi in DISTANCES]
+    shares = {name: np.zeros(length) for name in names}
+    shares["bos"], shares["self"] = np.full(length, np.nan), np.zeros(length)
+    for i in range(length):
+        row = w[start + i]
+        shares["self"][i] = row[start + i]
+        if start:
+            shares["bos"][i] = row[0]
+        for name, (lo, hi) in zip(names, DISTANCES):
+            far, near = i - (i if hi is None else min(hi, i)), i - lo  # key places near .. far, d = i - key
+            if near >= 0:
+                shares[name][i] = row[start + far : start + near + 1].sum()
+    return shares
+
+
 def trained_span(result: dict) -> int:
     """The position ids the run's random offsets covered in training."""
     cfg = config_of_record(result)
@@ -341,6 +368,14 @@ def main() -> None:
         "rest), means over these ranges of input places at each of --lengths (default 5-24 50-59)",
     )
     parser.add_argument(
+        "--distances",
+        nargs="*",
+        default=None,
+        metavar="LO-HI",
+        help="H-R15 (with --attention): the first layer's weight by distance back (1, 2, 3-8, 9-24, 25+, <bos>, "
+        "self), means over these ranges of input places at each of --lengths (default 24-26 50-59)",
+    )
+    parser.add_argument(
         "--attention",
         action="store_true",
         help="H-R11: the first layer's weight on each input token's predecessor (bins of --width at --lengths; "
@@ -354,14 +389,20 @@ def main() -> None:
             layout_positions(args.layout_length, layout, span=10**6)
         except ValueError as error:
             parser.error(str(error))
-    place_ranges = []
-    for spec in ["5-24", "50-59"] if args.shares == [] else (args.shares or []):
-        lo, _, hi = spec.partition("-")
-        if not (lo.isdigit() and hi.isdigit() and 2 <= int(lo) <= int(hi)):
-            parser.error(f"--shares {spec!r}: give ranges of input places LO-HI with 2 <= LO <= HI")
-        place_ranges.append((int(lo), int(hi)))
-    if args.shares is not None and not args.attention:
-        parser.error("--shares reads the first layer's attention: give --attention too")
+
+    def place_ranges(flag: str, given: list[str] | None, default: list[str]) -> list[tuple[int, int]]:
+        ranges = []
+        for spec in default if given == [] else (given or []):
+            lo, _, hi = spec.partition("-")
+            if not (lo.isdigit() and hi.isdigit() and 2 <= int(lo) <= int(hi)):
+                parser.error(f"{flag} {spec!r}: give ranges of input places LO-HI with 2 <= LO <= HI")
+            ranges.append((int(lo), int(hi)))
+        if given is not None and not args.attention:
+            parser.error(f"{flag} reads the first layer's attention: give --attention too")
+        return ranges
+
+    share_ranges = place_ranges("--shares", args.shares, ["5-24", "50-59"])
+    distance_ranges = place_ranges("--distances", args.distances, ["24-26", "50-59"])
     torch.set_num_threads(1)
     for run in args.runs:
         result, task, model, step = load(run, args.checkpoints)
@@ -419,10 +460,18 @@ def main() -> None:
                 print(f"  H-R11 first-layer weight on the predecessor at {length}, by input place: {shown}")
                 if args.shares is not None:
                     shares = attention_shares(model, task, length)
-                    for lo, hi in place_ranges:
+                    for lo, hi in share_ranges:
                         if hi < length:
                             cells = ", ".join(f"{name} {np.mean(shares[name][lo : hi + 1]):.3f}" for name in SHARES)
                             print(f"  H-R12 first-layer weight at {length}, input places {lo}-{hi}: {cells}")
+                if args.distances is not None:
+                    shares = distance_shares(model, task, length)
+                    for lo, hi in distance_ranges:
+                        if hi < length:
+                            cells = ", ".join(f"{name} {np.mean(v[lo : hi + 1]):.3f}" for name, v in shares.items())
+                            print(
+                                f"  H-R15 first-layer weight by distance at {length}, input places {lo}-{hi}: {cells}"
+                            )
             if args.layouts:
                 span, m = trained_span(result), args.layout_length
                 shown = ", ".join(
