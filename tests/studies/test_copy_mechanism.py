@@ -192,6 +192,40 @@ def test_distance_shares_of_a_uniform_first_layer_count_the_keys_in_each_bin(bos
     np.testing.assert_allclose(total, 1.0, rtol=1e-5)
 
 
+@pytest.mark.parametrize("bos", [True, False])
+def test_group_weight_of_a_uniform_first_layer_is_the_share_of_keys_seen(bos):
+    probe = load_script()
+    task = make_task("copy-unique", alphabet=40)
+    got = probe.group_weight(uniform_first_layer(task, bos), task, 12, (6, 9), (0, 3), None)
+    assert got == pytest.approx(np.mean([4 / (i + 1 + bos) for i in range(6, 10)]), rel=1e-5)
+
+
+def test_group_weight_reads_the_layout_it_is_given():
+    # a first layer with learned positions weighs keys by where they are:
+    # the default layout and base agree, a cut moves the weight
+    from lengthgen.models import build_model
+
+    probe = load_script()
+    task = make_task("copy-unique", alphabet=40)
+    torch.manual_seed(1)
+    model = build_model("transformer", task.vocab_size, task.vocab, d_model=16, n_layers=2, n_heads=2, pe="learned")
+    with torch.no_grad():
+        model.pe.table.weight.mul_(100)  # positions, not tokens, decide the first layer's weights
+        model.blocks[0].attn.qkv.weight.mul_(10)  # and far from uniformly
+    base = probe.group_weight(model, task, 12, (6, 9), (0, 3), probe.layout_positions(12, "base", 151))
+    assert base == pytest.approx(probe.group_weight(model, task, 12, (6, 9), (0, 3), None), rel=1e-6)
+    cut = probe.group_weight(model, task, 12, (6, 9), (0, 3), probe.layout_positions(12, "cut30at4", 151))
+    assert abs(cut - base) > 0.02
+
+
+def test_a_cut_layout_moves_everything_from_its_place_on():
+    probe = load_script()
+    assert probe.layout_positions(4, "cut5at2", 60).tolist() == [0, 1, 7, 8, 9, 10, 11, 12, 13]
+    for bad in ("cut5at0", "cut5at4"):
+        with pytest.raises(ValueError, match="inside the input"):
+            probe.layout_positions(4, bad, 60)
+
+
 def test_shares_need_the_attention_flag_and_ranges_of_places(monkeypatch, capsys):
     probe = load_script()
     for argv, message in [
@@ -200,6 +234,9 @@ def test_shares_need_the_attention_flag_and_ranges_of_places(monkeypatch, capsys
         (["run", "--attention", "--shares", "9-5"], "2 <= LO <= HI"),
         (["run", "--distances"], "--distances reads the first layer's attention"),
         (["run", "--attention", "--distances", "30"], "--distances '30'"),
+        (["run", "--attention", "--layouts", "base", "--group", "5-9:3-6"], "keys before the queries"),
+        (["run", "--attention", "--layouts", "base", "--group", "12-30:0-9"], "below --layout-length"),
+        (["run", "--attention", "--group", "12-19:0-9"], "give --attention and --layouts"),
     ]:
         monkeypatch.setattr("sys.argv", ["copy_mechanism.py", *argv])
         with pytest.raises(SystemExit):

@@ -1,6 +1,6 @@
 """How does a trained copy-unique model copy, and where does it fail?
 
-Probes for H-R8 to H-R12 and H-R15 in README.md: the jump and hole probes (content,
+Probes for H-R8 to H-R12, H-R15 and H-R16 in README.md: the jump and hole probes (content,
 position or coverage), the clean profile, the layouts (the same copies at
 other positions) and the first layer's attention.
 
@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -186,7 +187,10 @@ def layout_positions(length: int, layout: str, span: int) -> np.ndarray:
     tokens ``G`` positions on, so that each output place's source lies
     ``G`` positions further back while the tokens stay the same; ``leadG``
     (H-R10) moves every token after ``x_0`` ``G`` positions on, so each
-    source lies ``G`` further from the start with the same tokens before it.
+    source lies ``G`` further from the start with the same tokens before it;
+    ``cutGatK`` (H-R16) moves every token from ``x_K`` on ``G`` positions
+    on, so the sources after the cut keep their count of earlier tokens but
+    see ``x_0 .. x_{K-1}`` ``G`` positions further back.
 
     >>> layout_positions(2, "gap10", 151).tolist()
     [0, 1, 2, 13, 14]
@@ -194,6 +198,8 @@ def layout_positions(length: int, layout: str, span: int) -> np.ndarray:
     [0, 11, 12, 13, 14]
     >>> layout_positions(2, "top", 151).tolist()
     [146, 147, 148, 149, 150]
+    >>> layout_positions(3, "cut10at1", 151).tolist()
+    [0, 11, 12, 13, 14, 15, 16]
     """
     read = np.arange(2 * length + 1)
     if layout == "base":
@@ -206,7 +212,13 @@ def layout_positions(length: int, layout: str, span: int) -> np.ndarray:
         return read + int(layout[3:]) * (read > length)
     if layout.startswith("lead") and layout[4:].isdigit():
         return read + int(layout[4:]) * (read >= 1)
-    raise ValueError(f"unknown layout {layout!r} (base, top, gapG or leadG)")
+    cut = re.fullmatch(r"cut(\d+)at(\d+)", layout)
+    if cut:
+        gap, first = int(cut[1]), int(cut[2])
+        if not 1 <= first < length:
+            raise ValueError(f"layout {layout!r}: the cut must fall inside the input (at 1..{length - 1})")
+        return read + gap * (read >= first)
+    raise ValueError(f"unknown layout {layout!r} (base, top, gapG, leadG or cutGatK)")
 
 
 def layout_error(model, task, length: int, layout: str, span: int, first_place: int = 2) -> float:
@@ -287,6 +299,18 @@ def attention_shares(model, task, length: int, **options) -> dict[str, np.ndarra
         if start:
             shares["bos"][i] = row[0]
     return shares
+
+
+def group_weight(
+    model, task, length: int, queries: tuple[int, int], keys: tuple[int, int], positions: np.ndarray | None = None
+) -> float:
+    """H-R16: the first layer's weight from the input tokens at places
+    ``queries`` (LO, HI) summed over the input tokens at places ``keys``,
+    mean over the query places and the clean copies (:func:`first_layer_weights`)."""
+    weights, start = first_layer_weights(model, task, length, positions)
+    w = weights.mean(0).numpy()
+    rows = range(start + queries[0], start + queries[1] + 1)
+    return float(np.mean([w[r, start + keys[0] : start + keys[1] + 1].sum() for r in rows]))
 
 
 DISTANCES = ((1, 1), (2, 2), (3, 8), (9, 24), (25, None))
@@ -376,6 +400,12 @@ def main() -> None:
         "self), means over these ranges of input places at each of --lengths (default 24-26 50-59)",
     )
     parser.add_argument(
+        "--group",
+        metavar="Q_LO-Q_HI:K_LO-K_HI",
+        help="H-R16 (with --attention and --layouts): the first layer's weight from input places Q_LO-Q_HI summed "
+        "over input places K_LO-K_HI, at --layout-length in each layout",
+    )
+    parser.add_argument(
         "--attention",
         action="store_true",
         help="H-R11: the first layer's weight on each input token's predecessor (bins of --width at --lengths; "
@@ -401,6 +431,17 @@ def main() -> None:
             parser.error(f"{flag} reads the first layer's attention: give --attention too")
         return ranges
 
+    group = None
+    if args.group is not None:
+        found = re.fullmatch(r"(\d+)-(\d+):(\d+)-(\d+)", args.group)
+        q_lo, q_hi, k_lo, k_hi = map(int, found.groups()) if found else (0, -1, 0, -1)
+        if not (found and q_lo <= q_hi < args.layout_length and k_lo <= k_hi < q_lo):
+            parser.error(
+                f"--group {args.group!r}: give Q_LO-Q_HI:K_LO-K_HI, keys before the queries, queries below --layout-length"
+            )
+        if not (args.attention and args.layouts):
+            parser.error("--group reads the first layer's attention in layouts: give --attention and --layouts")
+        group = (q_lo, q_hi), (k_lo, k_hi)
     share_ranges = place_ranges("--shares", args.shares, ["5-24", "50-59"])
     distance_ranges = place_ranges("--distances", args.distances, ["24-26", "50-59"])
     torch.set_num_threads(1)
@@ -479,6 +520,15 @@ def main() -> None:
                     for layout in args.layouts
                 )
                 print(f"  H-R11 first-layer weight on the predecessor at {m}, places 3-{m - 1}: {shown}")
+                if group is not None:
+                    (q_lo, q_hi), (k_lo, k_hi) = group
+                    shown = ", ".join(
+                        f"{layout} {group_weight(model, task, m, *group, layout_positions(m, layout, span)):.3f}"
+                        for layout in args.layouts
+                    )
+                    print(
+                        f"  H-R16 first-layer weight from places {q_lo}-{q_hi} on places {k_lo}-{k_hi} at {m}: {shown}"
+                    )
         if args.bos_distance:
             for length in args.lengths:
                 inside, beyond = bos_distance_split(model, task, length)
