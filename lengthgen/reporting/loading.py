@@ -219,9 +219,7 @@ def keep_arms_apart(folders: list[tuple[str, list[dict[str, Any]]]]) -> list[dic
         for r in results:
             cell = r.get("fingerprint") or f"folder {name}"
             seen.setdefault((benchmark_of(r), column_of(r), r["seed"]), {})[name] = cell
-    clash = {
-        (bench, column) for (bench, column, _), cells in seen.items() if len(cells) > 1 and len(set(cells.values())) > 1
-    }
+    clash = {(bench, column) for (bench, column, _), cells in seen.items() if len(set(cells.values())) > 1}
     merged = []
     for name, results in folders:
         for r in results:

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tests.studies.scripts import ROOT, study_script
 
 load_script, pytestmark = study_script("results/studies/replication-huang/plateau_exit.py")
@@ -64,3 +66,10 @@ def test_the_ten_seeds_it_was_seen_on_reproduce_the_readme_table():
         (True, 0): 3_500, (True, 1): 10_000, (True, 2): 3_000, (True, 3): 4_500, (True, 4): 12_500,
     }  # fmt: skip
     assert all(r["right"] for r in rows)
+
+
+def test_a_file_that_is_not_a_finished_run_is_named(tmp_path):
+    probe = load_script()
+    (tmp_path / "half.json").write_text(json.dumps({"config": {"seed": 0}, "training": {"curve": []}, "results": []}))
+    with pytest.raises(SystemExit, match="half.json: not a finished run's result file"):
+        probe.read([str(tmp_path)])

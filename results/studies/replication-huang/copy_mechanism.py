@@ -333,9 +333,9 @@ def distance_shares(model, task, length: int, **options) -> dict[str, np.ndarray
         if start:
             shares["bos"][i] = row[0]
         for name, (lo, hi) in zip(names, DISTANCES):
-            far, near = i - (i if hi is None else min(hi, i)), i - lo  # key places near .. far, d = i - key
-            if near >= 0:
-                shares[name][i] = row[start + far : start + near + 1].sum()
+            first, last = 0 if hi is None else max(0, i - hi), i - lo  # the bin's key places
+            if last >= 0:
+                shares[name][i] = row[start + first : start + last + 1].sum()
     return shares
 
 

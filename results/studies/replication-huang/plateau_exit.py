@@ -88,6 +88,8 @@ def read(paths: list[str]) -> list[dict]:
     rows = []
     for f in files:
         result = json.loads(f.read_text())
+        if not (result.get("training") or {}).get("curve") or not result.get("results"):
+            raise SystemExit(f"{f}: not a finished run's result file (no training curve or no results)")
         step, a = exit_step(result), bin_a(result)
         kind = classify(step)
         rows.append(
