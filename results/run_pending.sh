@@ -6,7 +6,7 @@
 # skips finished cells and resumes checkpointed ones.
 #
 #   bash results/run_pending.sh LANE        # LANE: studies (replication-huang, then conjecture-v3's NoPE arms)
-#                                           #   or records (sota's addition arms, then generated, adaptive-v3, its fair ACT, the replication's NoPE copy-unique and sort, generated-v2)
+#                                           #   or records (sota's addition arms, then generated, adaptive-v3, its fair ACT, the replication's NoPE arm, generated-v2)
 #   DRY_RUN=1 bash results/run_pending.sh LANE   # list the cells and their status only
 #
 # PYTHON (default: .venv/bin/python of this checkout) must have torch and the
@@ -131,10 +131,10 @@ sys.exit(0 if sum(not c["fit"]["fitted"] for c in cells if "fit" in c) >= 3 else
     keeper=$!
     run 028f7f0 replication-huang suite-learned-1h-bos-pattern
     sleep 5; kill "$keeper" || true
-    # the NoPE arm's copy-unique and sort run in the records lane (after the
-    # fair ACT); this lane takes its copy-repeat and parity, so no cell is
-    # trained by both lanes at once
-    ONLY=copy-repeat,parity run 6d5bfbc replication-huang suite-nope
+    # the whole NoPE arm runs in the records lane (after the fair ACT), so
+    # no cell is trained by both lanes at once (its copy-repeat and parity
+    # moved there on 2026-12-06, order only: this lane holds about 11
+    # CPU-hours of the replication before them, that lane about 4)
     run 6d5bfbc replication-huang suite-no-offset suite-learned
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
@@ -157,8 +157,10 @@ sys.exit(0 if sum(not c["fit"]["fitted"] for c in cells if "fit" in c) >= 3 else
     run f853bfe adaptive suites/adaptive-v3-act
     # the NoPE arm of the Huang et al. replication, rows of #27's table (the
     # project's first priority), before generated-v2, which extends a closed
-    # study (order only, 2026-12-06); copy-repeat and parity in the studies lane
+    # study (order only, 2026-12-06); copy-unique and sort first, then
+    # copy-repeat and parity (moved from the studies lane, order only)
     ONLY=copy-unique,sort run 6d5bfbc replication-huang suite-nope
+    ONLY=copy-repeat,parity run 6d5bfbc replication-huang suite-nope
     # generated-v2 (registered at 8f8e524, trained by that commit's code):
     # after study 2's arms, whose design was registered first
     for batch in $("$python" "$root/results/studies/generated-v2/order.py"); do
