@@ -153,6 +153,7 @@ def _train_types() -> dict[str, Any]:
         kind = type(f.default)
         out[f.name] = (int, float) if kind is float else kind
     out["pack_examples"] = (bool, str)  # true, false or "auto" (resolved by validate)
+    out["data_seed"] = (int, type(None))  # None: the run's seed
     return out
 
 

@@ -104,6 +104,7 @@ LATE: tuple[Late, ...] = (
     Late("train", "schedule", "cosine", "the decay after warmup: cosine or linear (Hugging Face's default)"),
     Late("train", "adam_beta2", 0.98, "Adam's second-moment decay (torch's and Hugging Face's default: 0.999)"),
     Late("train", "decay_embeddings", False, "weight decay on embeddings and position tables too"),
+    Late("train", "data_seed", None, "the training stream's own seed (None: the run's seed)"),
 )
 
 LATE_OPTIONS: dict[str, Any] = {x.option: x.before for x in LATE if x.section == "model_options"}

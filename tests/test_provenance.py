@@ -74,3 +74,10 @@ def test_print_config_commands_and_the_result_file(capsys, tmp_path):
     assert result["provenance"]["train.steps"] == "command line"
     assert result["provenance"]["task"] == "command line"
     assert "train.grad_clip" not in result["provenance"]  # defaults are not listed
+
+
+def test_data_seed_flag_reaches_the_run_and_is_said(capsys):
+    assert main(["run", "--benchmark", "sort", "--seed", "2", "--data-seed", "5", "--print-config"]) == 0
+    rows = {line.split("|")[1].strip(): line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")}
+    assert "command line" in rows["train.data_seed"] and "| 5 " in rows["train.data_seed"]
+    assert "| 2 " in rows["seed"]

@@ -134,6 +134,12 @@ def add_parser(sub) -> None:
     p.add_argument("--parametrization", choices=("standard", "mup"), help="transformer init/lr scaling (muP for Adam)")
     p.add_argument("--base-width", type=int, help="muP base width (default 64)")
     p.add_argument("--seed", type=int, help="seed of the model, data and evaluation (default: 0)")
+    p.add_argument(
+        "--data-seed",
+        type=int,
+        help="seed of the training stream alone (batches, offsets), so one initialisation can meet another "
+        "stream (default: --seed)",
+    )
     p.add_argument("--device", help="auto (default), cpu, cuda, cuda:N")
     p.add_argument(
         "--precision",
@@ -228,6 +234,7 @@ def config_from_args(args) -> RunConfig:
         "pack_examples": args.pack_examples,
         "track_rank": args.track_rank,
         "rank_every": args.rank_every,
+        "data_seed": args.data_seed,
     }
     training = {k: v for k, v in training.items() if v is not None}
     if training:

@@ -93,6 +93,12 @@ class TrainConfig:
     # whose rows a task may rarely use)
     decay_embeddings: bool = False
     grad_clip: float = 1.0
+    # the training stream's own seed (batches, offsets, a fixed training
+    # set); None: the run's seed, which also draws the initial weights and
+    # the test sets.  Set apart, one initialisation can meet several
+    # streams and one stream several initialisations (Hugging Face's Trainer
+    # reseeds its data with its own seed, 42, whatever seed drew the model)
+    data_seed: int | None = None
     eval_every: int = 250
     eval_examples: int = 128
     checkpoint_every: int = 250
@@ -171,6 +177,10 @@ class TrainConfig:
             raise LengthgenError(
                 f"training option 'schedule' must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}{hint}"
             )
+        if self.data_seed is not None and (
+            isinstance(self.data_seed, bool) or not isinstance(self.data_seed, int) or not 0 <= self.data_seed < 2**63
+        ):
+            raise LengthgenError(f"training option 'data_seed' must be an integer in 0..2^63-1, got {self.data_seed!r}")
         if not 0.0 < self.adam_beta2 < 1.0:
             raise LengthgenError(f"training option 'adam_beta2' must be in (0, 1), got {self.adam_beta2}")
         if not 0.0 <= self.min_lr_ratio <= 1.0:
@@ -370,14 +380,15 @@ class Trainer:
             )
         if cfg.init_from:
             self.load_initial_weights(cfg.init_from)
-        self.rng = np.random.default_rng([seed, 0])
+        stream = seed if cfg.data_seed is None else cfg.data_seed
+        self.rng = np.random.default_rng([stream, 0])
         self.state = TrainState()
         self.autocast = device.type == "cuda" if autocast is None else autocast
         self.rank_tracker = RankTracker(model) if cfg.track_rank else None
         # A finite training set is drawn once from its own generator, so its
         # contents depend only on the seed, not on the batch stream.
         self.dataset = (
-            sample_mixed_lengths(task, np.random.default_rng([seed, 4]), cfg.train_examples, self.train_lengths)
+            sample_mixed_lengths(task, np.random.default_rng([stream, 4]), cfg.train_examples, self.train_lengths)
             if cfg.train_examples
             else None
         )

@@ -148,6 +148,63 @@ def test_different_seed_differs():
     assert a.state.curve != b.state.curve
 
 
+def first_batch(trainer):
+    batch = trainer.next_batch()
+    return batch.tokens.clone(), None if batch.positions is None else batch.positions.clone()
+
+
+def test_data_seed_sets_the_stream_apart_from_the_initial_weights():
+    """A run's seed draws its weights and, unless data_seed is given, its
+    batches: data_seed equal to the seed trains the same run; another
+    data_seed keeps the weights and draws other batches, the very batches
+    of the run whose seed it is (with offsets, positions included)."""
+
+    def learned(seed=3, **train):
+        cfg = tiny_config(position_offset="example", offset_span=40, **train)
+        cfg.model_options = {**cfg.model_options, "pe": "learned", "max_positions": 64}
+        cfg.seed = seed
+        return make_trainer(cfg)
+
+    base, same, other, stream4 = learned(), learned(data_seed=3), learned(data_seed=4), learned(seed=4)
+    for a, b in [(base, same), (base, other)]:
+        for va, vb in zip(a.model.state_dict().values(), b.model.state_dict().values()):
+            assert torch.equal(va, vb)  # the weights come from the run's seed
+    assert not torch.equal(
+        next(iter(stream4.model.state_dict().values())), next(iter(base.model.state_dict().values()))
+    )
+    tokens, positions = first_batch(base)
+    tokens_same, positions_same = first_batch(same)
+    tokens_other, positions_other = first_batch(other)
+    tokens4, positions4 = first_batch(stream4)
+    assert torch.equal(tokens, tokens_same) and torch.equal(positions, positions_same)
+    assert not torch.equal(tokens, tokens_other) or not torch.equal(positions, positions_other)
+    assert torch.equal(tokens_other, tokens4) and torch.equal(positions_other, positions4)
+    base.run()
+    same.run()
+    assert base.state.curve == same.state.curve
+
+
+def test_data_seed_reaches_a_fixed_training_set_too():
+    a = make_trainer(tiny_config(train_examples=16))
+    b = make_trainer(tiny_config(train_examples=16, data_seed=9))
+    assert not np.array_equal(a.dataset.inputs, b.dataset.inputs)
+
+
+def test_data_seed_enters_the_identity_only_when_given():
+    cfg = tiny_config()
+    assert "data_seed" not in cfg.identity()["train"]
+    assert tiny_config(data_seed=None).fingerprint() == cfg.fingerprint()
+    given = tiny_config(data_seed=4)
+    assert given.identity()["train"]["data_seed"] == 4 and given.fingerprint() != cfg.fingerprint()
+
+
+@pytest.mark.parametrize("bad", [-1, 2**63, 1.5, True, "7"])
+def test_a_bad_data_seed_is_a_one_line_error(bad):
+    with pytest.raises(LengthgenError, match="data_seed") as err:
+        TrainConfig(data_seed=bad).validate()
+    assert "\n" not in str(err.value)
+
+
 @pytest.mark.parametrize("model_name", ["transformer", "hyper-ut"])
 def test_resume_reproduces_uninterrupted_run(tmp_path, model_name):
     full = make_trainer(tiny_config(track_rank=True, rank_every=3), model_name=model_name)
