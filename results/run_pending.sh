@@ -6,7 +6,7 @@
 # skips finished cells and resumes checkpointed ones.
 #
 #   bash results/run_pending.sh LANE        # LANE: studies (replication-huang, then conjecture-v3's NoPE arms)
-#                                           #   or records (sota's addition arms, then generated, adaptive-v3, its fair ACT, H-R17, the replication's NoPE arm, generated-v2)
+#                                           #   or records (sota's addition arms, then generated, adaptive-v3, its fair ACT, the replication's NoPE arm, generated-v2)
 #   DRY_RUN=1 bash results/run_pending.sh LANE   # list the cells and their status only
 #
 # PYTHON (default: .venv/bin/python of this checkout) must have torch and the
@@ -123,6 +123,13 @@ sys.exit(0 if sum(not c["fit"]["fitted"] for c in cells if "fit" in c) >= 3 else
       hr13b_if_inconclusive
     done
     sleep 5; kill "$keeper" || true
+    # H-R17 (Amendment 23): initialisation and training stream crossed
+    # between H-R4's early and late seeds (the option data_seed, first in
+    # d8ba2e2), before parity (order only; registered for the records lane
+    # after the fair ACT, moved here the same day when the fair ACT's
+    # Hyper-UT cells proved to take about 40 CPU-minutes each); bench keeps
+    # the final checkpoints beside the results for the hole probe
+    KEEP=1 run d8ba2e2 replication-huang suite-learned-1h-bos-crossed-late-init suite-learned-1h-bos-crossed-early-init
     # parity, the last row of their table with learned positions and no
     # number of ours, then H-R14 (Amendment 20: new seeds of H-R4's cells,
     # final checkpoints kept for the hole probe)
@@ -155,11 +162,6 @@ sys.exit(0 if sum(not c["fit"]["fitted"] for c in cells if "fit" in c) >= 3 else
     # the fair ACT before generated-v2 (order only, 2026-12-06): it is the
     # last arm an open issue (#35) asks for, and 20 cells against 225
     run f853bfe adaptive suites/adaptive-v3-act
-    # H-R17 (Amendment 23): initialisation and training stream crossed
-    # between H-R4's early and late seeds (the option data_seed, first in
-    # d8ba2e2), before the NoPE arm (order only); bench keeps the final
-    # checkpoints beside the results for the hole probe
-    KEEP=1 run d8ba2e2 replication-huang suite-learned-1h-bos-crossed-late-init suite-learned-1h-bos-crossed-early-init
     # the NoPE arm of the Huang et al. replication, rows of #27's table (the
     # project's first priority), before generated-v2, which extends a closed
     # study (order only, 2026-12-06); copy-unique and sort first, then
