@@ -105,31 +105,23 @@ case $lane in
     ONLY=copy-repeat run 6d5bfbc replication-huang suite-learned-full
     keep_checkpoints "$root/results/studies/replication-huang/runs" &
     keeper=$!
-    # H-R13b (Amendment 19, code f8cfdc0) runs only if H-R13 reads
-    # inconclusive: 3 of its seeds not fitted; then before H-R13's remaining
-    # seeds, so the count is taken after each seed (2026-12-06: taken only
-    # after seeds 0-2, it could not reach 3 once seed 1 had fitted)
-    hr13b_if_inconclusive() {
-      if "$python" -c '
-import glob, json, sys
-cells = [json.load(open(f)) for f in glob.glob(sys.argv[1] + "/*.json")]
-sys.exit(0 if sum(not c["fit"]["fitted"] for c in cells if "fit" in c) >= 3 else 1)
-' "$root/results/studies/replication-huang/runs/replication-huang-learned-1h-bos-50"; then
-        run f8cfdc0 replication-huang suite-learned-1h-bos-50-hf
-      fi
-    }
-    for seeds in 0-2 3 4; do
-      SEEDS=$seeds run 028f7f0 replication-huang suite-learned-1h-bos-50
-      hr13b_if_inconclusive
-    done
-    sleep 5; kill "$keeper" || true
-    # H-R17 (Amendment 23): initialisation and training stream crossed
-    # between H-R4's early and late seeds (the option data_seed, first in
-    # d8ba2e2), before parity (order only; registered for the records lane
-    # after the fair ACT, moved here the same day when the fair ACT's
-    # Hyper-UT cells proved to take about 40 CPU-minutes each); bench keeps
-    # the final checkpoints beside the results for the hole probe
+    # H-R13b (Amendment 19, code f8cfdc0) ran because H-R13 read
+    # inconclusive after its seed 3 (3 seeds not fitted; the lane counted
+    # them after each seed), before H-R13's remaining seed 4.  Its seeds 0-2
+    # first, then H-R17 (Amendment 23: initialisation and training stream
+    # crossed between H-R4's early and late seeds, the option data_seed,
+    # first in d8ba2e2; registered for the records lane after the fair ACT
+    # and moved here before any of its cells, order only, 2026-12-06: the
+    # fair ACT's Hyper-UT cells take about 40 CPU-minutes each, and H-R13b's
+    # first two seeds ended as H-R13's did, which H-R17 asks about), then
+    # H-R13b's seeds 3-4 and H-R13's seed 4.  bench keeps H-R17's final
+    # checkpoints beside its results; the keeper copies every one here.
+    SEEDS=0-3 run 028f7f0 replication-huang suite-learned-1h-bos-50
+    SEEDS=0-2 run f8cfdc0 replication-huang suite-learned-1h-bos-50-hf
     KEEP=1 run d8ba2e2 replication-huang suite-learned-1h-bos-crossed-late-init suite-learned-1h-bos-crossed-early-init
+    run f8cfdc0 replication-huang suite-learned-1h-bos-50-hf
+    SEEDS=4 run 028f7f0 replication-huang suite-learned-1h-bos-50
+    sleep 5; kill "$keeper" || true
     # parity, the last row of their table with learned positions and no
     # number of ours, then H-R14 (Amendment 20: new seeds of H-R4's cells,
     # final checkpoints kept for the hole probe)
