@@ -43,6 +43,7 @@ def drawn(tmp_path_factory):
     return folder, tasks, stats
 
 
+@pytest.mark.slow  # a second full draw (about 16 s): run in .ci/run after the README's command
 def test_the_same_seed_draws_the_same_tasks(drawn, tmp_path):
     folder, tasks, _ = drawn
     again = generate_tasks(
