@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 from pathlib import Path
 
 CELLS, NEEDED = 8, 7
@@ -53,27 +52,11 @@ def outcome(bin_a_pct: float) -> str | None:
     return None
 
 
-def _files(paths: list[str]) -> list[Path]:
-    files = []
-    for p in map(Path, paths):
-        files += sorted(p.glob("*.json")) if p.is_dir() else [p]
-    if not files:
-        raise SystemExit(f"no result files in {', '.join(paths)}")
-    return files
-
-
-def _load(f: Path) -> dict:
-    result = json.loads(f.read_text())
-    if not (result.get("training") or {}).get("curve") or not result.get("results"):
-        raise SystemExit(f"{f}: not a finished run's result file (no training curve or no results)")
-    return result
-
-
 def reference_outcomes(paths: list[str]) -> dict[int, str | None]:
     """Each reference seed's own outcome (its stream is its seed's)."""
     out = {}
-    for f in _files(paths):
-        result = _load(f)
+    for f in PLATEAU.result_files(paths):
+        result = PLATEAU.load_result(f)
         if result["config"]["train"].get("data_seed", result["config"]["seed"]) != result["config"]["seed"]:
             raise SystemExit(f"{f}: a crossed cell, not a reference seed")
         out[result["config"]["seed"]] = outcome(PLATEAU.bin_a(result))
@@ -82,8 +65,8 @@ def reference_outcomes(paths: list[str]) -> dict[int, str | None]:
 
 def read(paths: list[str], reference: dict[int, str | None]) -> list[dict]:
     rows = []
-    for f in _files(paths):
-        result = _load(f)
+    for f in PLATEAU.result_files(paths):
+        result = PLATEAU.load_result(f)
         init = result["config"]["seed"]
         stream = result["config"]["train"].get("data_seed", init)
         for seed in (init, stream):

@@ -79,17 +79,28 @@ def decision(rows: list[dict]) -> str:
     return "inconclusive"
 
 
-def read(paths: list[str]) -> list[dict]:
+def result_files(paths: list[str]) -> list[Path]:
+    """The result files named, or in the folders named."""
     files = []
     for p in map(Path, paths):
         files += sorted(p.glob("*.json")) if p.is_dir() else [p]
     if not files:
         raise SystemExit(f"no result files in {', '.join(paths)}")
+    return files
+
+
+def load_result(f: Path) -> dict:
+    """A finished run's result file, or a one-line exit naming the file."""
+    result = json.loads(f.read_text())
+    if not (result.get("training") or {}).get("curve") or not result.get("results"):
+        raise SystemExit(f"{f}: not a finished run's result file (no training curve or no results)")
+    return result
+
+
+def read(paths: list[str]) -> list[dict]:
     rows = []
-    for f in files:
-        result = json.loads(f.read_text())
-        if not (result.get("training") or {}).get("curve") or not result.get("results"):
-            raise SystemExit(f"{f}: not a finished run's result file (no training curve or no results)")
+    for f in result_files(paths):
+        result = load_result(f)
         step, a = exit_step(result), bin_a(result)
         kind = classify(step)
         rows.append(
