@@ -386,7 +386,7 @@ class Trainer:
         self.autocast = device.type == "cuda" if autocast is None else autocast
         self.rank_tracker = RankTracker(model) if cfg.track_rank else None
         # A finite training set is drawn once from its own generator, so its
-        # contents depend only on the seed, not on the batch stream.
+        # contents depend only on the stream's seed, not on the batches drawn.
         self.dataset = (
             sample_mixed_lengths(task, np.random.default_rng([stream, 4]), cfg.train_examples, self.train_lengths)
             if cfg.train_examples
