@@ -221,7 +221,7 @@ def check_keys(
             kinds = kind if isinstance(kind, tuple) else (kind,)
             bad_bool = isinstance(value, bool) and bool not in kinds
             if bad_bool or not isinstance(value, kinds):
-                names = " or ".join(k.__name__ for k in kinds)
+                names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
                 raise LengthgenError(
                     f"{source}: key {key!r} expects {names}, got {type(value).__name__} {short(value)}"
                 )

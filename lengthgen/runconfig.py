@@ -21,7 +21,7 @@ import torch
 
 from lengthgen.config import PRECISIONS, check_keys, parse_lengths
 from lengthgen.data import find_benchmark
-from lengthgen.errors import LengthgenError
+from lengthgen.errors import LengthgenError, check_seed
 from lengthgen.evaluation.outcomes import check_longest_training_length
 from lengthgen.models import MODELS, resolve_model_options
 from lengthgen.models.positional import ENCODING_OPTIONS
@@ -314,8 +314,7 @@ def validate(cfg: RunConfig) -> None:
     check_longest_training_length(cfg.train_lengths)
     if cfg.metric not in METRICS:
         raise LengthgenError(f"metric must be one of {', '.join(METRICS)}, got {cfg.metric!r}")
-    if not 0 <= cfg.seed < 2**63:
-        raise LengthgenError(f"seed must be in 0..2^63-1, got {cfg.seed}")
+    cfg.seed = check_seed(cfg.seed, "seed")
     if not 1 <= cfg.eval_examples <= 1_000_000 or not 1 <= cfg.eval_batch_size <= 100_000:
         raise LengthgenError("eval_examples must be in 1..1,000,000 and eval_batch_size in 1..100,000")
     task = make_task(cfg.task, **cfg.params)

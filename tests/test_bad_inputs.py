@@ -101,6 +101,11 @@ YAML_CASES = {
     "wrong type training": ("task: parity\ntraining: {steps: many}", "", "'steps' expects int"),
     "wrong type params": ("task: parity\nparams: [1, 2]", "", "'params' expects dict"),
     "bool as int": ("task: parity\nseed: true", "", "'seed' expects int"),
+    "wrong type data_seed": (
+        "task: parity\ntraining: {data_seed: 1.5}",
+        "",
+        "'data_seed' expects int or null, got float",
+    ),
     "python object tag": ("task: !!python/object/apply:os.system [echo]", "", "invalid YAML"),
     "missing benchmark file": ("benchmark: nonexistent-benchmark-file", "", "unknown benchmark"),
 }

@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from lengthgen.diagnostics.rank import RankTracker
-from lengthgen.errors import Interrupted, LengthgenError
+from lengthgen.errors import Interrupted, LengthgenError, check_seed
 from lengthgen.evaluation.evaluate import check_fits, sequence_length, teacher_forced_exact
 from lengthgen.evaluation.metrics import wilson_interval
 from lengthgen.evaluation.thresholds import FIT_THRESHOLD
@@ -177,10 +177,8 @@ class TrainConfig:
             raise LengthgenError(
                 f"training option 'schedule' must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}{hint}"
             )
-        if self.data_seed is not None and (
-            isinstance(self.data_seed, bool) or not isinstance(self.data_seed, int) or not 0 <= self.data_seed < 2**63
-        ):
-            raise LengthgenError(f"training option 'data_seed' must be an integer in 0..2^63-1, got {self.data_seed!r}")
+        if self.data_seed is not None:
+            check_seed(self.data_seed, "training option 'data_seed'")
         if not 0.0 < self.adam_beta2 < 1.0:
             raise LengthgenError(f"training option 'adam_beta2' must be in (0, 1), got {self.adam_beta2}")
         if not 0.0 <= self.min_lr_ratio <= 1.0:

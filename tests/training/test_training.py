@@ -7,6 +7,7 @@ import torch
 from lengthgen.errors import LengthgenError
 from lengthgen.experiment import RunConfig, build
 from lengthgen.experiment import make_trainer as trainer_for
+from lengthgen.runconfig import validate
 from lengthgen.tasks import EOS, SEP, make_task
 from lengthgen.training.checkpoint import load_checkpoint, save_checkpoint
 from lengthgen.training.data import sample_mixed_lengths, to_lm_batch
@@ -203,6 +204,15 @@ def test_a_bad_data_seed_is_a_one_line_error(bad):
     with pytest.raises(LengthgenError, match="data_seed") as err:
         TrainConfig(data_seed=bad).validate()
     assert "\n" not in str(err.value)
+
+
+def test_a_numpy_integer_is_a_seed():
+    # sweeps and user scripts often carry seeds as numpy integers
+    TrainConfig(data_seed=np.int64(3)).validate()
+    cfg = tiny_config()
+    cfg.seed = np.int64(3)
+    validate(cfg)
+    assert type(cfg.seed) is int and cfg.seed == 3
 
 
 @pytest.mark.parametrize("model_name", ["transformer", "hyper-ut"])
