@@ -178,7 +178,7 @@ class TrainConfig:
                 f"training option 'schedule' must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}{hint}"
             )
         if self.data_seed is not None:
-            check_seed(self.data_seed, "training option 'data_seed'")
+            self.data_seed = check_seed(self.data_seed, "training option 'data_seed'")
         if not 0.0 < self.adam_beta2 < 1.0:
             raise LengthgenError(f"training option 'adam_beta2' must be in (0, 1), got {self.adam_beta2}")
         if not 0.0 <= self.min_lr_ratio <= 1.0:

@@ -208,7 +208,9 @@ def test_a_bad_data_seed_is_a_one_line_error(bad):
 
 def test_a_numpy_integer_is_a_seed():
     # sweeps and user scripts often carry seeds as numpy integers
-    TrainConfig(data_seed=np.int64(3)).validate()
+    train = TrainConfig(data_seed=np.int64(3))
+    train.validate()
+    assert type(train.data_seed) is int  # a result file's JSON takes no numpy integer
     cfg = tiny_config()
     cfg.seed = np.int64(3)
     validate(cfg)
