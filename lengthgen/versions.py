@@ -91,6 +91,8 @@ LATE: tuple[Late, ...] = (
         False,
         "transformer: a learned start vector before every sequence (Huang et al.'s <bos>)",
     ),
+    Late("model_options", "bos_scored", False, "transformer: the start vector is also a class of the tied readout"),
+    Late("model_options", "activation", "gelu", "transformer: exact GELU or GPT-2's tanh approximation"),
     Late("train", "stop_confident", False, "stop-when-fitted needs a Wilson bound >= 95% on two probes"),
     Late("train", "stop_on_test_params", False, "the stop rule's probe also reads the test_params inputs"),
     Late("train", "position_offset", "none", "random position offsets per example or batch (conjecture-v3)"),

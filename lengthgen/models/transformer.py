@@ -9,9 +9,13 @@ from torch import nn
 
 from lengthgen.errors import LengthgenError
 from lengthgen.models.attention import CausalSelfAttention
-from lengthgen.models.base import KVCache, LayerCache, SequenceModel, init_weights
+from lengthgen.models.base import KVCache, LayerCache, ModelOutput, SequenceModel, init_weights
 from lengthgen.models.mup import PARAMETRIZATIONS, apply_mup, attention_scale
 from lengthgen.models.positional import RANDOMIZED_KINDS, SEGMENT_KINDS, PositionalEncoding, place_window_bias
+
+# GPT-2 (and Hugging Face's GPT2 model) uses the tanh approximation of
+# GELU ("gelu_new"); torch's default is the exact one
+ACTIVATIONS = {"gelu": "none", "gelu_tanh": "tanh"}
 
 
 class Block(nn.Module):
@@ -32,12 +36,17 @@ class Block(nn.Module):
         linear: Callable[[int, int], nn.Module] = nn.Linear,
         attention_scale: float | None = None,
         identity: str = "both",
+        activation: str = "gelu",
     ):
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise LengthgenError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")
         self.norm1 = nn.LayerNorm(d_model)
         self.attn = CausalSelfAttention(d_model, n_heads, modified, identity_scale, linear, attention_scale, identity)
         self.norm2 = nn.LayerNorm(d_model)
-        self.mlp = nn.Sequential(linear(d_model, d_ff), nn.GELU(), linear(d_ff, d_model))
+        self.mlp = nn.Sequential(
+            linear(d_model, d_ff), nn.GELU(approximate=ACTIVATIONS[activation]), linear(d_ff, d_model)
+        )
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x, pe: PositionalEncoding, q_pos, bias=None, cache: LayerCache | None = None, rotation=None):
@@ -86,6 +95,8 @@ class Transformer(SequenceModel):
         abacus_offset_draw: str = "row",
         place_window: int = 0,
         bos: bool = False,
+        bos_scored: bool = False,
+        activation: str = "gelu",
     ):
         super().__init__(
             vocab_size,
@@ -127,6 +138,7 @@ class Transformer(SequenceModel):
                 identity_scale,
                 attention_scale=scale,
                 identity=identity,
+                activation=activation,
             )  # fmt: skip
             for _ in range(n_layers)
         )
@@ -173,6 +185,17 @@ class Transformer(SequenceModel):
             if mup:
                 raise LengthgenError("bos is implemented for the standard parametrization, not muP")
             self.start = nn.Parameter(torch.randn(d_model) * 0.02)  # GPT-2's embedding init
+        # Huang et al.'s <bos> is a row of their tied vocabulary, so their
+        # readout scores it too: one more class, never a target, whose logit
+        # every target position pushes down, and whose gradient reaches the
+        # start vector through the readout as well as through the input.
+        # Here it is the class numbered vocab_size, and a token of that
+        # number (a greedy decoder may emit it) reads the start vector.
+        self.bos_scored = bool(bos_scored)
+        if self.bos_scored and not (self.bos and tie_embeddings):
+            raise LengthgenError(
+                "bos_scored scores the start vector through the tied readout: it needs bos and tie_embeddings"
+            )
 
     def lr_multipliers(self) -> dict[str, float]:
         return self._lr_multipliers
@@ -199,11 +222,11 @@ class Transformer(SequenceModel):
         k_pos = positions if cache is None or cache.positions is None else torch.cat([cache.positions, positions], 1)
         encoded = self.encoding_positions(tokens, positions, cache)
         if start:
-            vectors = self.embedding(tokens[:, 1:])
+            vectors = self.token_vectors(tokens[:, 1:])
             first = self.start.to(vectors.dtype).expand(len(tokens), 1, -1)
             h = self.add_positions(torch.cat([first, vectors], 1), encoded)
         else:
-            h = self.embed(tokens, encoded)
+            h = self.add_positions(self.token_vectors(tokens), encoded)
         bias = self.confine(self.pe.bias(positions, k_pos), segments)  # shared by all layers
         if self.place_window:
             places = self.places(positions, encoded, cache)
@@ -219,6 +242,21 @@ class Transformer(SequenceModel):
             cache.positions = k_pos
         return self.readout(h[:, 1:] if start else h)
 
+    def token_vectors(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Token embeddings; with ``bos_scored`` the class ``vocab_size`` is the start vector."""
+        if not self.bos_scored:
+            return self.embedding(tokens)
+        is_start = (tokens == self.vocab_size).unsqueeze(-1)
+        vectors = self.embedding(tokens.clamp(max=self.vocab_size - 1))
+        return torch.where(is_start, self.start.to(vectors.dtype), vectors)
+
+    def readout(self, h: torch.Tensor, **extra) -> ModelOutput:
+        out = super().readout(h, **extra)
+        if self.bos_scored:
+            start_logit = (out.hidden @ self.start.to(out.hidden.dtype)).unsqueeze(-1) * self.output_multiplier
+            out.logits = torch.cat([out.logits, start_logit], -1)
+        return out
+
     @staticmethod
     def places(positions: torch.Tensor, encoded: torch.Tensor, cache: KVCache | None) -> torch.Tensor:
         """Each token's place in its number (0 for segment tokens), without
@@ -233,4 +271,4 @@ class Transformer(SequenceModel):
     def flops_per_token(self, context: int, steps: float | None = None) -> float:
         copies = self.modified_heads and self.blocks[0].attn.use_ov
         per_block = block_flops(self.d_model, self.d_ff, context, copies, self.n_heads)
-        return len(self.blocks) * per_block + 2 * self.d_model * self.vocab_size
+        return len(self.blocks) * per_block + 2 * self.d_model * (self.vocab_size + self.bos_scored)

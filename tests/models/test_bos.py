@@ -123,3 +123,80 @@ def test_evaluation_scores_a_start_vector_model_by_greedy_decoding():
     evaluate_length(model(vocab=task.vocab_size), task, 19, 2, np.random.default_rng(0), torch.device("cpu"))
     with pytest.raises(LengthgenError, match="needs 41 positions"):
         evaluate_length(m, task, 19, 2, np.random.default_rng(0), torch.device("cpu"))
+
+
+def test_a_scored_start_vector_is_one_more_class_of_the_tied_readout():
+    plain, scored = model(bos=True, tie_embeddings=True), model(bos=True, tie_embeddings=True, bos_scored=True)
+    # the option draws nothing: the same seed gives the same weights
+    assert all(torch.equal(a, b) for a, b in zip(plain.state_dict().values(), scored.state_dict().values()))
+    tokens = torch.randint(3, 12, (3, 8))
+    out, base = scored(tokens), plain(tokens)
+    assert out.logits.shape == (3, 8, 13)
+    assert torch.allclose(out.logits[..., :12], base.logits)
+    assert torch.allclose(out.logits[..., 12], out.hidden @ scored.start)
+    # the class's number is read as the start vector, as Huang et al.'s <bos>
+    # token is: compare with a plain model whose (tied) row 11 is the start
+    # vector, on inputs without token 11, and leave class 11 out
+    again = torch.randint(3, 11, (3, 8))
+    again[:, 4] = 12
+    plain.embedding.weight.data[11] = scored.start.data
+    keep = [c for c in range(12) if c != 11]
+    assert torch.allclose(scored(again).logits[..., keep], plain(torch.where(again == 12, 11, again)).logits[..., keep])
+
+
+def test_a_scored_start_vector_learns_from_the_readout():
+    def start_grad(m):
+        tokens = torch.randint(3, 12, (4, 8))
+        logits = m(tokens).logits
+        torch.nn.functional.cross_entropy(
+            logits[:, :-1].reshape(-1, logits.shape[-1]), tokens[:, 1:].reshape(-1)
+        ).backward()
+        return m.start.grad.clone()
+
+    torch.manual_seed(1)
+    plain = start_grad(model(bos=True, tie_embeddings=True))
+    torch.manual_seed(1)
+    scored = start_grad(model(bos=True, tie_embeddings=True, bos_scored=True))
+    assert not torch.allclose(plain, scored)
+
+
+def test_cached_decoding_matches_recomputation_with_a_scored_start_vector():
+    m = model(bos=True, tie_embeddings=True, bos_scored=True)
+    m.start.data.normal_(0, 1)
+    prompts = torch.randint(3, 12, (5, 6))
+    positions = torch.arange(6 + 10).expand(5, -1)
+    cached, _ = greedy_decode(m, prompts, 10, positions, use_cache=True)
+    full, _ = greedy_decode(m, prompts, 10, positions, use_cache=False)
+    assert torch.equal(cached, full)
+
+
+@pytest.mark.parametrize(
+    "opts, message",
+    [({"bos": True}, "needs bos and tie_embeddings"), ({"tie_embeddings": True}, "needs bos and tie_embeddings")],
+)
+def test_a_scored_start_vector_needs_a_start_vector_and_a_tied_readout(opts, message):
+    with pytest.raises(LengthgenError, match=message):
+        build_model("transformer", 12, d_model=16, n_heads=2, bos_scored=True, **opts)
+
+
+def test_the_tanh_gelu_is_gpt2s_and_changes_the_function():
+    exact, tanh = model(), model(activation="gelu_tanh")
+    tokens = torch.randint(3, 12, (2, 7))
+    assert torch.equal(exact.state_dict()["embedding.weight"], tanh.state_dict()["embedding.weight"])
+    assert not torch.allclose(exact(tokens).logits, tanh(tokens).logits, atol=1e-9)
+    x = torch.linspace(-4, 4, 101, dtype=torch.double)
+    gpt2 = 0.5 * x * (1 + torch.tanh((2 / torch.pi) ** 0.5 * (x + 0.044715 * x**3)))
+    assert torch.allclose(tanh.blocks[0].mlp[1](x), gpt2)
+    with pytest.raises(LengthgenError, match="activation must be one of gelu, gelu_tanh"):
+        build_model("transformer", 12, d_model=16, n_heads=2, activation="relu")
+
+
+def test_the_two_options_enter_a_runs_identity_only_when_set():
+    base = config(True)
+    same = RunConfig(
+        **{**base.__dict__, "model_options": {**base.model_options, "bos_scored": False, "activation": "gelu"}}
+    )
+    assert base.fingerprint() == same.fingerprint()
+    for extra in ({"bos_scored": True, "tie_embeddings": True}, {"activation": "gelu_tanh"}):
+        other = RunConfig(**{**base.__dict__, "model_options": {**base.model_options, **extra}})
+        assert other.fingerprint() != base.fingerprint()
