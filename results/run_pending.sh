@@ -120,6 +120,10 @@ case $lane in
     SEEDS=0-2 run f8cfdc0 replication-huang suite-learned-1h-bos-50-hf
     KEEP=1 run d8ba2e2 replication-huang suite-learned-1h-bos-crossed-late-init suite-learned-1h-bos-crossed-early-init
     run f8cfdc0 replication-huang suite-learned-1h-bos-50-hf
+    # H-R20 (Amendment 26): H-R4's late seeds with their GPT-2's scored
+    # <bos> and GELU (code ce4b721, the first with the options), before
+    # H-R13's seed 4 (order only)
+    KEEP=1 run ce4b721 replication-huang suite-learned-1h-bos-gpt2-head
     SEEDS=4 run 028f7f0 replication-huang suite-learned-1h-bos-50
     sleep 5; kill "$keeper" || true
     # parity, the last row of their table with learned positions and no
