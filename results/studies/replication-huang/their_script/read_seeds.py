@@ -1,6 +1,7 @@
 """Read H-R19 (README.md, Amendment 25): their own script's seeds on this CPU.
 
     python results/studies/replication-huang/their_script/read_seeds.py [FOLDER]
+    python results/studies/replication-huang/their_script/read_seeds.py --h-r21 [FOLDER]
 
 FOLDER (default: this script's folder) holds `seed-S.log`, the log of
 `run_their_seed.sh S`.  Each log holds their Trainer's printed log dicts:
@@ -77,8 +78,34 @@ def verdict(theirs: list[bool | None]) -> str:
     return f"open ({yes} reproduce, {no} do not, {len(SEEDS) - yes - no} to run)"
 
 
+def coverage(o: dict) -> bool | None:
+    """H-R21's other class: no early stop, bin 51-100 below 0.10 at the end."""
+    if o["theirs"] is None:
+        return None
+    return o["status"] == "reach max step" and o["bin_a"] < 0.10
+
+
+def verdict_h_r21(outcomes: list[dict | None]) -> str:
+    """Amendment 27's rule over our seeds 0, 2, 3 (None: not landed)."""
+    landed = [o for o in outcomes if o is not None and o["theirs"] is not None]
+    theirs = sum(1 for o in landed if o["theirs"])
+    covered = sum(1 for o in landed if coverage(o))
+    left = len(outcomes) - len(landed)
+    if theirs >= 2:
+        return "holds"
+    if covered == len(outcomes):
+        return "refuted: its rival holds (the initialisation picks across implementations)"
+    if left == 0 or theirs + left < 2 and covered + left < len(outcomes):
+        return "inconclusive"
+    return f"open ({theirs} their outcome, {covered} coverage, {left} to run)"
+
+
 def main(argv: list[str]) -> None:
+    h_r21 = "--h-r21" in argv
+    argv = [a for a in argv if a != "--h-r21"]
     folder = Path(argv[0]) if argv else Path(__file__).parent
+    if h_r21:
+        return main_h_r21(folder)
     rows, theirs = [], []
     for seed in SEEDS:
         log = folder / f"seed-{seed}.log"
@@ -102,6 +129,29 @@ def main(argv: list[str]) -> None:
     print("|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     print(f"\nH-R19: {verdict(theirs)}")
+
+
+def main_h_r21(folder: Path) -> None:
+    print("| our seed | end | in range 0-50 | 51-100 | 101-150 | class |")
+    print("|---|---|---|---|---|---|")
+    outcomes = []
+    for seed in (0, 2, 3):
+        log = folder / f"h-r21-seed-{seed}.log"
+        if not log.exists():
+            outcomes.append(None)
+            print(f"| {seed} | not run | | | | |")
+            continue
+        o = outcome(parse_log(log.read_text()))
+        outcomes.append(o)
+        if o["theirs"] is None:
+            print(f"| {seed} | {o['status']} | | | | |")
+            continue
+        cls = "their outcome" if o["theirs"] else "coverage" if coverage(o) else "neither"
+        print(
+            f"| {seed} | {o['status']} at {o['step']:,} | {100 * o['in_range']:.2f} | {100 * o['bin_a']:.2f} "
+            f"| {100 * o['bin_b']:.2f} | {cls} |"
+        )
+    print(f"\nH-R21: {verdict_h_r21(outcomes)}")
 
 
 if __name__ == "__main__":
