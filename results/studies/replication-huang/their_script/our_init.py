@@ -25,10 +25,11 @@ from lengthgen.suites import load_suite
 from lengthgen.sweeps.cells import expand
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from their_init import BOS, EOS, ORDER, SEP  # noqa: E402  (the one map between the two vocabularies)
+
 STUDY = HERE.parent
 SUITE = STUDY / "suite-learned-1h-bos-50-hf.yaml"
-SYMBOLS, BOS, SEP, EOS, PAD = 150, 150, 151, 152, 153
-ORDER = [PAD, SEP, EOS, *range(SYMBOLS)]  # our class c is their class ORDER[c]
 
 
 def cell_model(seed: int):
