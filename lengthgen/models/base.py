@@ -194,6 +194,12 @@ class SequenceModel(nn.Module):
         the same (biases stored as a matrix); empty for most models."""
         return set()
 
+    def table_rows(self) -> set[str]:
+        """One-dimensional parameters that are rows of a token table, so
+        weight-decayed with the tables (training option ``decay_embeddings``);
+        empty for most models."""
+        return set()
+
     # --- accounting --------------------------------------------------------
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -242,6 +242,11 @@ class Transformer(SequenceModel):
             cache.positions = k_pos
         return self.readout(h[:, 1:] if start else h)
 
+    def table_rows(self) -> set[str]:
+        # a scored start vector is a row of the token table, as Huang et al.'s
+        # <bos> is, so their optimizer decays it with the table
+        return {"start"} if self.bos_scored else set()
+
     def token_vectors(self, tokens: torch.Tensor) -> torch.Tensor:
         """Token embeddings; with ``bos_scored`` the class ``vocab_size`` is the start vector."""
         if not self.bos_scored:

@@ -262,14 +262,16 @@ class TrainState:
 
 def build_optimizer(model: SequenceModel, cfg: TrainConfig) -> torch.optim.Optimizer:
     """AdamW; no weight decay on biases, norms, scalar gains and (unless
-    ``decay_embeddings``) embeddings and position tables; per-parameter
+    ``decay_embeddings``) embeddings, position tables and a model's
+    ``table_rows`` (a scored start vector); per-parameter
     learning-rate multipliers from the model (muP)."""
     multipliers = model.lr_multipliers()
     exempt = model.decay_exempt() if hasattr(model, "decay_exempt") else set()
+    rows = model.table_rows() if hasattr(model, "table_rows") else set()
     groups: dict[tuple[bool, float], list] = {}
     for name, p in model.named_parameters():
-        table = "embedding" in name or "table" in name
-        decay = p.dim() >= 2 and (cfg.decay_embeddings or not table) and name not in exempt
+        table = "embedding" in name or "table" in name or name in rows
+        decay = (p.dim() >= 2 or name in rows) and (cfg.decay_embeddings or not table) and name not in exempt
         groups.setdefault((decay, multipliers.get(name, 1.0)), []).append(p)
     # muP (lr multiplier 1/m on hidden weights): weight decay times m, as the
     # mup package does, so lr x wd stays the same across widths

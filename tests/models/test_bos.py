@@ -200,3 +200,16 @@ def test_the_two_options_enter_a_runs_identity_only_when_set():
     for extra in ({"bos_scored": True, "tie_embeddings": True}, {"activation": "gelu_tanh"}):
         other = RunConfig(**{**base.__dict__, "model_options": {**base.model_options, **extra}})
         assert other.fingerprint() != base.fingerprint()
+
+
+@pytest.mark.parametrize(
+    "scored, decay_embeddings, decayed", [(True, True, True), (True, False, False), (False, True, False)]
+)
+def test_a_scored_start_vector_is_decayed_with_the_token_table(scored, decay_embeddings, decayed):
+    from lengthgen.training.loop import build_optimizer
+
+    m = model(bos=True, tie_embeddings=True, bos_scored=scored)
+    opt = build_optimizer(m, TrainConfig(weight_decay=0.01, decay_embeddings=decay_embeddings))
+    decay_of = {id(p): g["weight_decay"] for g in opt.param_groups for p in g["params"]}
+    assert (decay_of[id(m.start)] > 0) == decayed
+    assert (decay_of[id(m.embedding.weight)] > 0) == decay_embeddings
