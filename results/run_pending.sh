@@ -124,6 +124,10 @@ case $lane in
     # <bos> and GELU (code ce4b721, the first with the options), before
     # H-R13's seed 4 (order only)
     KEEP=1 run ce4b721 replication-huang suite-learned-1h-bos-gpt2-head
+    # H-R20 held (2 of 2): its second part (Amendment 28), H-R13b's cells with
+    # both options, seeds 0, 2, 3 then 1 and 4 (code 6a5f611: the scored start
+    # vector decayed with the token table)
+    KEEP=1 run 6a5f611 replication-huang suite-learned-1h-bos-50-hf-gpt2-head
     SEEDS=4 run 028f7f0 replication-huang suite-learned-1h-bos-50
     sleep 5; kill "$keeper" || true
     # parity, the last row of their table with learned positions and no
@@ -162,6 +166,9 @@ case $lane in
     # project's first priority), before generated-v2, which extends a closed
     # study (order only, 2026-12-06); copy-unique and sort first, then
     # copy-repeat and parity (moved from the studies lane, order only)
+    # H-R22 (Amendment 28): which of H-R20's options, before the NoPE arm
+    # (order only; the studies lane holds H-R20's second part)
+    KEEP=1 run 6a5f611 replication-huang suite-learned-1h-bos-scored-only suite-learned-1h-bos-gelu-only
     ONLY=copy-unique,sort run 6d5bfbc replication-huang suite-nope
     ONLY=copy-repeat,parity run 6d5bfbc replication-huang suite-nope
     # generated-v2 (registered at 8f8e524, trained by that commit's code):
