@@ -11,7 +11,7 @@ their logits on a fixed batch of copy sequences at random offsets, for
 computes the same function.  Needs transformers (a venv of its own).
 """
 
-import subprocess
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 import transformers
 
-COMMIT = "b39b743"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run_their_driver import run_their_driver_in, write_their_code  # noqa: E402
 
 
 class Dumped(SystemExit):
@@ -28,17 +29,7 @@ class Dumped(SystemExit):
 
 def main(seed: int, out: Path, mirror: str) -> None:
     with tempfile.TemporaryDirectory() as scratch:
-        for name in ("language_modeling_train.py", "run_multiple_seeds.py"):
-            text = subprocess.run(
-                ["git", "--git-dir", mirror, "show", f"{COMMIT}:algorithmic/{name}"],
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout
-            if name == "run_multiple_seeds.py":
-                assert "for seed in range(1000):" in text
-                text = text.replace("for seed in range(1000):", f"for seed in range({seed}, {seed} + 1):")
-            Path(scratch, name).write_text(text)
+        write_their_code(scratch, seed, mirror)
 
         def dump(trainer, *args, **kwargs):
             model = trainer.model.eval()
@@ -74,19 +65,8 @@ def main(seed: int, out: Path, mirror: str) -> None:
             raise Dumped(0)
 
         transformers.Trainer.train = dump
-        sys.path.insert(0, scratch)
-        sys.argv = ["run_multiple_seeds.py", "--tasks", "unique_copy", "--num_run", "1"]
-        import os
-
-        cwd = os.getcwd()
-        os.chdir(scratch)
-        try:
-            code = Path(scratch, "run_multiple_seeds.py").read_text()
-            exec(compile(code, "run_multiple_seeds.py", "exec"), {"__name__": "__main__"})
-        except Dumped:
-            pass
-        finally:
-            os.chdir(cwd)
+        with contextlib.suppress(Dumped):
+            run_their_driver_in(scratch)
 
 
 if __name__ == "__main__":

@@ -59,22 +59,40 @@ def main() -> None:
 
     transformers.Trainer.train = train
     with tempfile.TemporaryDirectory() as scratch:
-        for name in ("language_modeling_train.py", "run_multiple_seeds.py"):
-            text = subprocess.run(
-                ["git", "--git-dir", args.mirror, "show", f"{COMMIT}:algorithmic/{name}"],
-                check=True, capture_output=True, text=True,
-            ).stdout  # fmt: skip
-            if name == "run_multiple_seeds.py":
-                assert "for seed in range(1000):" in text
-                text = text.replace("for seed in range(1000):", f"for seed in range({args.seed}, {args.seed} + 1):")
-            Path(scratch, name).write_text(text)
-            print(f"# {hashlib.sha256(text.encode()).hexdigest()}  {name}")
-        sys.path.insert(0, scratch)
-        sys.argv = ["run_multiple_seeds.py", "--tasks", "unique_copy", "--num_run", "1"]
-        os.chdir(scratch)
+        for name, digest in write_their_code(scratch, args.seed, args.mirror).items():
+            print(f"# {digest}  {name}")
+        run_their_driver_in(scratch)
+        print(Path(scratch, "lm-out-new-multi-run", "unique_copy-average.txt").read_text())
+
+
+def write_their_code(scratch: str, seed: int, mirror: str) -> dict[str, str]:
+    """Their two files from the snapshot into ``scratch``, the seed loop set
+    to ``seed`` alone; their sha256 as written."""
+    digests = {}
+    for name in ("language_modeling_train.py", "run_multiple_seeds.py"):
+        text = subprocess.run(
+            ["git", "--git-dir", mirror, "show", f"{COMMIT}:algorithmic/{name}"],
+            check=True, capture_output=True, text=True,
+        ).stdout  # fmt: skip
+        if name == "run_multiple_seeds.py":
+            assert "for seed in range(1000):" in text
+            text = text.replace("for seed in range(1000):", f"for seed in range({seed}, {seed} + 1):")
+        Path(scratch, name).write_text(text)
+        digests[name] = hashlib.sha256(text.encode()).hexdigest()
+    return digests
+
+
+def run_their_driver_in(scratch: str) -> None:
+    """Their driver for unique copy, run in ``scratch`` (their outputs go there)."""
+    sys.path.insert(0, scratch)
+    sys.argv = ["run_multiple_seeds.py", "--tasks", "unique_copy", "--num_run", "1"]
+    cwd = os.getcwd()
+    os.chdir(scratch)
+    try:
         code = Path(scratch, "run_multiple_seeds.py").read_text()
         exec(compile(code, "run_multiple_seeds.py", "exec"), {"__name__": "__main__"})
-        print(Path(scratch, "lm-out-new-multi-run", "unique_copy-average.txt").read_text())
+    finally:
+        os.chdir(cwd)
 
 
 if __name__ == "__main__":
