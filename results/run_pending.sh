@@ -169,6 +169,10 @@ case $lane in
     # H-R22 (Amendment 28): which of H-R20's options, before the NoPE arm
     # (order only; the studies lane holds H-R20's second part)
     KEEP=1 run 6a5f611 replication-huang suite-learned-1h-bos-scored-only suite-learned-1h-bos-gelu-only
+    # H-R20's full-scale seed 4 here, beside the studies lane's seeds 3 and 1,
+    # so #27's acceptance row lands a session sooner (order only, 2026-12-07;
+    # bench's cell lock makes the studies lane wait on, then reuse, this cell)
+    KEEP=1 SEEDS=4 run 6a5f611 replication-huang suite-learned-1h-bos-50-hf-gpt2-head
     ONLY=copy-unique,sort run 6d5bfbc replication-huang suite-nope
     ONLY=copy-repeat,parity run 6d5bfbc replication-huang suite-nope
     # generated-v2 (registered at 8f8e524, trained by that commit's code):
