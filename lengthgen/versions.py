@@ -92,6 +92,7 @@ LATE: tuple[Late, ...] = (
         "transformer: a learned start vector before every sequence (Huang et al.'s <bos>)",
     ),
     Late("model_options", "bos_scored", False, "transformer: the start vector is also a class of the tied readout"),
+    Late("model_options", "bos_score_grad", "both", "transformer: which side of the scored start logit learns from it"),
     Late("model_options", "activation", "gelu", "transformer: exact GELU or GPT-2's tanh approximation"),
     Late("train", "stop_confident", False, "stop-when-fitted needs a Wilson bound >= 95% on two probes"),
     Late("train", "stop_on_test_params", False, "the stop rule's probe also reads the test_params inputs"),

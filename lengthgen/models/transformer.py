@@ -16,6 +16,8 @@ from lengthgen.models.positional import RANDOMIZED_KINDS, SEGMENT_KINDS, Positio
 # GPT-2 (and Hugging Face's GPT2 model) uses the tanh approximation of
 # GELU ("gelu_new"); torch's default is the exact one
 ACTIVATIONS = {"gelu": "none", "gelu_tanh": "tanh"}
+# which side of a scored start logit learns from it (see Transformer.__init__)
+BOS_SCORE_GRADS = ("both", "start", "hidden")
 
 
 class Block(nn.Module):
@@ -96,6 +98,7 @@ class Transformer(SequenceModel):
         place_window: int = 0,
         bos: bool = False,
         bos_scored: bool = False,
+        bos_score_grad: str = "both",
         activation: str = "gelu",
     ):
         super().__init__(
@@ -196,6 +199,16 @@ class Transformer(SequenceModel):
             raise LengthgenError(
                 "bos_scored scores the start vector through the tied readout: it needs bos and tie_embeddings"
             )
+        # which side of the start logit (hidden state . start vector) learns
+        # from it: a diagnosis of why the scored start token selects the
+        # content pointer (does the readout move the start vector, which
+        # every layer reads as a key, or the final states?); "both" is the
+        # tied readout itself
+        if bos_score_grad not in BOS_SCORE_GRADS:
+            raise LengthgenError(f"bos_score_grad must be one of {', '.join(BOS_SCORE_GRADS)}, not {bos_score_grad!r}")
+        if bos_score_grad != "both" and not self.bos_scored:
+            raise LengthgenError("bos_score_grad changes nothing without bos_scored: set bos_scored or leave it out")
+        self.bos_score_grad = bos_score_grad
 
     def lr_multipliers(self) -> dict[str, float]:
         return self._lr_multipliers
@@ -258,7 +271,12 @@ class Transformer(SequenceModel):
     def readout(self, h: torch.Tensor, **extra) -> ModelOutput:
         out = super().readout(h, **extra)
         if self.bos_scored:
-            start_logit = (out.hidden @ self.start.to(out.hidden.dtype)).unsqueeze(-1) * self.output_multiplier
+            hidden, start = out.hidden, self.start.to(out.hidden.dtype)
+            if self.bos_score_grad == "start":
+                hidden = hidden.detach()
+            elif self.bos_score_grad == "hidden":
+                start = start.detach()
+            start_logit = (hidden @ start).unsqueeze(-1) * self.output_multiplier
             out.logits = torch.cat([out.logits, start_logit], -1)
         return out
 

@@ -160,6 +160,45 @@ def test_a_scored_start_vector_learns_from_the_readout():
     assert not torch.allclose(plain, scored)
 
 
+def test_bos_score_grad_splits_the_start_logits_gradient_between_its_two_sides():
+    # the start logit is hidden . start: "start" lets only the start vector
+    # learn from it, "hidden" only the network below the readout; their
+    # gradients add up to the tied readout's ("both"), and the logits agree
+    tokens = torch.randint(3, 12, (4, 8))
+    grads, logits = {}, {}
+    for side in ("both", "start", "hidden"):
+        m = model(bos=True, tie_embeddings=True, bos_scored=True, bos_score_grad=side)
+        out = m(tokens).logits
+        logits[side] = out.detach()
+        out[..., -1].sum().backward()
+        grads[side] = {
+            k: (p.grad.clone() if p.grad is not None else torch.zeros_like(p)) for k, p in m.named_parameters()
+        }
+    assert torch.equal(logits["both"], logits["start"]) and torch.equal(logits["both"], logits["hidden"])
+    block = (
+        "blocks.0.attn.qkv.weight"
+        if "blocks.0.attn.qkv.weight" in grads["both"]
+        else next(k for k in grads["both"] if k.startswith("blocks.0.") and k.endswith("weight"))
+    )
+    assert grads["start"][block].abs().max() == 0  # nothing below the readout learns from it
+    assert grads["hidden"][block].abs().max() > 0
+    assert torch.allclose(grads["hidden"][block], grads["both"][block])
+    assert grads["start"]["start"].abs().max() > 0 and grads["hidden"]["start"].abs().max() > 0
+    assert torch.allclose(grads["start"]["start"] + grads["hidden"]["start"], grads["both"]["start"])
+
+
+@pytest.mark.parametrize(
+    "opts, message",
+    [
+        ({"bos_scored": True, "bos_score_grad": "readout"}, "bos_score_grad must be one of both, start, hidden"),
+        ({"bos_score_grad": "start"}, "changes nothing without bos_scored"),
+    ],
+)
+def test_bos_score_grad_refuses_a_misuse(opts, message):
+    with pytest.raises(LengthgenError, match=message):
+        build_model("transformer", 12, d_model=16, n_heads=2, bos=True, tie_embeddings=True, **opts)
+
+
 def test_cached_decoding_matches_recomputation_with_a_scored_start_vector():
     m = model(bos=True, tie_embeddings=True, bos_scored=True)
     m.start.data.normal_(0, 1)
@@ -197,9 +236,18 @@ def test_the_two_options_enter_a_runs_identity_only_when_set():
         **{**base.__dict__, "model_options": {**base.model_options, "bos_scored": False, "activation": "gelu"}}
     )
     assert base.fingerprint() == same.fingerprint()
-    for extra in ({"bos_scored": True, "tie_embeddings": True}, {"activation": "gelu_tanh"}):
+    for extra in (
+        {"bos_scored": True, "tie_embeddings": True},
+        {"activation": "gelu_tanh"},
+        {"bos_scored": True, "tie_embeddings": True, "bos_score_grad": "start"},
+    ):
         other = RunConfig(**{**base.__dict__, "model_options": {**base.model_options, **extra}})
         assert other.fingerprint() != base.fingerprint()
+    scored = {**base.model_options, "bos_scored": True, "tie_embeddings": True}
+    tied = RunConfig(**{**base.__dict__, "model_options": scored})
+    both = RunConfig(**{**base.__dict__, "model_options": {**scored, "bos_score_grad": "both"}})
+    one_side = RunConfig(**{**base.__dict__, "model_options": {**scored, "bos_score_grad": "start"}})
+    assert both.fingerprint() == tied.fingerprint() != one_side.fingerprint()
 
 
 @pytest.mark.parametrize(
