@@ -174,6 +174,10 @@ case $lane in
     # bench's cell lock makes the studies lane wait on, then reuse, this cell)
     KEEP=1 SEEDS=4 run 6a5f611 replication-huang suite-learned-1h-bos-50-hf-gpt2-head
     ONLY=copy-unique,sort run 6d5bfbc replication-huang suite-nope
+    # H-R23 (Amendment 30): which side of the scored start logit carries
+    # H-R22's effect (code 62483f2, the first with bos_score_grad), after
+    # the NoPE arm's copy-unique and sort, before its copy-repeat and parity
+    KEEP=1 run 62483f2 replication-huang suite-learned-1h-bos-scored-start suite-learned-1h-bos-scored-hidden
     ONLY=copy-repeat,parity run 6d5bfbc replication-huang suite-nope
     # generated-v2 (registered at 8f8e524, trained by that commit's code):
     # after study 2's arms, whose design was registered first
