@@ -178,6 +178,9 @@ case $lane in
     # H-R22's effect (code 62483f2, the first with bos_score_grad), after
     # the NoPE arm's copy-unique and sort, before its copy-repeat and parity
     KEEP=1 run 62483f2 replication-huang suite-learned-1h-bos-scored-start suite-learned-1h-bos-scored-hidden
+    # H-R24 (Amendment 31): the NoPE arm's copy-unique with their scored
+    # <bos> (its row without it never fits, as the learned arm's did not)
+    KEEP=1 run 62483f2 replication-huang suite-nope-bos-scored
     ONLY=copy-repeat,parity run 6d5bfbc replication-huang suite-nope
     # generated-v2 (registered at 8f8e524, trained by that commit's code):
     # after study 2's arms, whose design was registered first
