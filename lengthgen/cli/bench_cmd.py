@@ -121,6 +121,11 @@ def add_parser(sub) -> None:
     lb.add_argument("--format", default="github", choices=FORMATS, help="table format (default: github)")
     lb.add_argument("--metric", default="declared", choices=METRIC_CHOICES, help="default: each benchmark's own")
     lb.add_argument("--out", "--output", dest="output", metavar="FILE", help="write to this file instead of stdout")
+    lb.add_argument(
+        "--per-seed",
+        action="store_true",
+        help="instead: each seed's fit, metric at every evaluated length and CPU-minutes, a table per benchmark",
+    )
     lb.set_defaults(func=cmd_leaderboard)
 
     rk = sub.add_parser(
@@ -278,6 +283,11 @@ def write_markdown(path: Path, suite: str, table: str, args) -> None:
 
 
 def cmd_leaderboard(args) -> int:
+    if args.per_seed:
+        from lengthgen.reporting.per_seed import per_seed_report
+
+        emit(per_seed_report(load_results(args.folder), args.metric, args.format), args.output)
+        return 0
     entries = aggregate(load_results(args.folder), args.metric)
     text = render(entries, args.format, args.metric)
     emit(text, args.output)
