@@ -134,14 +134,17 @@ case $lane in
     # number of ours, then H-R14 (Amendment 20: new seeds of H-R4's cells,
     # final checkpoints kept for the hole probe)
     ONLY=parity run 6d5bfbc replication-huang suite-learned-full
+    # the NoPE arm's copy-repeat and parity, the last rows #27 waits on, here
+    # after learned parity and before H-R14's new seeds (order only,
+    # 2026-12-07: the records lane holds H-R23 and H-R24 before them, about
+    # 4 CPU-hours; every H-R14 class already has registered seeds read)
+    ONLY=copy-repeat,parity run 6d5bfbc replication-huang suite-nope
     keep_checkpoints "$root/results/studies/replication-huang/runs" &
     keeper=$!
     run 028f7f0 replication-huang suite-learned-1h-bos-pattern
     sleep 5; kill "$keeper" || true
-    # the whole NoPE arm runs in the records lane (after the fair ACT), so
-    # no cell is trained by both lanes at once (its copy-repeat and parity
-    # moved there on 2026-12-06, order only: this lane holds about 11
-    # CPU-hours of the replication before them, that lane about 4)
+    # the NoPE arm's copy-unique and sort ran in the records lane (after the
+    # fair ACT); its copy-repeat and parity run above
     run 6d5bfbc replication-huang suite-no-offset suite-learned
     run ce57c86 conjecture-v3 suite-nope-short suite-nope-long ;;
   records)
@@ -164,8 +167,8 @@ case $lane in
     run f853bfe adaptive suites/adaptive-v3-act
     # the NoPE arm of the Huang et al. replication, rows of #27's table (the
     # project's first priority), before generated-v2, which extends a closed
-    # study (order only, 2026-12-06); copy-unique and sort first, then
-    # copy-repeat and parity (moved from the studies lane, order only)
+    # study (order only, 2026-12-06); copy-unique and sort here, copy-repeat
+    # and parity in the studies lane
     # H-R22 (Amendment 28): which of H-R20's options, before the NoPE arm
     # (order only; the studies lane holds H-R20's second part)
     KEEP=1 run 6a5f611 replication-huang suite-learned-1h-bos-scored-only suite-learned-1h-bos-gelu-only
@@ -181,7 +184,8 @@ case $lane in
     # H-R24 (Amendment 31): the NoPE arm's copy-unique with their scored
     # <bos> (its row without it never fits, as the learned arm's did not)
     KEEP=1 run 62483f2 replication-huang suite-nope-bos-scored
-    ONLY=copy-repeat,parity run 6d5bfbc replication-huang suite-nope
+    # (the NoPE arm's copy-repeat and parity moved to the studies lane after
+    # learned parity, order only, 2026-12-07)
     # generated-v2 (registered at 8f8e524, trained by that commit's code):
     # after study 2's arms, whose design was registered first
     for batch in $("$python" "$root/results/studies/generated-v2/order.py"); do
