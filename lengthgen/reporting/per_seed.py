@@ -14,10 +14,9 @@ from collections import defaultdict
 from typing import Any
 
 from lengthgen.errors import LengthgenError
+from lengthgen.reporting.leaderboard import FORMATS
 from lengthgen.reporting.runs import RunSummary, summarize_runs
 from lengthgen.tables import render_table
-
-FORMATS = ("github", "latex", "csv", "json")
 
 
 def _fit_label(run: RunSummary) -> str:
