@@ -181,6 +181,12 @@ case $lane in
     # H-R22's effect (code 62483f2, the first with bos_score_grad), after
     # the NoPE arm's copy-unique and sort, before its copy-repeat and parity
     KEEP=1 run 62483f2 replication-huang suite-learned-1h-bos-scored-start suite-learned-1h-bos-scored-hidden
+    # the NoPE arm's parity here too, beside the studies lane's copy-repeat,
+    # so that #27's last two rows land in one session rather than two (order
+    # only, 2026-12-07); bench's cell lock makes a lane wait on a cell the
+    # other holds, so the lanes take different tasks until the studies lane
+    # reaches parity, by then done here
+    ONLY=parity run 6d5bfbc replication-huang suite-nope
     # H-R24 (Amendment 31): the NoPE arm's copy-unique with their scored
     # <bos> (its row without it never fits, as the learned arm's did not)
     KEEP=1 run 62483f2 replication-huang suite-nope-bos-scored
