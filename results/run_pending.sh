@@ -182,10 +182,14 @@ case $lane in
     # the NoPE arm's copy-unique and sort, before its copy-repeat and parity
     KEEP=1 run 62483f2 replication-huang suite-learned-1h-bos-scored-start suite-learned-1h-bos-scored-hidden
     # the NoPE arm's parity here too, beside the studies lane's copy-repeat,
-    # so that #27's last two rows land in one session rather than two (order
-    # only, 2026-12-07); bench's cell lock makes a lane wait on a cell the
-    # other holds, so the lanes take different tasks until the studies lane
-    # reaches parity, by then done here
+    # so that #27's last two rows land sooner (order only, 2026-12-07):
+    # parity's seeds 0-2, then copy-repeat's seeds 4 and 3 from the other end
+    # (a copy-repeat cell takes about 50 CPU-minutes, twice parity's), then
+    # parity's last two; bench's cell lock makes a lane wait on a cell the
+    # other holds, so the lanes take different cells until they meet
+    ONLY=parity SEEDS=0-2 run 6d5bfbc replication-huang suite-nope
+    ONLY=copy-repeat SEEDS=4 run 6d5bfbc replication-huang suite-nope
+    ONLY=copy-repeat SEEDS=3 run 6d5bfbc replication-huang suite-nope
     ONLY=parity run 6d5bfbc replication-huang suite-nope
     # H-R24 (Amendment 31): the NoPE arm's copy-unique with their scored
     # <bos> (its row without it never fits, as the learned arm's did not)
