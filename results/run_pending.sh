@@ -136,8 +136,8 @@ case $lane in
     ONLY=parity run 6d5bfbc replication-huang suite-learned-full
     # the NoPE arm's copy-repeat and parity, the last rows #27 waits on, here
     # after learned parity and before H-R14's new seeds (order only,
-    # 2026-12-07: the records lane holds H-R23 and H-R24 before them, about
-    # 4 CPU-hours; every H-R14 class already has registered seeds read)
+    # 2026-12-07; every H-R14 class already has registered seeds read); the
+    # records lane takes some of their cells from the other end, after H-R23
     ONLY=copy-repeat,parity run 6d5bfbc replication-huang suite-nope
     keep_checkpoints "$root/results/studies/replication-huang/runs" &
     keeper=$!
@@ -194,8 +194,6 @@ case $lane in
     # H-R24 (Amendment 31): the NoPE arm's copy-unique with their scored
     # <bos> (its row without it never fits, as the learned arm's did not)
     KEEP=1 run 62483f2 replication-huang suite-nope-bos-scored
-    # (the NoPE arm's copy-repeat and parity moved to the studies lane after
-    # learned parity, order only, 2026-12-07)
     # generated-v2 (registered at 8f8e524, trained by that commit's code):
     # after study 2's arms, whose design was registered first
     for batch in $("$python" "$root/results/studies/generated-v2/order.py"); do
