@@ -137,8 +137,11 @@ case $lane in
     # the NoPE arm's copy-repeat and parity, the last rows #27 waits on, here
     # after learned parity and before H-R14's new seeds (order only,
     # 2026-12-07; every H-R14 class already has registered seeds read); the
-    # records lane takes some of their cells from the other end, after H-R23
-    ONLY=copy-repeat,parity run 6d5bfbc replication-huang suite-nope
+    # records lane takes some of their cells from the other end, after H-R23;
+    # parity first (10:22, with copy-repeat's last seed held by the records
+    # lane, on whose lock this lane would otherwise wait some 40 minutes)
+    ONLY=parity run 6d5bfbc replication-huang suite-nope
+    ONLY=copy-repeat run 6d5bfbc replication-huang suite-nope
     keep_checkpoints "$root/results/studies/replication-huang/runs" &
     keeper=$!
     run 028f7f0 replication-huang suite-learned-1h-bos-pattern
@@ -186,11 +189,12 @@ case $lane in
     # parity's seeds 0-2, then copy-repeat's seeds 4 and 3 from the other end
     # (a copy-repeat cell takes about 50 CPU-minutes, twice parity's), then
     # parity's last two; bench's cell lock makes a lane wait on a cell the
-    # other holds, so the lanes take different cells until they meet
+    # other holds, so the lanes take different cells until they meet;
+    # parity's last two seeds went to the studies lane (10:22) and this
+    # lane goes on from copy-repeat's seed 3 to H-R24
     ONLY=parity SEEDS=0-2 run 6d5bfbc replication-huang suite-nope
     ONLY=copy-repeat SEEDS=4 run 6d5bfbc replication-huang suite-nope
     ONLY=copy-repeat SEEDS=3 run 6d5bfbc replication-huang suite-nope
-    ONLY=parity run 6d5bfbc replication-huang suite-nope
     # H-R24 (Amendment 31): the NoPE arm's copy-unique with their scored
     # <bos> (its row without it never fits, as the learned arm's did not)
     KEEP=1 run 62483f2 replication-huang suite-nope-bos-scored
