@@ -142,6 +142,9 @@ case $lane in
     # lane, on whose lock this lane would otherwise wait some 40 minutes)
     ONLY=parity run 6d5bfbc replication-huang suite-nope
     ONLY=copy-repeat run 6d5bfbc replication-huang suite-nope
+    # H-R25 (Amendment 32): the NoPE copy-repeat cell of seed 0 again, its
+    # final model kept, to score a bin at every length as Huang et al. do
+    KEEP=1 run 62483f2 replication-huang/diagnosis suite-copy-repeat-nope-kept
     keep_checkpoints "$root/results/studies/replication-huang/runs" &
     keeper=$!
     run 028f7f0 replication-huang suite-learned-1h-bos-pattern
@@ -197,6 +200,10 @@ case $lane in
     ONLY=copy-repeat SEEDS=3 run 6d5bfbc replication-huang suite-nope
     # H-R24 (Amendment 31): the NoPE arm's copy-unique with their scored
     # <bos> (its row without it never fits, as the learned arm's did not)
+    # (H-R25, Amendment 32: the learned copy-repeat cell of seed 0 again,
+    # its final model kept, after H-R24's seed 0 and before the rest)
+    KEEP=1 SEEDS=0 run 62483f2 replication-huang suite-nope-bos-scored
+    KEEP=1 run 62483f2 replication-huang/diagnosis suite-copy-repeat-learned-kept
     KEEP=1 run 62483f2 replication-huang suite-nope-bos-scored
     # generated-v2 (registered at 8f8e524, trained by that commit's code):
     # after study 2's arms, whose design was registered first
