@@ -205,6 +205,9 @@ case $lane in
     KEEP=1 SEEDS=0 run 62483f2 replication-huang suite-nope-bos-scored
     KEEP=1 run 62483f2 replication-huang/diagnosis suite-copy-repeat-learned-kept
     KEEP=1 run 62483f2 replication-huang suite-nope-bos-scored
+    # H-R26 (Amendment 33): the NoPE copy-repeat cells at their full
+    # lengths (1-50), final models kept for bin_composition.py
+    KEEP=1 run 62483f2 replication-huang suite-nope-copy-repeat-50
     # generated-v2 (registered at 8f8e524, trained by that commit's code):
     # after study 2's arms, whose design was registered first
     for batch in $("$python" "$root/results/studies/generated-v2/order.py"); do
