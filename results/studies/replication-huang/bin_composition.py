@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from lengthgen.errors import LengthgenError
 from lengthgen.evaluation.evaluate import evaluate_length
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,30 +44,38 @@ def main() -> None:
     parser.add_argument("--bins", type=parse_bin, nargs="+", default=[(26, 50), (51, 75)], metavar="LO-HI")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    for run in args.runs:
-        result, task, model, step = load(run, args.checkpoints)
-        cfg = result["config"]
-        stored = {r["length"]: 100 * r["exact"] for r in result["results"]}
-        print(f"\n{run} ({cfg['task']}, seed {cfg['seed']}, checkpoint at step {step})")
-        print("| length | exact % | stored % |")
-        print("|---|---|---|")
-        exact = {}
-        for lo, hi in args.bins:
-            for length in range(lo, hi + 1):
-                rng = np.random.default_rng([cfg["seed"], 2, length])
-                counts = evaluate_length(
-                    model, task, length, cfg["eval_examples"], rng, torch.device("cpu"), cfg["eval_batch_size"]
-                )
-                exact[length] = 100 * counts.exact / counts.examples
-                shown = f"{stored[length]:.1f}" if length in stored else "-"
-                print(f"| {length} | {exact[length]:.1f} | {shown} |")
-        print("| bin | every length (theirs) | its test lengths (ours) | lengths |")
-        print("|---|---|---|---|")
-        for lo, hi in args.bins:
-            every = float(np.mean([exact[n] for n in range(lo, hi + 1)]))
-            ours = [n for n in sorted(stored) if lo <= n <= hi]
-            ours_mean = f"{np.mean([stored[n] for n in ours]):.1f}" if ours else "-"
-            print(f"| {lo}-{hi} | {every:.1f} | {ours_mean} | {', '.join(map(str, ours)) or '-'} |")
+    try:
+        for run in args.runs:
+            score(run, args.checkpoints, args.bins)
+    except (OSError, LengthgenError) as error:  # a missing result file, a length past the model's positions
+        raise SystemExit(f"bin_composition.py: {error}") from None
+
+
+def score(run: str, checkpoints: str | None, bins: list[tuple[int, int]]) -> None:
+    """Print one run's exact match at every length of ``bins`` and each bin filled both ways."""
+    result, task, model, step = load(run, checkpoints)
+    cfg = result["config"]
+    stored = {r["length"]: 100 * r["exact"] for r in result["results"]}
+    print(f"\n{run} ({cfg['task']}, seed {cfg['seed']}, checkpoint at step {step})")
+    print("| length | exact % | stored % |")
+    print("|---|---|---|")
+    exact = {}
+    for lo, hi in bins:
+        for length in range(lo, hi + 1):
+            rng = np.random.default_rng([cfg["seed"], 2, length])
+            counts = evaluate_length(
+                model, task, length, cfg["eval_examples"], rng, torch.device("cpu"), cfg["eval_batch_size"]
+            )
+            exact[length] = 100 * counts.exact / counts.examples
+            shown = f"{stored[length]:.1f}" if length in stored else "-"
+            print(f"| {length} | {exact[length]:.1f} | {shown} |")
+    print("| bin | every length (theirs) | its test lengths (ours) | lengths |")
+    print("|---|---|---|---|")
+    for lo, hi in bins:
+        every = float(np.mean([exact[n] for n in range(lo, hi + 1)]))
+        ours = [n for n in sorted(stored) if lo <= n <= hi]
+        ours_mean = f"{np.mean([stored[n] for n in ours]):.1f}" if ours else "-"
+        print(f"| {lo}-{hi} | {every:.1f} | {ours_mean} | {', '.join(map(str, ours)) or '-'} |")
 
 
 if __name__ == "__main__":
